@@ -1,0 +1,42 @@
+"""Errors of the DSS layer, by whose fault they are::
+
+    DssError
+    ├── ConfigError          the user asked for something that cannot work
+    │                        (unknown region, bad key shape, bad subscription JSON)
+    └── StreamError          the stream could not be (or stay) connected
+        ├── KeyRejected      the server refused the key at the handshake (401/403/404):
+        │                    final, never retried
+        └── LinkError        network, TLS, server or dead link: retried with backoff
+
+Malformed frames are *not* errors: they are data (:class:`~ayla_monitor.dss.events.MalformedFrame`).
+Every message is one sentence a support engineer can act on, and never holds
+a stream key unmasked.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DssError", "ConfigError", "StreamError", "KeyRejected", "LinkError"]
+
+
+class DssError(Exception):
+    """Base of this layer's errors."""
+
+
+class ConfigError(DssError, ValueError):
+    """The user's settings cannot work; nothing was sent."""
+
+
+class StreamError(DssError):
+    """The stream could not be connected or was lost."""
+
+
+class KeyRejected(StreamError):
+    """The server refused the stream key: retrying will not help."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class LinkError(StreamError):
+    """Network, TLS, server or dead-link trouble: worth retrying."""

@@ -1,0 +1,227 @@
+"""DSS text frames: ``LENGTH|PAYLOAD`` in, typed frames out, and back.
+
+Pure code: no sockets, no loop, no clock (``received_at`` is a parameter).
+The simulator encodes with :func:`encode_frame`, so what it serves is what
+:func:`parse_frame` reads.
+
+Rules (from the DSS documentation, made robust):
+
+- split on the *first* ``|`` only: values may contain ``|`` and even ``|Z``;
+- a payload of exactly ``Z`` is a heartbeat;
+- ``LENGTH`` may count characters or UTF-8 bytes (servers differ once text is
+  not ASCII); when it matches neither but the JSON is a valid event, the event
+  is kept with a note;
+- anything that is not an integer prefix followed by a JSON object is a
+  :class:`MalformedFrame`, with the reason, never an exception.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ayla_monitor.dss.events import (
+    HEARTBEAT,
+    Connectivity,
+    Datapoint,
+    DatapointAck,
+    Event,
+    Frame,
+    Location,
+    MalformedFrame,
+    Registration,
+    UnknownEvent,
+)
+from ayla_monitor.dss.values import parse_coordinate, typed_value
+
+__all__ = ["parse_frame", "parse_event", "encode_frame", "HEARTBEAT_FRAME", "HEARTBEAT_REPLY"]
+
+HEARTBEAT_FRAME = "1|Z"
+HEARTBEAT_REPLY = "Z"
+
+_loads = json.loads
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def encode_frame(payload: dict[str, Any] | str) -> str:
+    """One DSS text frame for an event object (or for JSON text as is).
+
+    The length is that of the UTF-8 encoded payload.
+    """
+    text = payload if isinstance(payload, str) else _dumps(payload)
+    return f"{len(text.encode('utf-8'))}|{text}"
+
+
+def parse_frame(text: str, received_at: float) -> Frame:
+    """Turn one text frame into a heartbeat, an event or a malformed frame."""
+    bar = text.find("|")
+    if bar < 0:
+        if text == HEARTBEAT_REPLY:
+            return HEARTBEAT
+        return MalformedFrame(text, "no '|' separating length and payload", received_at)
+    prefix = text[:bar]
+    payload = text[bar + 1 :]
+    if payload == "Z":
+        return HEARTBEAT
+    try:
+        length = int(prefix)
+    except ValueError:
+        return MalformedFrame(text, f"length prefix {prefix[:20]!r} is not a number", received_at)
+    try:
+        obj = _loads(payload)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        return MalformedFrame(text, f"payload is not valid JSON ({exc})", received_at)
+    except RecursionError:
+        return MalformedFrame(text, "payload is JSON nested too deeply to read", received_at)
+    if not isinstance(obj, dict):
+        kind = type(obj).__name__
+        return MalformedFrame(text, f"payload is a JSON {kind}, not an object", received_at)
+    note = None
+    if length != len(payload) and length != len(payload.encode("utf-8", "surrogatepass")):
+        note = f"length prefix {length} does not match the payload ({len(payload)} characters)"
+    return parse_event(obj, payload, received_at, note)
+
+
+def _str(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list)):
+        return _dumps(value)
+    return str(value)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+        return value.lower() in ("true", "1")
+    return None
+
+
+def _seq(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _join(*notes: str | None) -> str | None:
+    parts = [n for n in notes if n]
+    return "; ".join(parts) if parts else None
+
+
+_BODY_KEY = {
+    "connectivity": "connection",
+    "datapoint": "datapoint",
+    "datapointack": "datapoint",
+    "location": "location_event",
+    "registration": "registration_event",
+}
+
+
+def parse_event(obj: dict[str, Any], raw: str, received_at: float, note: str | None = None) -> Event:
+    """Build the typed event for one decoded JSON object (lenient: missing
+    fields become ``None``, an unknown type becomes :class:`UnknownEvent`)."""
+    meta = _dict(obj.get("metadata"))
+    event_type = meta.get("event_type")
+    if not isinstance(event_type, str):
+        event_type = _str(event_type) or ""
+    seq = _seq(obj.get("seq"))
+    if seq is None:
+        note = _join(note, f"seq {obj.get('seq')!r} is not an integer")
+    tags = meta.get("resource_tags")
+    common: dict[str, Any] = {
+        "seq": seq,
+        "event_type": event_type,
+        "oem_id": _str(meta.get("oem_id")),
+        "oem_model": _str(meta.get("oem_model")),
+        "dsn": _str(meta.get("dsn")),
+        "resource_tags": tuple(_str(t) or "" for t in tags) if isinstance(tags, list) else (),
+        "received_at": received_at,
+        "raw": raw,
+    }
+    body_key = _BODY_KEY.get(event_type)
+    if body_key is None:
+        what = f"event type {event_type!r} is unknown" if event_type else "no metadata.event_type"
+        return UnknownEvent(user_uuid=None, time=None, note=_join(note, what), **common)
+    body = obj.get(body_key)
+    if event_type == "datapointack" and not isinstance(body, dict):
+        body = obj.get("datapointack")
+    if not isinstance(body, dict):
+        note = _join(note, f"body {body_key!r} is missing")
+        body = {}
+    user_uuid = _str(body.get("user_uuid"))
+
+    if event_type == "connectivity":
+        return Connectivity(
+            user_uuid=user_uuid,
+            time=_str(body.get("event_time")),
+            note=note,
+            status=_str(body.get("status")),
+            **common,
+        )
+    if event_type in ("datapoint", "datapointack"):
+        base_type = _str(meta.get("base_type"))
+        raw_value = body.get("value")
+        value, value_note = typed_value(base_type, raw_value)
+        from_device = _str(body.get("created_at_from_device"))
+        created = _str(body.get("created_at"))
+        fields: dict[str, Any] = {
+            "user_uuid": user_uuid,
+            "time": from_device or created,
+            "note": _join(note, value_note),
+            "property_name": _str(meta.get("property_name")),
+            "display_name": _str(meta.get("display_name")),
+            "base_type": base_type,
+            "value": value,
+            "raw_value": raw_value,
+            "datapoint_id": _str(body.get("id")),
+            "echo": _bool(body.get("echo")),
+            "created_at": created,
+            "created_at_from_device": from_device,
+            "updated_at": _str(body.get("updated_at")),
+        }
+        if event_type == "datapoint":
+            return Datapoint(**fields, **common)
+        status = body.get("ack_status")
+        return DatapointAck(
+            ack_status=status if isinstance(status, int) and not isinstance(status, bool) else _seq(status),
+            ack_message=body.get("ack_message"),
+            ack_id=_str(body.get("ack_id")),
+            acked_at=_str(body.get("acked_at")),
+            **fields,
+            **common,
+        )
+    if event_type == "location":
+        return Location(
+            user_uuid=user_uuid,
+            time=_str(body.get("created_at")),
+            note=note,
+            ip=_str(body.get("ip")),
+            lat=parse_coordinate(body.get("lat")),
+            long=parse_coordinate(body.get("long")),
+            provider=_str(body.get("provider")),
+            **common,
+        )
+    registered = _bool(body.get("registered"))
+    when = body.get("registered_at") if registered else body.get("unregistered_at")
+    return Registration(
+        user_uuid=user_uuid,
+        time=_str(when or body.get("registered_at") or body.get("unregistered_at")),
+        note=note,
+        registered=registered,
+        registration_type=_str(body.get("registration_type")),
+        **{**common, "dsn": common["dsn"] or _str(body.get("dsn"))},
+    )
