@@ -6,19 +6,12 @@ recorder's status line read the same objects.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
 from ayla_monitor.dss.events import Event, MalformedFrame
+from ayla_monitor.dss.link import StreamState
 
 __all__ = ["StreamState", "StreamStatus", "FramesReceived", "StatusChanged", "WriterHealth", "Update"]
-
-
-class StreamState(enum.Enum):
-    CONNECTING = "connecting"
-    LIVE = "live"
-    RECONNECTING = "reconnecting"
-    STOPPED = "stopped"
 
 
 @dataclass(slots=True)

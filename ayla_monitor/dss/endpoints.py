@@ -7,7 +7,7 @@ log or store.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from ayla_monitor.dss.errors import ConfigError
 from ayla_monitor.dss.keys import mask_key
@@ -95,8 +95,10 @@ def stream_url(base_url: str, key: str, replay: ReplayWindow | None = None) -> s
 def display_url(url: str) -> str:
     """``url`` safe to show, log or store: the stream key masked."""
     parts = urlsplit(url)
-    query = [(k, mask_key(v) if k == "stream_key" else v) for k, v in parse_qsl(parts.query)]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query, safe="…"), ""))
+    query = "&".join(
+        f"{quote(k)}={mask_key(v) if k == 'stream_key' else quote(v)}" for k, v in parse_qsl(parts.query)
+    )
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
 def base_url_for(client_type: str, region: str, deployment: str) -> str:

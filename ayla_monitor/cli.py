@@ -1,0 +1,440 @@
+"""The ``ayla-monitor`` command: the window, ``record``, ``export``, ``simulate``.
+
+``main(argv) -> int`` returns one of :class:`ExitCode`. The window and the
+simulator are imported only when asked for, so ``record`` and ``export`` run
+where Qt cannot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import enum
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from ayla_monitor import __version__
+from ayla_monitor.dss.endpoints import CLIENT_TYPES, DEPLOYMENTS, REGIONS, ReplayWindow
+from ayla_monitor.dss.errors import ConfigError
+from ayla_monitor.dss.keys import normalize_key
+from ayla_monitor.dss.subscription import StreamDefinition, parse_subscription
+
+__all__ = ["main", "ExitCode"]
+
+log = logging.getLogger(__name__)
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    #: a bug: the traceback is in the log
+    FAILURE = 1
+    #: the command line or a key/subscription file is wrong
+    USAGE = 2
+    #: every stream's key was rejected by the server
+    KEY_REJECTED = 3
+    #: the database could not be opened
+    DATABASE = 4
+    #: some events could not be stored; they were saved to a file named on stderr
+    UNSTORED = 5
+    #: the window was asked for but there is no display
+    NO_DISPLAY = 6
+
+
+EXIT_CODES_HELP = "\n".join(
+    f"  {code.value}  {text}"
+    for code, text in [
+        (ExitCode.OK, "success (also after Ctrl+C or SIGTERM: what was received is stored)"),
+        (ExitCode.FAILURE, "internal error (traceback in the log)"),
+        (ExitCode.USAGE, "bad command line, key or subscription file"),
+        (ExitCode.KEY_REJECTED, "every stream key was rejected by the server"),
+        (ExitCode.DATABASE, "the database could not be opened"),
+        (ExitCode.UNSTORED, "some events could not be stored; they were saved to a JSON Lines file"),
+        (ExitCode.NO_DISPLAY, "the window needs a display and there is none"),
+    ]
+)
+
+
+class UsageError(Exception):
+    """The user's command line cannot work; the message says why."""
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {text}")
+    return value
+
+
+def _seq(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="PATH_OR_URL",
+        help="SQLite file path, sqlite:///PATH or mysql://user:pw@host:3306/db "
+        "(default: events.sqlite in your user data folder)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ayla-monitor",
+        description="Watch and record Ayla Datastream Service (DSS) events. "
+        "Without a command, opens the window.",
+        epilog="exit codes:\n" + EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"ayla-monitor {__version__}")
+    parser.add_argument("--demo", action="store_true", help="open the window on the built-in demo stream")
+    parser.add_argument(
+        "--exit-after", type=_positive_float, metavar="SECONDS", help="close cleanly after SECONDS"
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    _add_db(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    rec = commands.add_parser(
+        "record",
+        help="record streams into the database (headless)",
+        description="Record one or more DSS streams into the database until Ctrl+C, "
+        "with a live status line on stderr.",
+        epilog="Keys: --stream-key puts the key on the command line, where other users of this "
+        "machine can see it (ps, shell history): prefer --stream-key-file, AYLA_STREAM_KEY or "
+        "--subscription.\n\nexit codes:\n" + EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    keys = rec.add_argument_group("stream keys (at least one)")
+    keys.add_argument(
+        "--stream-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a 32-hex stream key (repeatable; VISIBLE to other users of this machine)",
+    )
+    keys.add_argument(
+        "--stream-key-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a file with one key per line (# comments allowed)",
+    )
+    keys.add_argument(
+        "--subscription",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a subscription JSON as copied from the Ayla dashboard or API browser",
+    )
+    where = rec.add_argument_group("where (a URL, or region/deployment/client type)")
+    where.add_argument("--url", metavar="WS_URL", help="e.g. ws://127.0.0.1:8765/stream for a simulator")
+    where.add_argument("--region", choices=REGIONS, default="us")
+    where.add_argument("--deployment", choices=DEPLOYMENTS, default="field")
+    where.add_argument("--client-type", choices=CLIENT_TYPES, help="default: from --subscription, else cloud")
+    rec.add_argument("--seq-start", type=_seq, metavar="N", help="replay from seq N")
+    rec.add_argument("--seq-end", type=_seq, metavar="M", help="stop at seq M (needs --seq-start)")
+    _add_db(rec)
+    rec.add_argument("--count", type=_count, metavar="N", help="stop after N events (like tcpdump -c)")
+    rec.add_argument("--exit-after", type=_positive_float, metavar="SECONDS", help="stop after SECONDS")
+    rec.add_argument(
+        "--dead-after",
+        type=_positive_float,
+        default=75.0,
+        metavar="SECONDS",
+        help="reconnect when no frame arrives for this long (default 75)",
+    )
+    rec.add_argument("--ca-file", metavar="PEM", help="extra CA certificates to trust (TLS stays verified)")
+    rec.add_argument("--proxy", metavar="URL", help="proxy URL (default: the system's proxy settings)")
+
+    exp = commands.add_parser(
+        "export",
+        help="write stored events as CSV or JSON Lines",
+        description="Write stored events, one per row or line, oldest first.",
+    )
+    _add_db(exp)
+    exp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    exp.add_argument("--type", action="append", metavar="EVENT_TYPE", help="only this event type (repeatable)")
+    exp.add_argument("--dsn", action="append", metavar="DSN", help="only this device (repeatable)")
+    exp.add_argument("--property", action="append", metavar="NAME", help="only this property (repeatable)")
+    exp.add_argument("--since", metavar="TIME", help="event time from (e.g. 2018-09-24 or ...T10:26:37Z)")
+    exp.add_argument("--until", metavar="TIME", help="event time until (a date includes the whole day)")
+    exp.add_argument("--malformed", action="store_true", help="list the kept malformed frames instead")
+    exp.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+
+    sim = commands.add_parser(
+        "simulate",
+        help="serve a realistic DSS stream locally (no Ayla account needed)",
+        description="A local DSS-compatible server for demos and tests.",
+    )
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
+    sim.add_argument("--devices", type=_count, default=20)
+    sim.add_argument("--rate", type=float, default=20.0, help="events per second for the fleet (0: none)")
+    sim.add_argument(
+        "--keys",
+        metavar="K1,K2:datapoint",
+        help="stream keys served, each optionally KEY:event_type (default: the demo key, all types)",
+    )
+    sim.add_argument("--heartbeat", type=_positive_float, default=30.0, metavar="SECONDS")
+    sim.add_argument("--seed", type=int, default=None)
+    sim.add_argument("--hostile", action="store_true", help="mix in HTML, control characters, nulls, unknown types")
+    sim.add_argument("--drop-after", type=_count, metavar="N", help="drop each connection after N events")
+    sim.add_argument("--malformed-every", type=_count, metavar="N", help="send a malformed frame every N events")
+    sim.add_argument("--stall-after", type=_count, metavar="N", help="go silent after N events per connection")
+    sim.add_argument("--prefill", type=int, default=0, metavar="N", help="put N events in the replay buffer first")
+    return parser
+
+
+# -- record ------------------------------------------------------------------
+
+
+def _read_key_file(path: str) -> list[str]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read key file {path}: {exc.strerror}") from None
+    keys = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    keys = [k for k in keys if k]
+    if not keys:
+        raise UsageError(f"key file {path} holds no key")
+    return keys
+
+
+def stream_definitions(args: argparse.Namespace, environ: dict[str, str]) -> list[StreamDefinition]:
+    """The streams a ``record`` command line asks for (UsageError if none or bad)."""
+    replay = ReplayWindow(args.seq_start, args.seq_end)
+    found: list[tuple[str, dict[str, object]]] = []
+    for key in args.stream_key:
+        found.append((key, {}))
+    for path in args.stream_key_file:
+        found.extend((key, {}) for key in _read_key_file(path))
+    for path in args.subscription:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read subscription file {path}: {exc.strerror}") from None
+        fields = parse_subscription(text)
+        found.append((str(fields["key"]), fields))
+    if not found and environ.get("AYLA_STREAM_KEY"):
+        found.extend((k.strip(), {}) for k in environ["AYLA_STREAM_KEY"].split(",") if k.strip())
+    if not found:
+        raise UsageError(
+            "no stream key: give --stream-key-file FILE, --subscription FILE, AYLA_STREAM_KEY or --stream-key KEY"
+        )
+    definitions = []
+    seen: set[str] = set()
+    for key, fields in found:
+        key = normalize_key(key)
+        if key in seen:
+            continue
+        seen.add(key)
+        client_type = args.client_type or str(fields.get("client_type") or "cloud")
+        sub_type = fields.get("subscription_type")
+        name = fields.get("name")
+        definitions.append(
+            StreamDefinition.create(
+                key,
+                name=str(name) if name else None,
+                url=args.url,
+                client_type=client_type,
+                region=args.region,
+                deployment=args.deployment,
+                subscription_type=str(sub_type) if sub_type else None,
+                replay=replay,
+            )
+        )
+    return definitions
+
+
+def _cmd_record(args: argparse.Namespace, err: TextIO) -> int:
+    from ayla_monitor.dss.client import ClientOptions
+    from ayla_monitor.headless.record import record, summary
+    from ayla_monitor.store.errors import StoreError
+    from ayla_monitor.store.location import resolve_database_url
+
+    try:
+        definitions = stream_definitions(args, dict(os.environ))
+        url = resolve_database_url(args.db)
+    except (UsageError, ConfigError, StoreError) as exc:
+        err.write(f"ayla-monitor record: {exc}\n")
+        return ExitCode.USAGE
+    if args.ca_file and not Path(args.ca_file).is_file():
+        err.write(f"ayla-monitor record: CA file {args.ca_file} does not exist\n")
+        return ExitCode.USAGE
+    options = ClientOptions(dead_after=args.dead_after, ca_file=args.ca_file, proxy=args.proxy)
+    try:
+        result = asyncio.run(
+            record(definitions, url, options=options, count=args.count, exit_after=args.exit_after, out=err)
+        )
+    except StoreError as exc:
+        err.write(f"ayla-monitor record: {exc}\n")
+        return ExitCode.DATABASE
+    for line in summary(result):
+        err.write(line + "\n")
+    if result.spill_path is not None:
+        return ExitCode.UNSTORED
+    if result.all_rejected:
+        return ExitCode.KEY_REJECTED
+    return ExitCode.OK
+
+
+# -- export ------------------------------------------------------------------
+
+
+def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ayla_monitor.headless.export import parse_time_bound, write_events, write_malformed
+    from ayla_monitor.store.database import Store
+    from ayla_monitor.store.errors import StoreError
+    from ayla_monitor.store.location import resolve_database_url
+    from ayla_monitor.store.records import EventQuery
+
+    try:
+        url = resolve_database_url(args.db)
+        since = parse_time_bound(args.since) if args.since else None
+        until = parse_time_bound(args.until, end=True) if args.until else None
+    except (StoreError, ValueError) as exc:
+        err.write(f"ayla-monitor export: {exc}\n")
+        return ExitCode.USAGE
+    try:
+        store = Store.open(url)
+    except StoreError as exc:
+        err.write(f"ayla-monitor export: {exc}\n")
+        return ExitCode.DATABASE
+    try:
+        target: TextIO
+        if args.output:
+            target = open(args.output, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        else:
+            target = out
+        try:
+            if args.malformed:
+                count = write_malformed(store.iter_malformed(), args.format, target)
+                what = "malformed frames"
+            else:
+                query = EventQuery(
+                    event_types=args.type,
+                    dsns=args.dsn,
+                    property_names=args.property,
+                    since=since,
+                    until=until,
+                )
+                count = write_events(store.iter_events(query), args.format, target)
+                what = "events"
+        finally:
+            if target is not out:
+                target.close()
+    except OSError as exc:
+        err.write(f"ayla-monitor export: cannot write {args.output}: {exc.strerror}\n")
+        return ExitCode.USAGE
+    except StoreError as exc:
+        err.write(f"ayla-monitor export: {exc}\n")
+        return ExitCode.DATABASE
+    finally:
+        store.close()
+    if args.output:
+        err.write(f"Wrote {count:,} {what} to {args.output}\n")
+    return ExitCode.OK
+
+
+# -- simulate ----------------------------------------------------------------
+
+
+def _cmd_simulate(args: argparse.Namespace, err: TextIO) -> int:
+    from ayla_monitor.simulator.errors import SimulatorError
+    from ayla_monitor.simulator.server import DEMO_KEY, SimulatorConfig, parse_keys_option, run_simulator
+
+    try:
+        keys = parse_keys_option(args.keys) if args.keys else {DEMO_KEY: None}
+        config = SimulatorConfig(
+        devices=args.devices,
+        rate=args.rate,
+        heartbeat=args.heartbeat,
+        keys=keys,
+        seed=args.seed,
+        hostile=args.hostile,
+        drop_after=args.drop_after,
+        malformed_every=args.malformed_every,
+        stall_after=args.stall_after,
+        prefill=args.prefill,
+        )
+    except (ValueError, SimulatorError) as exc:
+        err.write(f"ayla-monitor simulate: {exc}\n")
+        return ExitCode.USAGE
+
+    def ready(url: str) -> None:
+        # Simulator keys are local test keys, printed in full so that they can be used.
+        err.write(f"Simulated DSS listening on {url}\n")
+        for key, kind in keys.items():
+            err.write(f"  stream key {key} ({kind or 'all event types'})\n")
+        err.write(f"Record it with: ayla-monitor record --url {url} --stream-key {next(iter(keys))}\n")
+        err.flush()
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):
+                pass
+        await run_simulator(config, args.host, args.port, ready=ready, stop=stop)
+
+    try:
+        asyncio.run(serve())
+    except SimulatorError as exc:
+        err.write(f"ayla-monitor simulate: {exc}\n")
+        return ExitCode.USAGE
+    return ExitCode.OK
+
+
+# -- the window --------------------------------------------------------------
+
+
+def _cmd_window(args: argparse.Namespace, err: TextIO) -> int:
+    from ayla_monitor.ui.app import run_gui
+
+    return run_gui(database=args.db, demo=args.demo, exit_after=args.exit_after)
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose)
+    err = sys.stderr
+    try:
+        if args.command == "record":
+            return _cmd_record(args, err)
+        if args.command == "export":
+            return _cmd_export(args, sys.stdout, err)
+        if args.command == "simulate":
+            return _cmd_simulate(args, err)
+        return _cmd_window(args, err)
+    except KeyboardInterrupt:
+        return ExitCode.OK
+    except Exception:
+        log.exception("ayla-monitor failed")
+        return ExitCode.FAILURE
+

@@ -1,0 +1,1 @@
+"""What runs without a window: the recorder and the exporter."""

@@ -1,0 +1,219 @@
+"""The headless recorder: streams into the database, a one-line status on
+stderr, a summary at the end.
+
+Stops on SIGINT/SIGTERM (everything received is stored first), after
+``--count`` events, after ``--exit-after`` seconds, or when every stream has
+stopped for good (keys rejected, replay windows complete).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from ayla_monitor.core.engine import Engine
+from ayla_monitor.core.status import StatusChanged, StreamState, StreamStatus, WriterHealth
+from ayla_monitor.dss.client import ClientOptions
+from ayla_monitor.dss.subscription import StreamDefinition
+from ayla_monitor.store.location import describe_database
+
+__all__ = ["RecordResult", "record", "StatusLine"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class RecordResult:
+    """How a recording ended."""
+
+    statuses: list[StreamStatus] = field(default_factory=list)
+    stored: int = 0
+    writer_error: str | None = None
+    spill_path: Path | None = None
+    seconds: float = 0.0
+
+    @property
+    def all_rejected(self) -> bool:
+        return bool(self.statuses) and all(
+            s.state is StreamState.STOPPED and "rejected" in s.detail for s in self.statuses
+        )
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+class StatusLine:
+    """The live status on stderr: rewritten in place on a terminal, one line
+    every ``every`` seconds otherwise (logs, CI)."""
+
+    def __init__(self, out: TextIO, *, every: float = 10.0) -> None:
+        self.out = out
+        self.tty = out.isatty()
+        self.every = 0.5 if self.tty else every
+        self._last_print = 0.0
+        self._last_events = 0
+        self._last_time = time.monotonic()
+        self.rate = 0.0
+        self._width = 0
+
+    def render(self, statuses: Sequence[StreamStatus], health: WriterHealth, now: float) -> str:
+        events = sum(s.events for s in statuses)
+        beats = sum(s.heartbeats for s in statuses)
+        bad = sum(s.malformed for s in statuses)
+        if len(statuses) == 1:
+            status = statuses[0]
+            state = status.describe(now)
+            seq = f"last seq {status.last_seq}" if status.last_seq is not None else "no seq yet"
+        else:
+            counts: dict[str, int] = {}
+            for s in statuses:
+                counts[s.state.value] = counts.get(s.state.value, 0) + 1
+            state = ", ".join(f"{n} {name}" for name, n in counts.items())
+            seqs = [s.last_seq for s in statuses if s.last_seq is not None]
+            seq = f"last seq {max(seqs)}" if seqs else "no seq yet"
+        parts = [
+            state,
+            _plural(events, "event"),
+            f"{self.rate:,.0f}/s",
+            seq,
+            _plural(beats, "heartbeat"),
+        ]
+        if bad:
+            parts.append(_plural(bad, "bad frame"))
+        parts.append(f"stored {health.stored:,}")
+        if health.error:
+            parts.append(f"DATABASE: {health.error}")
+        return " · ".join(parts)
+
+    def update(self, statuses: Sequence[StreamStatus], health: WriterHealth, *, force: bool = False) -> None:
+        mono = time.monotonic()
+        if not force and mono - self._last_print < self.every:
+            return
+        events = sum(s.events for s in statuses)
+        elapsed = mono - self._last_time
+        if elapsed > 0:
+            self.rate = (events - self._last_events) / elapsed
+        self._last_events, self._last_time = events, mono
+        self._last_print = mono
+        line = self.render(statuses, health, time.time())
+        if self.tty:
+            pad = max(0, self._width - len(line))
+            self.out.write("\r" + line + " " * pad)
+            self._width = len(line)
+        else:
+            self.out.write(line + "\n")
+        self.out.flush()
+
+    def finish(self) -> None:
+        if self.tty and self._width:
+            self.out.write("\n")
+            self.out.flush()
+
+
+async def record(
+    definitions: Sequence[StreamDefinition],
+    database_url: str,
+    *,
+    options: ClientOptions | None = None,
+    count: int | None = None,
+    exit_after: float | None = None,
+    out: TextIO | None = None,
+    stop: asyncio.Event | None = None,
+    handle_signals: bool = True,
+) -> RecordResult:
+    """Record until told to stop; see the module docstring. Raises
+    :class:`~ayla_monitor.store.errors.DatabaseUnavailable` if the database
+    cannot be opened (nothing was received then)."""
+    out = out if out is not None else sys.stderr
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed: list[int] = []
+    if handle_signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, stop.set)
+                installed.append(sig)
+    line = StatusLine(out)
+    result = RecordResult()
+    started = time.monotonic()
+    out.write(f"Recording {_plural(len(definitions), 'stream')} into {describe_database(database_url)}\n")
+    for definition in definitions:
+        out.write(f"  {definition.name}: {definition.display_url}\n")
+    out.flush()
+    try:
+        engine = Engine(database_url, options=options, max_events=count)
+        async with engine:
+            updates = engine.subscribe()
+            for definition in definitions:
+                await engine.add_stream(definition)
+
+            async def watch() -> None:
+                async for update in updates:
+                    if isinstance(update, (StatusChanged, WriterHealth)):
+                        statuses = engine.statuses()
+                        line.update(statuses, engine.health)
+                        if statuses and all(s.state is StreamState.STOPPED for s in statuses):
+                            stop.set()
+
+            async def deadline() -> None:
+                if exit_after is not None:
+                    await asyncio.sleep(exit_after)
+                    stop.set()
+
+            async def counted() -> None:
+                await engine.done.wait()
+                stop.set()
+
+            async with asyncio.TaskGroup() as tasks:
+                helpers = [tasks.create_task(f()) for f in (watch, deadline, counted)]
+                await stop.wait()
+                for task in helpers:
+                    task.cancel()
+            result.statuses = engine.statuses()
+            for definition_id in [s.stream_id for s in result.statuses]:
+                await engine.stop_stream(definition_id)
+            result.statuses = engine.statuses()
+        line.update(result.statuses, engine.health, force=True)
+        result.stored = engine.health.stored
+        result.writer_error = engine.health.error
+        result.spill_path = engine.spill_path
+    finally:
+        line.finish()
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def summary(result: RecordResult) -> list[str]:
+    """The closing lines the recorder prints."""
+    events = sum(s.events for s in result.statuses)
+    bad = sum(s.malformed for s in result.statuses)
+    rate = events / result.seconds if result.seconds > 0 else 0.0
+    lines = [
+        f"Received {_plural(events, 'event')} and {_plural(bad, 'malformed frame')} in "
+        f"{result.seconds:.1f} s ({rate:,.0f}/s); {result.stored:,} new rows stored."
+    ]
+    for s in result.statuses:
+        seq = f"last seq {s.last_seq}" if s.last_seq is not None else "no seq"
+        detail = f" ({s.detail})" if s.detail and s.detail != "disconnected" else ""
+        lines.append(
+            f"  {s.name}: {_plural(s.events, 'event')}, {seq}, {_plural(s.heartbeats, 'heartbeat')}, "
+            f"{_plural(s.reconnects, 'reconnect')}{detail}"
+        )
+    if result.writer_error:
+        lines.append(f"Database error: {result.writer_error}")
+    if result.spill_path is not None:
+        lines.append(
+            f"Events that could not be stored were saved to {result.spill_path} (JSON Lines)."
+        )
+    return lines
