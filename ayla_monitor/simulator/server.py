@@ -1,0 +1,584 @@
+"""A local DSS-compatible WebSocket server, for the demo mode, tests and benchmarks.
+
+One :class:`~ayla_monitor.simulator.fleet.Fleet` generates events; each
+stream key is one subscription with its own seq counter and replay buffer,
+filled whether or not a client is connected (live generation starts with
+the first connection, unless ``wait_for_client`` is off, so that a client
+connecting live sees every device come online). A connection asks for a key
+(``stream_key``) and optionally a replay window (``seq_start``, ``seq_end``),
+gets the buffered events, then live ones, and a ``1|Z`` heartbeat every
+``heartbeat`` seconds; the ``Z`` replies are counted.
+
+Every frame is built by :mod:`ayla_monitor.dss.wire` and
+:func:`~ayla_monitor.dss.frames.encode_frame`, so the simulator serves
+exactly what the parser reads. Faults can be injected per connection: an
+abrupt TCP drop, garbage frames, a link that goes silent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.protocol import State
+
+from ayla_monitor.dss import wire
+from ayla_monitor.dss.frames import HEARTBEAT_FRAME, HEARTBEAT_REPLY
+from ayla_monitor.dss.keys import is_valid_key, mask_key, redact
+from ayla_monitor.dss.subscription import SUBSCRIPTION_TYPES
+from ayla_monitor.simulator.errors import ListenError, SimulatorConfigError
+from ayla_monitor.simulator.fleet import Fleet, event_route
+
+__all__ = [
+    "DEMO_KEY",
+    "SimulatorConfig",
+    "Simulator",
+    "parse_keys_option",
+    "run_simulator",
+]
+
+log = logging.getLogger(__name__)
+
+#: The simulator's default stream key: key-shaped, obviously not a real one.
+DEMO_KEY = "de5a0de5a0de5a0de5a0de5a0de5a0de"
+
+#: Frames written to the socket between two checks of time, state and flow control.
+_CHUNK = 512
+
+
+def parse_keys_option(text: str) -> dict[str, str | None]:
+    """``K1,K2:datapoint`` -> ``{K1: None, K2: "datapoint"}`` (``None``: all types).
+
+    Raises :class:`~ayla_monitor.simulator.errors.SimulatorConfigError` (a
+    ``ValueError``) naming the bad part.
+    """
+    keys: dict[str, str | None] = {}
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, kind = part.partition(":")
+        key = key.strip().lower()
+        kind = kind.strip()
+        if not is_valid_key(key):
+            raise SimulatorConfigError(
+                f"a stream key is 32 hexadecimal characters; "
+                f"{mask_key(key)!r} ({len(key)} characters) is not one"
+            )
+        if sep and kind not in SUBSCRIPTION_TYPES:
+            raise SimulatorConfigError(
+                f"subscription type {kind!r} for key {mask_key(key)} is unknown; "
+                f"use one of {', '.join(SUBSCRIPTION_TYPES)}"
+            )
+        if key in keys:
+            raise SimulatorConfigError(f"key {mask_key(key)} is given twice")
+        keys[key] = kind if sep else None
+    if not keys:
+        raise SimulatorConfigError("no stream key given (expected KEY or KEY:type, separated by commas)")
+    return keys
+
+
+def _default_keys() -> dict[str, str | None]:
+    return {DEMO_KEY: None}
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorConfig:
+    """What to simulate. ``rate`` is events per second for the whole fleet
+    (0: no live events, only :meth:`Simulator.prefill`); ``keys`` maps each
+    stream key to its subscription type (``None``: all five types). Fault
+    options count events sent on one connection: ``drop_after`` aborts the
+    TCP connection (no close frame), ``malformed_every`` slips a garbage frame
+    in after every N events, ``stall_after`` goes silent (no heartbeats
+    either) with the socket left open."""
+
+    devices: int = 20
+    rate: float = 20.0
+    heartbeat: float = 30.0
+    keys: Mapping[str, str | None] = field(default_factory=_default_keys)
+    seed: int | None = 0
+    replay_size: int = 100_000
+    hostile: bool = False
+    drop_after: int | None = None
+    malformed_every: int | None = None
+    stall_after: int | None = None
+    reject_status: int = 401
+    #: events generated into the replay buffers before listening (see :func:`run_simulator`).
+    prefill: int = 0
+    #: seconds between two rounds of live generation.
+    tick: float = 0.05
+    #: start live generation with the first connection rather than at start(),
+    #: so that a client connecting live sees every device come online.
+    wait_for_client: bool = True
+
+    def __post_init__(self) -> None:
+        if self.devices < 1:
+            raise SimulatorConfigError(f"the fleet needs at least one device, not {self.devices}")
+        if self.rate < 0:
+            raise SimulatorConfigError(f"the event rate cannot be negative ({self.rate})")
+        if self.heartbeat <= 0:
+            raise SimulatorConfigError(f"the heartbeat interval must be positive, not {self.heartbeat}")
+        if self.tick <= 0:
+            raise SimulatorConfigError(f"the generation tick must be positive, not {self.tick}")
+        if self.replay_size < 1:
+            raise SimulatorConfigError(
+                f"the replay buffer needs room for one event at least, not {self.replay_size}"
+            )
+        if not self.keys:
+            raise SimulatorConfigError("the simulator needs at least one stream key")
+        for key, kind in self.keys.items():
+            if not is_valid_key(key):
+                raise SimulatorConfigError(
+                    f"{mask_key(key)!r} is not a stream key (32 lowercase hexadecimal characters)"
+                )
+            if kind is not None and kind not in SUBSCRIPTION_TYPES:
+                raise SimulatorConfigError(f"subscription type {kind!r} of key {mask_key(key)} is unknown")
+        for name in ("drop_after", "malformed_every", "stall_after", "prefill"):
+            value = getattr(self, name)
+            if value is not None and value < (1 if name == "malformed_every" else 0):
+                raise SimulatorConfigError(f"{name.replace('_', ' ')} cannot be {value}")
+        if not 400 <= self.reject_status <= 599:
+            raise SimulatorConfigError(
+                f"the rejection status must be an HTTP error (4xx/5xx), not {self.reject_status}"
+            )
+
+
+class _Subscription:
+    """One key: its seq counter and its replay buffer of ``(seq, frame)``."""
+
+    __slots__ = ("key", "kind", "next_seq", "buffer", "changed")
+
+    def __init__(self, key: str, kind: str | None, size: int) -> None:
+        self.key = key
+        self.kind = kind
+        self.next_seq = 1
+        self.buffer: deque[tuple[int, str]] = deque(maxlen=size)
+        self.changed = asyncio.Event()
+
+    def append(self, text: str) -> None:
+        seq = self.next_seq
+        self.buffer.append((seq, wire.sequenced_frame(text, seq)))
+        self.next_seq = seq + 1
+
+    def notify(self) -> None:
+        changed, self.changed = self.changed, asyncio.Event()
+        changed.set()
+
+    def since(self, seq: int) -> list[tuple[int, str]]:
+        """Buffered events with seq >= ``seq`` (from the oldest kept when
+        ``seq`` is older), reading from whichever end is nearer."""
+        buffer = self.buffer
+        if not buffer:
+            return []
+        count = self.next_seq - max(seq, buffer[0][0])
+        if count <= 0:
+            return []
+        if count <= len(buffer) // 2:
+            items = list(islice(reversed(buffer), count))
+            items.reverse()
+            return items
+        return list(islice(buffer, len(buffer) - count, None))
+
+
+class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """Hands websockets a logger that masks anything key-shaped (its DEBUG
+    lines quote the request path, which holds the key)."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            kwargs.pop("extra", None)
+            self.logger.log(level, "%s", redact(text), **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    key: str
+    seq_start: int | None
+    seq_end: int | None
+
+
+def _window(path: str) -> _Window | str:
+    """The key and replay window a request asks for, or why it is bad."""
+    query = parse_qs(urlsplit(path).query)
+
+    def one(name: str) -> str | None:
+        values = query.get(name)
+        return values[-1] if values else None
+
+    key = (one("stream_key") or "").strip().lower()
+    bounds: list[int | None] = []
+    for name in ("seq_start", "seq_end"):
+        text = one(name)
+        if text is None or text == "":
+            bounds.append(None)
+            continue
+        try:
+            number = int(text)
+        except ValueError:
+            return f"{name} must be a whole number"
+        if number < 0:
+            return f"{name} cannot be negative"
+        bounds.append(number)
+    start, end = bounds
+    if end is not None and start is None:
+        return "seq_end needs seq_start"
+    return _Window(key, start, end)
+
+
+class Simulator:
+    """The server. ``async with Simulator(config) as sim:`` listens on a free
+    loopback port; ``sim.url`` is the stream URL (without key)."""
+
+    def __init__(
+        self, config: SimulatorConfig | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.config = config if config is not None else SimulatorConfig()
+        self.fleet = Fleet(self.config.devices, seed=self.config.seed, hostile=self.config.hostile)
+        self._clock = clock
+        self._subs = {
+            key: _Subscription(key, kind, self.config.replay_size) for key, kind in self.config.keys.items()
+        }
+        self._by_route: dict[str | None, list[_Subscription]] = {}
+        self._server: Server | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._connections_changed = asyncio.Event()
+        self._handlers: set[asyncio.Task[Any]] = set()
+        self._stalled: set[ServerConnection] = set()
+        #: connections accepted so far (handshake done), open or not.
+        self.connections = 0
+        #: connections open now.
+        self.active_connections = 0
+        #: handshakes refused (unknown key or bad window).
+        self.rejected = 0
+        #: ``Z`` replies received, all connections together.
+        self.heartbeat_replies = 0
+        self.heartbeats_sent = 0
+        self.events_sent = 0
+        self.malformed_sent = 0
+
+    # -- generation -------------------------------------------------------
+
+    def _routes(self, route: str | None) -> list[_Subscription]:
+        subs = self._by_route.get(route)
+        if subs is None:
+            subs = [s for s in self._subs.values() if s.kind is None or s.kind == route]
+            self._by_route[route] = subs
+        return subs
+
+    def _publish_many(self, events: Iterable[dict[str, Any]]) -> int:
+        count = 0
+        routes = self._routes
+        for event in events:
+            subs = routes(event_route(event))
+            if subs:
+                text = wire.unsequenced_text(event)
+                for sub in subs:
+                    sub.append(text)
+            count += 1
+        for sub in self._subs.values():
+            sub.notify()
+        return count
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Add one event object (``seq`` is replaced) to every subscription of its type."""
+        self._publish_many((event,))
+
+    def prefill(self, count: int) -> None:
+        """Generate ``count`` fleet events into the replay buffers now, dated
+        back from the present at the configured rate (benchmarks: connect with
+        ``seq_start=1`` and receive them as fast as the socket allows). Takes
+        about 25 µs per event (5 s for 200,000)."""
+        if count <= 0:
+            return
+        interval = 1.0 / self.config.rate if self.config.rate > 0 else 0.001
+        start = self._clock() - count * interval
+        fleet = self.fleet
+        self._publish_many(fleet.next_event(start + i * interval) for i in range(count))
+
+    def last_seq(self, key: str) -> int:
+        """The seq of the last event of ``key``'s subscription (0: none yet)."""
+        return self._subs[key].next_seq - 1
+
+    async def _tick(self) -> None:
+        """Live generation: ``rate * dt`` events every tick; the intro (each
+        device Online with a first value per property) goes out at once."""
+        config = self.config
+        self._publish_many(self.fleet.take(self.fleet.intro_pending, self._clock()))
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        due = 0.0
+        while True:
+            await asyncio.sleep(config.tick)
+            now = loop.time()
+            # Catch up at most one second at a time, so a busy loop stays responsive.
+            due += config.rate * min(now - last, 1.0)
+            last = now
+            count = int(due)
+            if count:
+                due -= count
+                self._publish_many(self.fleet.take(count, self._clock()))
+
+    # -- serving ----------------------------------------------------------
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        window = _window(request.path)
+        if isinstance(window, str):
+            self.rejected += 1
+            return connection.respond(http.HTTPStatus.BAD_REQUEST, f"{window}\n")
+        if window.key not in self._subs:
+            self.rejected += 1
+            log.info("refused a connection for unknown key %s", mask_key(window.key))
+            return connection.respond(self.config.reject_status, "Unknown or missing stream key.\n")
+        return None
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        window = _window(ws.request.path if ws.request is not None else "")
+        assert isinstance(window, _Window)  # checked in _process_request
+        sub = self._subs[window.key]
+        self.connections += 1
+        self.active_connections += 1
+        self._connections_changed.set()
+        self._connections_changed = asyncio.Event()
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "connection for %s from seq %s to %s", mask_key(sub.key), window.seq_start, window.seq_end
+            )
+        cursor = window.seq_start if window.seq_start is not None else sub.next_seq
+        if self._ticker is None and self._server is not None and self.config.rate > 0:
+            self._start_generation()  # the first client sees the fleet come online
+        sender = asyncio.create_task(self._send_loop(ws, sub, cursor, window.seq_end))
+        self._handlers.add(sender)
+        sender.add_done_callback(lambda task: self._sender_done(ws, task))
+        try:
+            async for message in ws:
+                if message == HEARTBEAT_REPLY:
+                    self.heartbeat_replies += 1
+        except ConnectionClosed:
+            pass
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                await sender
+            self.active_connections -= 1
+            self._connections_changed.set()
+            self._connections_changed = asyncio.Event()
+
+    def _sender_done(self, ws: ServerConnection, task: asyncio.Task[None]) -> None:
+        self._handlers.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None and not isinstance(exc, ConnectionClosed):
+            log.error("the simulator's sender failed; closing that connection", exc_info=exc)
+            ws.transport.abort()
+
+    async def _send_loop(
+        self, ws: ServerConnection, sub: _Subscription, cursor: int, end: int | None
+    ) -> None:
+        config = self.config
+        loop = asyncio.get_running_loop()
+        sent = 0  # events sent on this connection
+        malformed = 0
+        next_beat = loop.time() + config.heartbeat
+        while True:
+            if config.drop_after is not None and sent >= config.drop_after:
+                log.info(
+                    "dropping a connection of %s after %d events (fault injection)", mask_key(sub.key), sent
+                )
+                ws.transport.abort()
+                return
+            if config.stall_after is not None and sent >= config.stall_after:
+                log.info(
+                    "stalling a connection of %s after %d events (fault injection)", mask_key(sub.key), sent
+                )
+                # A dead link: no frames, no heartbeats, not even pongs (stop reading).
+                ws.transport.pause_reading()
+                self._stalled.add(ws)
+                try:
+                    await ws.wait_closed()
+                finally:
+                    self._stalled.discard(ws)
+                return
+            if end is not None and cursor > end:
+                await ws.close()
+                return
+            items = sub.since(cursor)
+            if items:
+                cursor = items[-1][0] + 1
+                if end is not None and items[-1][0] > end:
+                    items = [item for item in items if item[0] <= end]
+                position = 0
+                while position < len(items):
+                    # Events until the next fault, garbage frame or time check.
+                    limit = _CHUNK
+                    if config.drop_after is not None:
+                        limit = min(limit, config.drop_after - sent)
+                    if config.stall_after is not None:
+                        limit = min(limit, config.stall_after - sent)
+                    if config.malformed_every is not None:
+                        limit = min(limit, config.malformed_every - sent % config.malformed_every)
+                    if limit <= 0:
+                        break  # a fault is due: the top of the loop applies it
+                    chunk = items[position : position + limit]
+                    position += len(chunk)
+                    await _send_frames(ws, [frame for _, frame in chunk])
+                    sent += len(chunk)
+                    self.events_sent += len(chunk)
+                    if config.malformed_every is not None and sent % config.malformed_every == 0:
+                        await ws.send(wire.MALFORMED_FRAMES[malformed % len(wire.MALFORMED_FRAMES)])
+                        malformed += 1
+                        self.malformed_sent += 1
+                    if loop.time() >= next_beat:
+                        await ws.send(HEARTBEAT_FRAME)
+                        self.heartbeats_sent += 1
+                        next_beat = loop.time() + config.heartbeat
+                continue
+            now = loop.time()
+            if now >= next_beat:
+                await ws.send(HEARTBEAT_FRAME)
+                self.heartbeats_sent += 1
+                next_beat = now + config.heartbeat
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(next_beat - now):
+                    await sub.changed.wait()
+
+    def _start_generation(self) -> None:
+        self._ticker = asyncio.create_task(self._tick())
+
+    async def wait_for_connections(self, count: int) -> None:
+        """Return once ``count`` connections have been accepted in all."""
+        while self.connections < count:
+            await self._connections_changed.wait()
+
+    async def wait_for_disconnections(self) -> None:
+        """Return once no connection is open."""
+        while self.active_connections:
+            await self._connections_changed.wait()
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Listen (and start live generation now if ``rate`` > 0 and
+        ``wait_for_client`` is off; else with the first connection)."""
+        if self._server is not None:
+            raise RuntimeError("the simulator is already running")
+        try:
+            self._server = await serve(
+                self._handle,
+                host,
+                port,
+                process_request=self._process_request,
+                compression=None,
+                max_size=2**20,
+                ping_interval=None,  # DSS keeps the link alive with 1|Z; a stall must be silent
+                close_timeout=2,
+                write_limit=2**20,
+                logger=_RedactingLogger(logging.getLogger("websockets.server"), {}),
+            )
+        except OSError as exc:
+            raise ListenError(f"the simulator cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        if self.config.rate > 0 and not self.config.wait_for_client:
+            self._start_generation()
+        log.info("DSS simulator listening on %s with %d devices", self.url, self.config.devices)
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the simulator is not running")
+        sockets = list(self._server.sockets)
+        return int(sockets[0].getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        """``ws://HOST:PORT/stream``, without the key."""
+        if self._server is None:
+            raise RuntimeError("the simulator is not running")
+        host, port = list(self._server.sockets)[0].getsockname()[:2]
+        if ":" in host:
+            host = f"[{host}]"
+        return f"ws://{host}:{port}/stream"
+
+    async def stop(self) -> None:
+        """Stop generating, close every connection and the listening socket."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        if self._server is not None:
+            server, self._server = self._server, None
+            for ws in list(self._stalled):
+                ws.transport.abort()  # it would not read a closing handshake
+            server.close()
+            await server.wait_closed()
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+
+async def _send_frames(ws: ServerConnection, frames: list[str]) -> None:
+    """Send text frames with one flow-control wait per chunk.
+
+    ``await ws.send(frame)`` costs a context manager and a drain per frame,
+    which caps a replay well below what a socket carries. The first frame of
+    each chunk goes through :meth:`send` (state checks, the right
+    ``ConnectionClosed``); the rest are framed by the sans-I/O protocol and
+    written together, then drained once.
+    """
+    protocol = ws.protocol
+    for first in range(0, len(frames), _CHUNK):
+        await ws.send(frames[first])
+        if protocol.state is not State.OPEN:
+            continue  # the next send raises ConnectionClosed
+        for frame in frames[first + 1 : first + _CHUNK]:
+            protocol.send_text(frame.encode())
+        data = protocol.data_to_send()
+        if all(data):
+            ws.transport.writelines(data)  # one system call, not one per frame
+        else:  # an end-of-stream marker (never while OPEN): let websockets handle it
+            for item in data:
+                if item:
+                    ws.transport.write(item)
+                elif ws.transport.can_write_eof():
+                    ws.transport.write_eof()
+                else:
+                    ws.transport.close()
+        await ws.drain()
+        await asyncio.sleep(0)  # let the reader and other connections run
+
+
+async def run_simulator(
+    config: SimulatorConfig,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    ready: Callable[[str], object] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve until ``stop`` is set (or until cancelled); call ``ready(url)``
+    once listening. Prefills ``config.prefill`` events first."""
+    simulator = Simulator(config)
+    simulator.prefill(config.prefill)
+    async with simulator:
+        if ready is not None:
+            ready(simulator.url)
+        if stop is None:
+            await asyncio.Future()  # until cancelled
+        else:
+            await stop.wait()
