@@ -168,7 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_db(exp)
     exp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
-    exp.add_argument("--type", action="append", metavar="EVENT_TYPE", help="only this event type (repeatable)")
+    exp.add_argument(
+        "--type", action="append", metavar="EVENT_TYPE", help="only this event type (repeatable)"
+    )
     exp.add_argument("--dsn", action="append", metavar="DSN", help="only this device (repeatable)")
     exp.add_argument("--property", action="append", metavar="NAME", help="only this property (repeatable)")
     exp.add_argument("--since", metavar="TIME", help="event time from (e.g. 2018-09-24 or ...T10:26:37Z)")
@@ -192,11 +194,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--heartbeat", type=_positive_float, default=30.0, metavar="SECONDS")
     sim.add_argument("--seed", type=int, default=None)
-    sim.add_argument("--hostile", action="store_true", help="mix in HTML, control characters, nulls, unknown types")
+    sim.add_argument(
+        "--hostile", action="store_true", help="mix in HTML, control characters, nulls, unknown types"
+    )
     sim.add_argument("--drop-after", type=_count, metavar="N", help="drop each connection after N events")
-    sim.add_argument("--malformed-every", type=_count, metavar="N", help="send a malformed frame every N events")
-    sim.add_argument("--stall-after", type=_count, metavar="N", help="go silent after N events per connection")
-    sim.add_argument("--prefill", type=int, default=0, metavar="N", help="put N events in the replay buffer first")
+    sim.add_argument(
+        "--malformed-every", type=_count, metavar="N", help="send a malformed frame every N events"
+    )
+    sim.add_argument(
+        "--stall-after", type=_count, metavar="N", help="go silent after N events per connection"
+    )
+    sim.add_argument(
+        "--prefill", type=int, default=0, metavar="N", help="put N events in the replay buffer first"
+    )
     return parser
 
 
@@ -361,16 +371,16 @@ def _cmd_simulate(args: argparse.Namespace, err: TextIO) -> int:
     try:
         keys = parse_keys_option(args.keys) if args.keys else {DEMO_KEY: None}
         config = SimulatorConfig(
-        devices=args.devices,
-        rate=args.rate,
-        heartbeat=args.heartbeat,
-        keys=keys,
-        seed=args.seed,
-        hostile=args.hostile,
-        drop_after=args.drop_after,
-        malformed_every=args.malformed_every,
-        stall_after=args.stall_after,
-        prefill=args.prefill,
+            devices=args.devices,
+            rate=args.rate,
+            heartbeat=args.heartbeat,
+            keys=keys,
+            seed=args.seed,
+            hostile=args.hostile,
+            drop_after=args.drop_after,
+            malformed_every=args.malformed_every,
+            stall_after=args.stall_after,
+            prefill=args.prefill,
         )
     except (ValueError, SimulatorError) as exc:
         err.write(f"ayla-monitor simulate: {exc}\n")
@@ -437,4 +447,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception:
         log.exception("ayla-monitor failed")
         return ExitCode.FAILURE
-

@@ -328,4 +328,3 @@ class Engine:
     def _set_health(self, health: WriterHealth) -> None:
         self.health = health
         self.publish(health)
-

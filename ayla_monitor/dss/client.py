@@ -291,6 +291,9 @@ class StreamClient:
             if len(batch) >= BATCH_FRAMES or now - link.batch_started >= BATCH_SECONDS:
                 link.batch = []
                 await self._deliver(batch, link)
+                # websockets hands over queued frames without suspending: give
+                # the rest of the loop (other streams, the window) its turn.
+                await asyncio.sleep(0)
 
     async def _deliver(self, batch: list[Event | MalformedFrame], link: _Link) -> None:
         # One batch at a time, in order, even when the sink makes us wait.

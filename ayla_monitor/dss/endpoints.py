@@ -104,4 +104,3 @@ def display_url(url: str) -> str:
 def base_url_for(client_type: str, region: str, deployment: str) -> str:
     """``wss://HOST/stream`` for a documented host."""
     return f"wss://{host_for(client_type, region, deployment)}/stream"
-

@@ -7,6 +7,11 @@ with its reason and raw text). Consumers ``match`` on these classes.
 
 Every event keeps ``raw``, the JSON text exactly as received, so that nothing
 the server sent is lost and the store never re-serialises.
+
+Events are slotted dataclasses and are treated as immutable once built, but
+they are not ``frozen``: a frozen dataclass sets each field through
+``object.__setattr__``, which measured 3.1 µs per datapoint here against
+0.3 µs, a third of the whole parse, on the path every event takes.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ class Heartbeat:
 HEARTBEAT = Heartbeat()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DssEvent:
     """Fields every event has (any may be ``None`` when the server left it out).
 
@@ -83,7 +88,7 @@ class DssEvent:
             return self.raw
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Connectivity(DssEvent):
     status: str | None
 
@@ -94,7 +99,7 @@ class Connectivity(DssEvent):
         return self.status.lower() == "online"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Datapoint(DssEvent):
     """A property value. ``value`` is typed by ``base_type`` where it fits,
     else kept as sent; ``raw_value`` is always as sent."""
@@ -111,7 +116,7 @@ class Datapoint(DssEvent):
     updated_at: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DatapointAck(Datapoint):
     ack_status: int | None
     ack_message: Value
@@ -119,7 +124,7 @@ class DatapointAck(Datapoint):
     acked_at: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Location(DssEvent):
     """``lat``/``long`` as numbers when they parse (the wire sends padded strings)."""
 
@@ -129,13 +134,13 @@ class Location(DssEvent):
     provider: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Registration(DssEvent):
     registered: bool | None
     registration_type: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UnknownEvent(DssEvent):
     """A JSON object whose event type is not one of :data:`EVENT_TYPES`."""
 

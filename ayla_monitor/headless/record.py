@@ -213,7 +213,5 @@ def summary(result: RecordResult) -> list[str]:
     if result.writer_error:
         lines.append(f"Database error: {result.writer_error}")
     if result.spill_path is not None:
-        lines.append(
-            f"Events that could not be stored were saved to {result.spill_path} (JSON Lines)."
-        )
+        lines.append(f"Events that could not be stored were saved to {result.spill_path} (JSON Lines).")
     return lines

@@ -71,11 +71,21 @@ CASES: list[tuple[str, type, dict[str, object]]] = [
     (encode_frame(with_value(None, "decimal")), Datapoint, {"value": None, "note": None}),
     (encode_frame(with_value("", "decimal")), Datapoint, {"value": ""}),
     # HTML stays text
-    (encode_frame(with_value("<b>x</b><img src=http://e/>")), Datapoint, {"value": "<b>x</b><img src=http://e/>"}),
+    (
+        encode_frame(with_value("<b>x</b><img src=http://e/>")),
+        Datapoint,
+        {"value": "<b>x</b><img src=http://e/>"},
+    ),
     # created_at_from_device wins as the event time when set
     (
         encode_frame(
-            {**sample("datapoint"), "datapoint": {**sample("datapoint")["datapoint"], "created_at_from_device": "2018-09-24T10:00:00Z"}}
+            {
+                **sample("datapoint"),
+                "datapoint": {
+                    **sample("datapoint")["datapoint"],
+                    "created_at_from_device": "2018-09-24T10:00:00Z",
+                },
+            }
         ),
         Datapoint,
         {"time": "2018-09-24T10:00:00Z"},
@@ -201,7 +211,9 @@ def test_any_text_never_raises(text: str) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -209,9 +221,13 @@ json_values = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(
     seq=json_values,
-    event_type=st.sampled_from(["connectivity", "datapoint", "datapointack", "location", "registration", "zzz"]) | json_values,
+    event_type=st.sampled_from(
+        ["connectivity", "datapoint", "datapointack", "location", "registration", "zzz"]
+    )
+    | json_values,
     body=json_values,
-    base_type=st.sampled_from(["boolean", "integer", "decimal", "float", "string", "message", "file"]) | json_values,
+    base_type=st.sampled_from(["boolean", "integer", "decimal", "float", "string", "message", "file"])
+    | json_values,
     value=json_values,
     prefix=st.integers(min_value=-5, max_value=10**6) | st.none(),
 )

@@ -1,0 +1,202 @@
+"""Ingest benchmark: simulator burst -> recorder -> database, beside a bare client.
+
+    .venv/bin/python benchmarks/ingest.py [--events 200000] [--mysql URL | --no-mysql]
+
+A simulator (its own process) holds N events in its replay buffer; each
+client (its own process, so that peak memory is its own) connects with
+``seq_start=1&seq_end=N`` and takes them as fast as it can:
+
+- bare:   websockets + parse_frame only (what receiving costs);
+- sqlite: the recorder into a fresh SQLite file (what storing adds);
+- mysql:  the recorder into MariaDB/MySQL (tables dropped first).
+
+Prints events/s, CPU seconds and peak RSS of each, and the ratio of the
+recorder's rate to the bare client's. Checks that every event was stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+KEY = "be0c4be0c4be0c4be0c4be0c4be0c4be"
+DEFAULT_MYSQL = "mysql://root@127.0.0.1:3306/test"
+
+
+def _usage() -> dict[str, float]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
+
+
+# -- the child processes -------------------------------------------------------
+
+
+def child_simulator(events: int) -> None:
+    from ayla_monitor.simulator.server import Simulator, SimulatorConfig
+
+    async def main() -> None:
+        config = SimulatorConfig(devices=200, rate=0, keys={KEY: None}, replay_size=events, heartbeat=30)
+        sim = Simulator(config)
+        sim.prefill(events)
+        async with sim:
+            print(sim.url, flush=True)
+            await asyncio.Future()
+
+    asyncio.run(main())
+
+
+def child_bare(url: str, events: int) -> None:
+    from websockets.asyncio.client import connect
+
+    from ayla_monitor.dss.events import Heartbeat, MalformedFrame
+    from ayla_monitor.dss.frames import parse_frame
+
+    async def main() -> dict[str, float]:
+        started = time.perf_counter()
+        count = 0
+        uri = f"{url}?stream_key={KEY}&seq_start=1&seq_end={events}"
+        async with connect(uri, compression=None, max_size=2**24, max_queue=4096, ping_interval=None) as ws:
+            async for message in ws:
+                frame = parse_frame(message, time.time())  # type: ignore[arg-type]
+                if not isinstance(frame, (Heartbeat, MalformedFrame)):
+                    count += 1
+                    if count >= events:
+                        break
+        seconds = time.perf_counter() - started
+        return {"events": count, "seconds": seconds}
+
+    result = asyncio.run(main())
+    print(json.dumps({**result, **_usage()}))
+
+
+def child_record(url: str, events: int, database: str) -> None:
+    from ayla_monitor.dss.endpoints import ReplayWindow
+    from ayla_monitor.dss.subscription import StreamDefinition
+    from ayla_monitor.headless.record import record
+    from ayla_monitor.store.database import Store
+
+    definition = StreamDefinition.create(KEY, name="bench", url=url, replay=ReplayWindow(1, events))
+    started = time.perf_counter()
+    with open(os.devnull, "w") as quiet:
+        result = asyncio.run(record([definition], database, out=quiet, handle_signals=False))
+    seconds = time.perf_counter() - started
+    with Store.open(database) as store:
+        from ayla_monitor.store.records import EventQuery
+
+        stored = store.count_events(EventQuery())
+    print(
+        json.dumps(
+            {
+                "events": stored,
+                "received": sum(s.events for s in result.statuses),
+                "seconds": seconds,
+                **_usage(),
+            }
+        )
+    )
+
+
+# -- the driver ----------------------------------------------------------------
+
+
+def run_child(*args: str) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def drop_mysql_tables(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    import pymysql
+
+    parts = urlsplit(url)
+    conn = pymysql.connect(
+        host=parts.hostname,
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+        database=parts.path.lstrip("/"),
+    )
+    with conn.cursor() as cur:
+        cur.execute("SHOW TABLES")
+        names = [row[0] for row in cur.fetchall()]
+        cur.execute("SET FOREIGN_KEY_CHECKS=0")
+        for name in names:
+            if name in ("events", "streams", "malformed_frames", "schema_version", "ayla_schema"):
+                cur.execute(f"DROP TABLE `{name}`")
+    conn.commit()
+    conn.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--mysql", default=os.environ.get("AYLA_BENCH_MYSQL_URL", DEFAULT_MYSQL))
+    parser.add_argument("--no-mysql", action="store_true")
+    args = parser.parse_args()
+    n = args.events
+
+    print(f"ingest benchmark: {n:,} events, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    started = time.perf_counter()
+    sim = subprocess.Popen(
+        [sys.executable, __file__, "_simulator", str(n)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert sim.stdout is not None
+        url = sim.stdout.readline().strip()
+        print(f"simulator ready with {n:,} events in {time.perf_counter() - started:.1f} s at {url}")
+        rows: list[tuple[str, dict[str, float]]] = []
+        rows.append(("bare client (receive + parse)", run_child("_bare", url, str(n))))
+        with tempfile.TemporaryDirectory() as tmp:
+            db = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
+            rows.append(("recorder -> SQLite", run_child("_record", url, str(n), db)))
+        if not args.no_mysql:
+            try:
+                drop_mysql_tables(args.mysql)
+            except Exception as exc:  # the server may simply not be there
+                print(f"MySQL/MariaDB skipped: {exc}")
+            else:
+                rows.append(("recorder -> MariaDB", run_child("_record", url, str(n), args.mysql)))
+    finally:
+        sim.terminate()
+        sim.wait()
+
+    bare_rate = rows[0][1]["events"] / rows[0][1]["seconds"]
+    print()
+    print(
+        f"{'client':32} {'events':>9} {'seconds':>8} {'events/s':>10} {'vs bare':>8} {'CPU s':>7} {'peak MB':>8}"
+    )
+    for name, r in rows:
+        rate = r["events"] / r["seconds"]
+        print(
+            f"{name:32} {int(r['events']):>9,} {r['seconds']:>8.2f} {rate:>10,.0f} "
+            f"{rate / bare_rate:>8.2f} {r['cpu']:>7.2f} {r['peak_mb']:>8.0f}"
+        )
+    missing = [name for name, r in rows if int(r["events"]) != n]
+    if missing:
+        print(f"INCOMPLETE: {', '.join(missing)} did not get all {n:,} events")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1].startswith("_"):
+        role, rest = sys.argv[1], sys.argv[2:]
+        if role == "_simulator":
+            child_simulator(int(rest[0]))
+        elif role == "_bare":
+            child_bare(rest[0], int(rest[1]))
+        elif role == "_record":
+            child_record(rest[0], int(rest[1]), rest[2])
+        sys.exit(0)
+    sys.exit(main())
