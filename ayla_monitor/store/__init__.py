@@ -1,0 +1,6 @@
+"""Persistence with peewee: SQLite by default, MySQL/MariaDB for teams.
+
+:class:`~ayla_monitor.store.database.Store` reads, the
+:class:`~ayla_monitor.store.writer.EventWriter` thread writes; callers only
+ever see the plain records of :mod:`ayla_monitor.store.records`.
+"""

@@ -1,0 +1,477 @@
+"""Reading the recorded events: :class:`Store`.
+
+A store holds one connection, shared by whichever threads call it and
+serialised by a lock: the UI and the CLI call it from an executor or a
+worker thread, never from the event loop. Writing the live stream is the
+:class:`~ayla_monitor.store.writer.EventWriter`'s job, on its own thread and
+connection; with SQLite in WAL mode the store's reads never block it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import peewee
+from peewee import SQL, fn
+
+from ayla_monitor.dss.events import Connectivity, Location, Registration
+from ayla_monitor.dss.frames import parse_event
+from ayla_monitor.dss.keys import redact
+from ayla_monitor.store.connection import explain_failure, make_database, mysql_errno
+from ayla_monitor.store.errors import DatabaseUnavailable
+from ayla_monitor.store.location import describe_database, is_mysql_url, sqlite_path
+from ayla_monitor.store.models import MODELS, SCHEMA_VERSION, Event, MalformedFrame, Stream
+from ayla_monitor.store.records import (
+    DeviceLocation,
+    DeviceState,
+    EventQuery,
+    PropertyValue,
+    StoredEvent,
+    StoredMalformed,
+    StreamRecord,
+)
+from ayla_monitor.store.schema import NewerSchema, ensure_schema
+
+__all__ = ["Store", "open_connected"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_EVENT_FIELDS = (
+    Event.id,
+    Event.stream,
+    Event.seq,
+    Event.event_type,
+    Event.oem_id,
+    Event.oem_model,
+    Event.dsn,
+    Event.time,
+    Event.user_uuid,
+    Event.property_name,
+    Event.base_type,
+    Event.display_name,
+    Event.value,
+    Event.raw,
+    Event.received_at,
+    Event.note,
+)
+_STREAM_FIELDS = (
+    Stream.id,
+    Stream.name,
+    Stream.display_url,
+    Stream.fingerprint,
+    Stream.subscription_type,
+    Stream.last_seq,
+)
+#: MySQL errors after which one reconnect is worth trying.
+_RECONNECT_ERRNOS = frozenset({2006, 2013, 2055})
+
+
+def open_connected(url: str, *, shared: bool = False, bulk: bool = False) -> peewee.Database:
+    """Connect to ``url``'s database and make sure its schema is there.
+
+    Raises :class:`DatabaseUnavailable` with one sentence naming the database
+    (password masked) and the reason.
+    """
+    if not is_mysql_url(url):
+        try:
+            sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnavailable(explain_failure(exc, url) + ".") from exc
+    database = make_database(url, shared=shared, bulk=bulk)
+    try:
+        database.connect()
+        ensure_schema(database)
+    except NewerSchema as exc:
+        database.close()
+        raise DatabaseUnavailable(
+            f"The database {describe_database(url)} was written by a newer Ayla Monitor "
+            f"(schema {exc.found}; this version knows up to {SCHEMA_VERSION}): upgrade to use it."
+        ) from None
+    except (peewee.DatabaseError, peewee.InterfaceError, OSError) as exc:
+        if not database.is_closed():
+            database.close()
+        raise DatabaseUnavailable(explain_failure(exc, url) + ".") from exc
+    return database
+
+
+def _stream_record(row: Sequence[Any]) -> StreamRecord:
+    return StreamRecord(*row)
+
+
+class Store:
+    """The recorded events, streams and malformed frames of one database.
+
+    Open with :meth:`open` (or as a context manager); every method is a plain
+    blocking call, safe from any thread. Environmental failures raise
+    :class:`DatabaseUnavailable` with one sentence for the user.
+    """
+
+    def __init__(self, url: str, database: peewee.Database) -> None:
+        self.url = url
+        self._db = database
+        self._mysql = is_mysql_url(url)
+        self._lock = threading.RLock()
+
+    # -- lifecycle -------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect, create or complete the schema, check its version."""
+        return cls(url, open_connected(url, shared=True))
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._db.is_closed():
+                self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def description(self) -> str:
+        """The database for messages and the UI (password masked)."""
+        return describe_database(self.url)
+
+    def _call(self, work: Callable[[peewee.Database], T]) -> T:
+        """Run ``work`` under the lock; reconnect once if a MySQL server dropped
+        the connection; turn environmental failures into DatabaseUnavailable."""
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    if self._db.is_closed():
+                        self._db.connect()
+                    return work(self._db)
+                except (peewee.OperationalError, peewee.InterfaceError) as exc:
+                    if (
+                        attempt == 1
+                        and self._mysql
+                        and (mysql_errno(exc) in _RECONNECT_ERRNOS or isinstance(exc, peewee.InterfaceError))
+                    ):
+                        log.info("Reconnecting to %s: %s", self.description, exc)
+                        try:
+                            self._db.close()
+                        except peewee.PeeweeException:
+                            pass
+                        continue
+                    raise DatabaseUnavailable(explain_failure(exc, self.url) + ".") from exc
+            raise AssertionError("unreachable")
+
+    # -- streams ---------------------------------------------------------
+
+    def ensure_stream(
+        self, name: str, display_url: str, fingerprint: str, subscription_type: str | None
+    ) -> StreamRecord:
+        """The stream whose key has ``fingerprint``, created if new (safe when
+        several machines do it at once); its name, URL and type are updated
+        when they changed. ``display_url`` must not hold the key (it is
+        redacted again here to make sure)."""
+        name = redact(name)[:255]
+        display_url = redact(display_url)
+
+        def work(db: peewee.Database) -> StreamRecord:
+            with db.atomic():
+                Stream.insert(
+                    name=name,
+                    display_url=display_url,
+                    fingerprint=fingerprint,
+                    subscription_type=subscription_type,
+                ).on_conflict_ignore().execute(db)
+                row = (
+                    Stream.select(*_STREAM_FIELDS)
+                    .where(Stream.fingerprint == fingerprint)
+                    .tuples()
+                    .bind(db)
+                    .get()
+                )
+                record = _stream_record(row)  # type: ignore[arg-type]
+                if (record.name, record.display_url, record.subscription_type) != (
+                    name,
+                    display_url,
+                    subscription_type,
+                ):
+                    Stream.update(
+                        name=name, display_url=display_url, subscription_type=subscription_type
+                    ).where(Stream.id == record.id).execute(db)
+                    record = StreamRecord(
+                        record.id, name, display_url, fingerprint, subscription_type, record.last_seq
+                    )
+            return record
+
+        return self._call(work)
+
+    def streams(self) -> list[StreamRecord]:
+        def work(db: peewee.Database) -> list[StreamRecord]:
+            query = Stream.select(*_STREAM_FIELDS).order_by(Stream.id).tuples().bind(db)
+            return [_stream_record(row) for row in query]  # type: ignore[arg-type]
+
+        return self._call(work)
+
+    def _stream_names(self) -> dict[int, str]:
+        return {s.id: s.name for s in self.streams()}
+
+    def last_seq(self, stream_id: int) -> int | None:
+        """The highest seq stored for the stream (where a reconnect resumes)."""
+        return self._call(
+            lambda db: Event.select(fn.MAX(Event.seq)).where(Event.stream == stream_id).bind(db).scalar()
+        )
+
+    # -- events ----------------------------------------------------------
+
+    @staticmethod
+    def _conditions(query: EventQuery) -> list[peewee.Expression]:
+        where: list[peewee.Expression] = []
+        if query.stream_ids is not None:
+            where.append(Event.stream.in_(list(query.stream_ids)))
+        if query.event_types is not None:
+            where.append(Event.event_type.in_(list(query.event_types)))
+        if query.dsns is not None:
+            where.append(Event.dsn.in_(list(query.dsns)))
+        if query.property_names is not None:
+            where.append(Event.property_name.in_(list(query.property_names)))
+        if query.since is not None:
+            where.append(Event.time >= query.since)
+        if query.until is not None:
+            where.append(Event.time < query.until)
+        if query.text:
+            needle = query.text.lower()
+            where.append(
+                fn.LOWER(Event.value).contains(needle)
+                | fn.LOWER(Event.dsn).contains(needle)
+                | fn.LOWER(Event.property_name).contains(needle)
+            )
+        return where
+
+    def iter_events(self, query: EventQuery | None = None, chunk: int = 5000) -> Iterator[StoredEvent]:
+        """Matching events in id order (newest first if ``descending``), read
+        ``chunk`` rows at a time by keyset paging: never the whole table in
+        memory, and the lock is free between chunks. ``None``: all events."""
+        query = query or EventQuery()
+        names = self._stream_names()
+        where = self._conditions(query)
+        remaining = query.limit
+        last: int | None = None
+        while remaining is None or remaining > 0:
+            size = chunk if remaining is None else min(chunk, remaining)
+            conditions = list(where)
+            if last is not None:
+                conditions.append(Event.id < last if query.descending else Event.id > last)
+
+            def work(
+                db: peewee.Database, conditions: list[peewee.Expression] = conditions, size: int = size
+            ) -> list[Any]:
+                select = Event.select(*_EVENT_FIELDS)
+                if conditions:
+                    select = select.where(*conditions)
+                order = Event.id.desc() if query.descending else Event.id
+                return list(select.order_by(order).limit(size).tuples().bind(db))
+
+            rows = self._call(work)
+            for row in rows:
+                yield StoredEvent(row[0], row[1], names.get(row[1]), *row[2:])
+            if len(rows) < size:
+                return
+            last = rows[-1][0]
+            if remaining is not None:
+                remaining -= len(rows)
+
+    def count_events(self, query: EventQuery | None = None) -> int:
+        query = query or EventQuery()
+        where = self._conditions(query)
+
+        def work(db: peewee.Database) -> int:
+            select = Event.select(fn.COUNT(SQL("*")))
+            if where:
+                select = select.where(*where)
+            count = select.bind(db).scalar()
+            return int(count or 0)
+
+        total = self._call(work)
+        return min(total, query.limit) if query.limit is not None else total
+
+    def recent_events(self, limit: int) -> list[StoredEvent]:
+        """The latest ``limit`` events, oldest first (to fill a live view)."""
+        events = list(self.iter_events(EventQuery(limit=limit, descending=True), chunk=max(1, limit)))
+        events.reverse()
+        return events
+
+    def iter_malformed(
+        self, stream_ids: Sequence[int] | None = None, chunk: int = 5000
+    ) -> Iterator[StoredMalformed]:
+        names = self._stream_names()
+        last = 0
+        while True:
+
+            def work(db: peewee.Database, last: int = last) -> list[Any]:
+                select = MalformedFrame.select(
+                    MalformedFrame.id,
+                    MalformedFrame.stream,
+                    MalformedFrame.received_at,
+                    MalformedFrame.reason,
+                    MalformedFrame.raw,
+                ).where(MalformedFrame.id > last)
+                if stream_ids is not None:
+                    select = select.where(MalformedFrame.stream.in_(list(stream_ids)))
+                return list(select.order_by(MalformedFrame.id).limit(chunk).tuples().bind(db))
+
+            rows = self._call(work)
+            for row in rows:
+                yield StoredMalformed(row[0], row[1], names.get(row[1]), row[2], row[3], row[4])
+            if len(rows) < chunk:
+                return
+            last = rows[-1][0]
+
+    # -- device states ---------------------------------------------------
+
+    def device_states(self) -> list[DeviceState]:
+        """The latest known state of every device, from the latest event per
+        (DSN, event type, property): one grouped ``max(id)`` over an index,
+        then only those rows are read."""
+
+        def work(db: peewee.Database) -> list[Any]:
+            latest = (
+                Event.select(fn.MAX(Event.id).alias("mid"))
+                .where(Event.dsn.is_null(False))
+                .group_by(Event.dsn, Event.event_type, Event.property_name)
+                .alias("latest")
+            )
+            select = (
+                Event.select(
+                    Event.id,
+                    Event.event_type,
+                    Event.dsn,
+                    Event.oem_id,
+                    Event.oem_model,
+                    Event.time,
+                    Event.received_at,
+                    Event.property_name,
+                    Event.base_type,
+                    Event.display_name,
+                    Event.value,
+                    Event.raw,
+                )
+                .join(latest, on=(Event.id == latest.c.mid))
+                .order_by(Event.id)
+            )
+            return list(select.tuples().bind(db))
+
+        rows = self._call(work)
+        devices: dict[str, dict[str, Any]] = {}
+        for _id, etype, dsn, oem_id, oem_model, etime, received, prop, btype, dname, value, raw in rows:
+            d = devices.get(dsn)
+            if d is None:
+                d = devices[dsn] = {
+                    "dsn": dsn,
+                    "oem_id": None,
+                    "oem_model": None,
+                    "online": None,
+                    "online_since": None,
+                    "last_event_time": None,
+                    "last_received_at": None,
+                    "properties": {},
+                    "acks": {},
+                    "location": None,
+                    "registered": None,
+                    "registration_type": None,
+                }
+            # Rows come in id order: the last seen is the latest.
+            d["oem_id"] = oem_id or d["oem_id"]
+            d["oem_model"] = oem_model or d["oem_model"]
+            d["last_received_at"] = received if received is not None else d["last_received_at"]
+            if etime is not None and (d["last_event_time"] is None or etime > d["last_event_time"]):
+                d["last_event_time"] = etime
+            if etype in ("datapoint", "datapointack") and prop is not None:
+                target = d["properties"] if etype == "datapoint" else d["acks"]
+                target[prop] = PropertyValue(btype, dname, value, etime)
+            elif etype in ("connectivity", "location", "registration"):
+                event = _parse_raw(raw, received)
+                if isinstance(event, Connectivity):
+                    d["online"] = event.online
+                    d["online_since"] = event.time
+                elif isinstance(event, Location):
+                    d["location"] = DeviceLocation(
+                        event.lat, event.long, event.provider, event.ip, event.time
+                    )
+                elif isinstance(event, Registration):
+                    d["registered"] = event.registered
+                    d["registration_type"] = event.registration_type
+        states = []
+        for dsn in sorted(devices):
+            d = devices[dsn]
+            acks = d.pop("acks")
+            # A property only ever acknowledged still shows the acknowledged value.
+            for prop, value in acks.items():
+                d["properties"].setdefault(prop, value)
+            states.append(DeviceState(**d))
+        return states
+
+    # -- maintenance -----------------------------------------------------
+
+    def delete_events_before(self, time_iso: str, batch: int = 5000) -> int:
+        """Delete events whose time is before ``time_iso`` (retention), in
+        transactions of ``batch`` rows so that the writer is never held up
+        for long. Returns how many were deleted."""
+        total = 0
+        while True:
+
+            def work(db: peewee.Database) -> int:
+                with db.atomic():
+                    if self._mysql:
+                        cursor = db.execute_sql(
+                            "DELETE FROM `events` WHERE `time` < %s ORDER BY `id` LIMIT %s", (time_iso, batch)
+                        )
+                    else:
+                        cursor = db.execute_sql(
+                            'DELETE FROM "events" WHERE "id" IN '
+                            '(SELECT "id" FROM "events" WHERE "time" < ? LIMIT ?)',
+                            (time_iso, batch),
+                        )
+                    return int(cursor.rowcount)
+
+            deleted = self._call(work)
+            total += deleted
+            if deleted < batch:
+                return total
+
+    def size_bytes(self) -> int | None:
+        """The database's size on disk (data and indexes), ``None`` if unknown."""
+        if not self._mysql:
+            path = sqlite_path(self.url)
+            sizes = [p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists()]
+            return sum(sizes) if sizes else None
+
+        def work(db: peewee.Database) -> int | None:
+            tables = [m._meta.table_name for m in MODELS]
+            marks = ", ".join(["%s"] * len(tables))
+            row = db.execute_sql(
+                "SELECT SUM(data_length + index_length) FROM information_schema.tables "
+                f"WHERE table_schema = DATABASE() AND table_name IN ({marks})",
+                tables,
+            ).fetchone()
+            return int(row[0]) if row and row[0] is not None else None
+
+        return self._call(work)
+
+
+def _parse_raw(raw: str | None, received_at: float | None) -> object:
+    if raw is None:
+        return None
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    return parse_event(obj, raw, received_at or 0.0)

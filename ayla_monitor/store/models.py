@@ -1,0 +1,142 @@
+"""The schema, as peewee models (they never leave ``ayla_monitor.store``).
+
+``events`` keeps the original columns first, with their original types
+(``id``, then ``varchar(32)``/``varchar(64)`` as in the original
+``events.sql``), so queries written against it keep working; the monitor's
+columns follow. Long text (``value``, ``raw``, ``note``) is ``LONGTEXT`` on
+MySQL (``TEXT`` stops at 64 KB) and plain text on SQLite.
+
+Models are bound to :data:`db`, a :class:`peewee.DatabaseProxy`, as peewee's
+docs recommend. The proxy is deliberately left uninitialised: the store and
+each writer thread hold their own :class:`peewee.Database` and every query
+names it (``query.bind(database)``), so two databases (or a reader and a
+writer thread) in one process never share a connection by accident, and a
+query that forgets its database fails loudly instead of writing elsewhere.
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    AutoField,
+    BigIntegerField,
+    CharField,
+    DatabaseProxy,
+    DoubleField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "db",
+    "BaseModel",
+    "LongTextField",
+    "Stream",
+    "Event",
+    "MalformedFrame",
+    "SchemaVersion",
+    "MODELS",
+    "WIDTHS",
+]
+
+#: Bumped with every schema change; each step gets a migration in ``schema.py``.
+SCHEMA_VERSION = 1
+
+db = DatabaseProxy()
+
+
+class LongTextField(TextField):
+    """Text of any length: ``LONGTEXT`` on MySQL (4 GB), TEXT affinity on SQLite."""
+
+    field_type = "LONGTEXT"
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Stream(BaseModel):
+    """A stream this database has recorded. Never the key: only its fingerprint."""
+
+    id = AutoField()
+    name = CharField(max_length=255)
+    display_url = TextField()
+    fingerprint = CharField(max_length=64, unique=True)
+    subscription_type = CharField(max_length=32, null=True)
+    last_seq = BigIntegerField(null=True)
+
+    class Meta:
+        table_name = "streams"
+
+
+class Event(BaseModel):
+    """One DSS event. Unique on (stream, seq): replays and other machines'
+    copies of the same event are ignored."""
+
+    # The original columns, in the original order and types.
+    id = AutoField()
+    event_type = CharField(max_length=32, null=True)
+    oem_id = CharField(max_length=32, null=True)
+    oem_model = CharField(max_length=32, null=True)
+    dsn = CharField(max_length=32, null=True)
+    time = CharField(max_length=32, null=True)
+    user_uuid = CharField(max_length=64, null=True)
+    # What a monitor needs. Nullable, so that an original table can be adopted.
+    stream = ForeignKeyField(Stream, column_name="stream_id", null=True, index=False, on_delete="CASCADE")
+    seq = BigIntegerField(null=True)
+    property_name = CharField(max_length=255, null=True)
+    base_type = CharField(max_length=32, null=True)
+    display_name = CharField(max_length=255, null=True)
+    value = LongTextField(null=True)
+    raw = LongTextField(null=True)
+    received_at = DoubleField(null=True)
+    note = LongTextField(null=True)
+
+    class Meta:
+        table_name = "events"
+        indexes = (
+            (("stream", "seq"), True),
+            # By device and time, and the grouped max(id) per (device, type,
+            # property) of device_states(), which this index covers (the id
+            # rides along in every SQLite and InnoDB index). One index for both:
+            # each secondary index costs the writer 2-3 us per row.
+            (("dsn", "event_type", "property_name", "time"), False),
+            (("event_type", "time"), False),
+            (("property_name", "time"), False),
+        )
+
+
+class MalformedFrame(BaseModel):
+    """A frame that was not a DSS event: data, not a loss."""
+
+    id = AutoField()
+    stream = ForeignKeyField(Stream, column_name="stream_id", null=True, on_delete="CASCADE")
+    received_at = DoubleField()
+    reason = LongTextField()
+    raw = LongTextField()
+
+    class Meta:
+        table_name = "malformed_frames"
+
+
+class SchemaVersion(BaseModel):
+    """One row per schema version applied; the highest is the current one."""
+
+    version = IntegerField(primary_key=True)
+    applied_at = DoubleField()
+
+    class Meta:
+        table_name = "schema_version"
+
+
+MODELS: tuple[type[BaseModel], ...] = (Stream, Event, MalformedFrame, SchemaVersion)
+
+#: Column widths that the row builder enforces (hostile input may be longer;
+#: ``raw`` keeps everything).
+WIDTHS = {
+    name: field.max_length for name, field in Event._meta.fields.items() if isinstance(field, CharField)
+}

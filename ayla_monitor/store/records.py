@@ -1,0 +1,152 @@
+"""Plain data the store hands out and takes in.
+
+Model classes never leave ``ayla_monitor.store``; callers (core, UI, CLI)
+get these frozen dataclasses, which hold no connection and can cross threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "StreamRecord",
+    "StoredEvent",
+    "StoredMalformed",
+    "PropertyValue",
+    "DeviceLocation",
+    "DeviceState",
+    "EventQuery",
+    "WriterReport",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRecord:
+    """A stream as stored: never its key, only a fingerprint of it."""
+
+    id: int
+    name: str
+    display_url: str
+    fingerprint: str
+    subscription_type: str | None
+    last_seq: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One row of ``events``; ``raw`` is the JSON as received.
+
+    ``value`` is the text shown for the event: a datapoint's (or ack's) value
+    as sent (JSON for non-strings), a connectivity status, ``registered`` /
+    ``unregistered``, or a location's ``lat, long``. Text columns of the
+    original schema are cut to their widths; ``raw`` never is.
+    """
+
+    id: int
+    stream_id: int | None
+    stream_name: str | None
+    seq: int | None
+    event_type: str | None
+    oem_id: str | None
+    oem_model: str | None
+    dsn: str | None
+    time: str | None
+    user_uuid: str | None
+    property_name: str | None
+    base_type: str | None
+    display_name: str | None
+    value: str | None
+    raw: str | None
+    received_at: float | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMalformed:
+    """A frame that was not a DSS event, kept with the reason."""
+
+    id: int
+    stream_id: int | None
+    stream_name: str | None
+    received_at: float
+    reason: str
+    raw: str
+
+
+@dataclass(frozen=True, slots=True)
+class PropertyValue:
+    """A property's latest value (as text) and the event time it was set."""
+
+    base_type: str | None
+    display_name: str | None
+    value: str | None
+    time: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceLocation:
+    """A device's latest location event."""
+
+    lat: float | None
+    long: float | None
+    provider: str | None
+    ip: str | None
+    time: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceState:
+    """What the stored events say about one device, latest first-hand facts only.
+
+    ``online`` is ``None`` until a connectivity event was seen; ``online_since``
+    is the event time of the latest connectivity event.
+    """
+
+    dsn: str
+    oem_id: str | None
+    oem_model: str | None
+    online: bool | None
+    online_since: str | None
+    last_event_time: str | None
+    last_received_at: float | None
+    properties: dict[str, PropertyValue] = field(default_factory=dict)
+    location: DeviceLocation | None = None
+    registered: bool | None = None
+    registration_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    """Filters for exporting and counting events; ``None`` means "any".
+
+    ``since`` (inclusive) and ``until`` (exclusive) compare with the event
+    time as sent (ISO 8601 text, so ``"2018-09-24"`` works as a day start).
+    ``text`` is a case-insensitive substring of the value, the DSN or the
+    property name. ``descending`` returns the newest first.
+    """
+
+    stream_ids: Sequence[int] | None = None
+    event_types: Sequence[str] | None = None
+    dsns: Sequence[str] | None = None
+    property_names: Sequence[str] | None = None
+    since: str | None = None
+    until: str | None = None
+    text: str | None = None
+    limit: int | None = None
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WriterReport:
+    """The writer's health after a commit or a failure.
+
+    ``stored``: frames committed so far (events and malformed frames,
+    including duplicates the database already had); ``pending``: accepted and
+    not yet committed; ``error``: the last failure as one sentence, ``None``
+    once writing works again.
+    """
+
+    stored: int
+    pending: int
+    error: str | None

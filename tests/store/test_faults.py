@@ -1,0 +1,137 @@
+"""Databases that cannot be reached or stop working: clear messages, nothing lost."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ayla_monitor.dss.events import Event
+from ayla_monitor.dss.frames import parse_frame
+from ayla_monitor.store.database import Store
+from ayla_monitor.store.errors import DatabaseUnavailable
+from ayla_monitor.store.records import WriterReport
+from ayla_monitor.store.writer import EventWriter
+
+UNREACHABLE_MYSQL = "mysql://root:s3cret@127.0.0.1:1/test"
+
+MakeEvent = Callable[..., Event]
+
+
+def test_an_unreachable_mysql_server_is_one_clear_sentence() -> None:
+    with pytest.raises(DatabaseUnavailable) as caught:
+        Store.open(UNREACHABLE_MYSQL)
+    assert str(caught.value) == "Cannot reach the MySQL server at 127.0.0.1:1 (connection refused)."
+    assert "s3cret" not in str(caught.value)
+
+
+def test_a_sqlite_file_under_a_regular_file_is_one_clear_sentence(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    with pytest.raises(DatabaseUnavailable) as caught:
+        Store.open(f"sqlite:///{blocker}/sub/events.sqlite")
+    assert str(caught.value) == (
+        f"Cannot open the SQLite database {blocker}/sub/events.sqlite: {blocker} is a file, not a folder."
+    )
+
+
+def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("these are not the tables you are looking for\n" * 200)
+    with pytest.raises(DatabaseUnavailable, match=r"notes.txt is not a readable SQLite database"):
+        Store.open(f"sqlite:///{path}")
+
+
+def _spilled(path: Path | None) -> list[dict]:
+    assert path is not None and path.name.startswith("unstored-") and path.suffix == ".jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("where", ["mysql", "sqlite"])
+def test_a_writer_that_cannot_reach_its_database_keeps_and_spills(
+    where: str, tmp_path: Path, make_event: MakeEvent
+) -> None:
+    if where == "mysql":
+        url = UNREACHABLE_MYSQL
+    else:
+        (tmp_path / "file").write_text("x")
+        url = f"sqlite:///{tmp_path}/file/events.sqlite"
+    reports: list[WriterReport] = []
+    writer = EventWriter(url, commit_interval=0.01, notify=reports.append, spill_dir=tmp_path / "spill")
+    writer.start()
+    events = [make_event("datapoint", seq=i, value=i) for i in range(5)]
+    malformed = parse_frame("7|garbage", 3.5)
+    assert writer.submit(7, [*events, malformed])
+    assert not writer.flush(timeout=0.3)
+    assert writer.pending == 6 and writer.stored == 0
+    assert writer.error is not None and "writing is retried" in writer.error and "s3cret" not in writer.error
+    assert reports and reports[-1] == WriterReport(0, 6, writer.error)
+    lines = _spilled(writer.close(timeout=0.2))
+    assert lines[:5] == [
+        {"stream_id": 7, "seq": e.seq, "received_at": e.received_at, "raw": e.raw} for e in events
+    ]
+    assert lines[5] == {
+        "stream_id": 7,
+        "seq": None,
+        "received_at": 3.5,
+        "raw": "7|garbage",
+        "reason": malformed.reason,
+    }
+
+
+def test_frames_the_database_refuses_are_spilled_not_lost(tmp_path: Path, make_event: MakeEvent) -> None:
+    """A stream id that does not exist (a caller's bug) fails the foreign key on
+    SQLite: the rest of the batch is stored, the refused frame is spilled."""
+    url = f"sqlite:///{tmp_path}/events.sqlite"
+    with Store.open(url) as store:
+        sid = store.ensure_stream("s", "wss://h", "f", None).id
+        writer = EventWriter(url, commit_interval=0.01, spill_dir=tmp_path)
+        writer.start()
+        assert writer.submit(sid, [make_event("datapoint", seq=1)])
+        assert writer.submit(sid + 41, [make_event("datapoint", seq=2)])
+        assert writer.submit(sid, [make_event("datapoint", seq=3)])
+        assert not writer.flush(timeout=10)
+        assert writer.error is not None and "refused 1 frames" in writer.error
+        lines = _spilled(writer.close())
+        assert [(line["stream_id"], line["seq"]) for line in lines] == [(sid + 41, 2)]
+        assert [e.seq for e in store.iter_events()] == [1, 3]
+
+
+def test_backpressure_refuses_without_dropping(tmp_path: Path, make_event: MakeEvent) -> None:
+    url = f"sqlite:///{tmp_path}/events.sqlite"
+    with Store.open(url) as store:
+        sid = store.ensure_stream("s", "wss://h", "f", None).id
+    events = [make_event("connectivity", seq=i) for i in range(30)]
+    writer = EventWriter(url, max_pending=10, commit_interval=0.01)
+    # Not started yet: nothing drains, so the limit shows.
+    assert writer.submit(sid, events[:25])  # larger than max_pending, but nothing pending
+    assert not writer.has_room(1)
+    assert not writer.submit(sid, events[25:26])
+    assert writer.pending == 25
+    writer.start()
+    assert writer.flush(timeout=10)
+    assert writer.pending == 0 and writer.has_room(1000)  # an empty queue takes any batch
+    assert writer.submit(sid, events[25:])
+    assert writer.flush(timeout=10) and writer.close() is None
+    with Store.open(url) as store:
+        assert [e.seq for e in store.iter_events()] == list(range(30))
+
+
+def test_a_lone_frame_is_committed_within_the_commit_interval(tmp_path: Path, make_event: MakeEvent) -> None:
+    url = f"sqlite:///{tmp_path}/events.sqlite"
+    with Store.open(url) as store:
+        sid = store.ensure_stream("s", "wss://h", "f", None).id
+        committed = threading.Event()
+        writer = EventWriter(url, commit_interval=0.05, notify=lambda report: committed.set())
+        writer.start()
+        started = time.monotonic()
+        assert writer.submit(sid, [make_event("datapoint", seq=1)])
+        assert committed.wait(5)
+        elapsed = time.monotonic() - started
+        assert 0.04 <= elapsed < 2, elapsed
+        assert store.count_events() == 1 and writer.stored == 1
+        assert writer.close() is None
