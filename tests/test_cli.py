@@ -204,3 +204,14 @@ def test_version_and_module_entry() -> None:
 
     done = cli("--version")
     assert done.returncode == 0 and done.stdout.strip() == f"ayla-monitor {__version__}"
+
+
+def test_time_bounds() -> None:
+    from ayla_monitor.headless.export import parse_time_bound
+
+    assert parse_time_bound("2018-09-24") == "2018-09-24T00:00:00Z"
+    assert parse_time_bound("2018-09-24", end=True) == "2018-09-25T00:00:00Z"
+    assert parse_time_bound("2018-09-24T10:26:37Z", end=True) == "2018-09-24T10:26:38Z"
+    assert parse_time_bound("2018-09-24T12:26:37+02:00") == "2018-09-24T10:26:37Z"
+    with pytest.raises(ValueError, match="not a date"):
+        parse_time_bound("yesterday")

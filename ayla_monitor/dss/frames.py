@@ -53,7 +53,7 @@ def encode_frame(payload: dict[str, Any] | str) -> str:
     The length is that of the UTF-8 encoded payload.
     """
     text = payload if isinstance(payload, str) else _dumps(payload)
-    return f"{len(text.encode('utf-8'))}|{text}"
+    return f"{len(text.encode('utf-8', 'surrogatepass'))}|{text}"
 
 
 def parse_frame(text: str, received_at: float) -> Frame:

@@ -43,8 +43,10 @@ def _iso(epoch: float) -> str:
 
 def parse_time_bound(text: str, *, end: bool = False) -> str:
     """A user's ``--since``/``--until`` as the ISO text stored in ``time``
-    (``2018-09-24`` or ``2018-09-24T10:26`` or with a zone). A bare date as
-    ``--until`` means the end of that day. Raises ValueError with the reason."""
+    (``2018-09-24`` or ``2018-09-24T10:26`` or with a zone). The store treats
+    the upper bound as exclusive, so an ``--until`` is moved just past what the
+    user named: a bare date to the next midnight, a time by one second (event
+    times have whole seconds). Raises ValueError with the reason."""
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -53,8 +55,8 @@ def parse_time_bound(text: str, *, end: bool = False) -> str:
         ) from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
-    if end and len(text.strip()) == 10:
-        moment += timedelta(days=1, seconds=-1)
+    if end:
+        moment += timedelta(days=1) if len(text.strip()) == 10 else timedelta(seconds=1)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

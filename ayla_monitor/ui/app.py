@@ -1,0 +1,494 @@
+"""The application shell: one qasync loop for Qt and the streams.
+
+:func:`run_gui` is what ``ayla-monitor`` (no subcommand) calls. It builds the
+window, opens the engine, restores the saved streams (or starts the demo)
+and waits until the window closes; quitting sets an :class:`asyncio.Event`
+that the main coroutine awaits, and everything long-lived runs in one
+:class:`asyncio.TaskGroup`.
+
+:class:`Session` is the controller between the passive window and the
+engine: it opens the dialogs, turns the user's actions into engine calls
+(``@asyncSlot``) and feeds the window through the :class:`EngineBridge`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+os.environ.setdefault("QT_API", "pyside6")
+
+import qasync  # noqa: E402
+import shiboken6  # noqa: E402
+from PySide6.QtCore import QSettings, QTimer  # noqa: E402  (PySide6 before qasync)
+from PySide6.QtWidgets import QApplication, QDialog  # noqa: E402
+
+from ayla_monitor import APP_NAME, __version__  # noqa: E402
+from ayla_monitor.core.engine import Engine  # noqa: E402
+from ayla_monitor.dss.client import ClientOptions, probe  # noqa: E402
+from ayla_monitor.dss.endpoints import ReplayWindow  # noqa: E402
+from ayla_monitor.dss.errors import ConfigError  # noqa: E402
+from ayla_monitor.dss.keys import key_fingerprint  # noqa: E402
+from ayla_monitor.dss.subscription import StreamDefinition  # noqa: E402
+from ayla_monitor.store.errors import StoreError  # noqa: E402
+from ayla_monitor.store.location import describe_database, resolve_database_url  # noqa: E402
+from ayla_monitor.ui.about import AboutDialog  # noqa: E402
+from ayla_monitor.ui.bridge import EngineBridge  # noqa: E402
+from ayla_monitor.ui.event_log import row_from_stored  # noqa: E402
+from ayla_monitor.ui.main_window import MainWindow  # noqa: E402
+from ayla_monitor.ui.resources import app_icon  # noqa: E402
+from ayla_monitor.ui.settings import AppSettings, SavedStream, apply_color_scheme  # noqa: E402
+
+__all__ = ["run_gui", "run_app", "Session", "DemoOptions", "prepare_application"]
+
+log = logging.getLogger(__name__)
+
+#: How many stored events fill the log at start (the rest stay in the database).
+HISTORY_EVENTS = 2_000
+DEMO_NAME = "Demo (simulator)"
+#: Events the database writer may hold before the streams wait (bounds memory under a burst).
+WRITER_QUEUE = 20_000
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """The demo's simulated fleet."""
+
+    devices: int = 24
+    rate: float = 30.0
+
+
+class Session:
+    """Connects a :class:`MainWindow` to an :class:`Engine` (and the demo simulator).
+
+    Nothing here starts in the constructor; :meth:`start` does, inside the
+    caller's task group, and :meth:`close` stops everything.
+    """
+
+    def __init__(self, window: MainWindow, settings: AppSettings, *, keystore: Any,
+                 database: str | None = None, demo: DemoOptions = DemoOptions()) -> None:
+        self.window = window
+        self.settings = settings
+        self.keystore = keystore
+        self.demo_options = demo
+        self._database_arg = database if database is not None else settings.database_url
+        self.engine: Engine | None = None
+        self.database_url: str | None = None
+        self.bridge = EngineBridge(window)
+        self.simulator: Any = None
+        self.demo_stream_id: int | None = None
+        self.stream_ids: set[int] = set()
+        self._tasks: asyncio.TaskGroup | None = None
+        self._bridge_task: asyncio.Task[None] | None = None
+        self._dialogs: list[QDialog] = []
+
+        self.bridge.frames_received.connect(window.add_frames)
+        self.bridge.status_changed.connect(window.update_status)
+        self.bridge.writer_health.connect(window.set_writer_health)
+        window.add_stream_action.triggered.connect(lambda: self.open_stream_dialog())
+        window.demo_action.triggered.connect(lambda: self.start_demo())
+        window.settings_action.triggered.connect(lambda: self.open_settings())
+        window.about_action.triggered.connect(self.show_about)
+        panel = window.streams_panel
+        if panel is not None:
+            add = getattr(panel, "add_requested", None)
+            if add is not None:
+                add.connect(lambda: self.open_stream_dialog())
+            panel.connect_requested.connect(lambda sid: self.connect_stream(sid))
+            panel.disconnect_requested.connect(lambda sid: self.disconnect_stream(sid))
+            panel.edit_requested.connect(lambda sid: self.edit_stream(sid))
+            panel.remove_requested.connect(lambda sid: self.remove_stream(sid))
+            panel.replay_requested.connect(lambda sid, first, last: self.replay_stream(sid, first, last))
+
+    # -- lifetime
+    async def start(self, tasks: asyncio.TaskGroup, *, demo: bool = False) -> bool:
+        """Open the database, restore the saved streams, start the demo if asked.
+        Returns whether the database could be opened."""
+        self._tasks = tasks
+        ok = await self.open_database(self._database_arg)
+        if ok:
+            await self.restore_streams()
+            if demo:
+                await self._start_demo()
+        return ok
+
+    async def open_database(self, arg: str | None) -> bool:
+        """Open the engine on ``arg`` (a path or URL; ``None`` for the default file).
+        On failure the window says so in one sentence and offers another choice."""
+        window = self.window
+        try:
+            url = resolve_database_url(arg)
+        except StoreError as exc:
+            self._database_failed(str(exc), arg or "")
+            return False
+        self.database_url = url
+        engine = Engine(url, options=self._options(), max_pending=WRITER_QUEUE)
+        try:
+            await engine.__aenter__()
+        except StoreError as exc:
+            self._database_failed(str(exc), describe_database(url))
+            return False
+        self.engine = engine
+        assert self._tasks is not None, "start() first"
+        self._bridge_task = self._tasks.create_task(self.bridge.run(engine.subscribe()), name="bridge")
+        window.banner.hide()
+        window.set_engine_ready(True)
+        await self.load_history()
+        return True
+
+    def _database_failed(self, message: str, shown: str) -> None:
+        log.warning("%s", message)
+        self.window.set_engine_ready(False)
+        self.window.set_database(f"{shown} (not open)" if shown else "not open")
+        self.window.show_error(message, "Choose another database…", self.open_settings)
+
+    async def load_history(self) -> None:
+        """Tiles' last known state and the latest events, read off the loop."""
+        engine = self.engine
+        if engine is None:
+            return
+        store = engine.store
+        limit = min(HISTORY_EVENTS, self.settings.log_window)
+
+        def read() -> tuple[Any, Any, Any, int | None]:
+            return store.device_states(), store.recent_events(limit), store.streams(), store.size_bytes()
+
+        try:
+            states, events, streams, size = await asyncio.get_running_loop().run_in_executor(None, read)
+        except StoreError as exc:
+            self.window.show_error(f"The stored history cannot be read: {exc}")
+            return
+        for record in streams:
+            self.window.set_stream_name(record.id, record.name)
+        self.window.add_history(states, [row_from_stored(e) for e in events])
+        self.window.set_database(describe_database(engine.database_url), size)
+
+    async def close(self) -> None:
+        """Stop the streams, flush the writer, stop the demo."""
+        await self._close_engine()
+        await self._stop_simulator()
+
+    async def _close_engine(self) -> None:
+        task, self._bridge_task = self._bridge_task, None
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            try:
+                await engine.__aexit__(None, None, None)
+            except Exception:
+                log.exception("Closing the engine failed")
+            if engine.spill_path is not None:
+                log.warning("Events that could not be written were saved to %s", engine.spill_path)
+            self.window.set_writer_health(engine.health)
+            self.window.refresh.flush()
+        if task is not None:
+            task.cancel()
+            await asyncio.wait([task])
+        self.stream_ids.clear()
+        self.demo_stream_id = None
+
+    async def _stop_simulator(self) -> None:
+        simulator, self.simulator = self.simulator, None
+        if simulator is not None:
+            await simulator.stop()
+        self.window.set_demo(False)
+
+    def _options(self) -> ClientOptions:
+        return ClientOptions(dead_after=self.settings.dead_after)
+
+    # -- streams
+    async def add_definition(self, definition: StreamDefinition, *, name: str | None = None) -> int | None:
+        engine = self.engine
+        if engine is None:
+            self.window.show_error("No database is open, so streams cannot be recorded; choose a database first.",
+                                   "Choose another database…", self.open_settings)
+            return None
+        stream_id = await engine.add_stream(definition)
+        self.stream_ids.add(stream_id)
+        self.window.set_stream_name(stream_id, name or definition.name)
+        self.window.set_stream_count(len(self.stream_ids))
+        return stream_id
+
+    async def restore_streams(self) -> None:
+        """Reopen the saved streams; each resumes after its last stored seq."""
+        missing: list[SavedStream] = []
+        for saved, definition in self.settings.restore_streams(self.keystore):
+            if definition is None:
+                missing.append(saved)
+                continue
+            try:
+                await self.add_definition(definition.with_replay(ReplayWindow()))
+            except (ConfigError, StoreError) as exc:
+                self.window.show_error(f"Stream {saved.name!r} cannot be opened: {exc}")
+        if missing:
+            names = ", ".join(repr(s.name) for s in missing)
+            first = missing[0]
+            self.window.show_error(
+                f"The key of saved stream {names} is no longer remembered; enter it again to reconnect.",
+                "Enter key…", lambda: self.open_stream_dialog(definition=first))
+        self.window.set_stream_count(len(self.stream_ids))
+
+    @qasync.asyncSlot()
+    async def start_demo(self) -> None:
+        await self._start_demo()
+
+    async def _start_demo(self) -> None:
+        """The built-in simulator on a free loopback port, watched like any stream.
+
+        The demo key is fixed; a demo restarted on the same database continues
+        the stored sequence (the simulator starts at the last stored seq + 1),
+        so its events are neither repeated nor taken for duplicates."""
+        if self.simulator is not None or self.engine is None:
+            return
+        from ayla_monitor.simulator.server import DEMO_KEY, Simulator, SimulatorConfig
+
+        store = self.engine.store
+        fingerprint = key_fingerprint(DEMO_KEY)
+        known = [s for s in await asyncio.to_thread(store.streams) if s.fingerprint == fingerprint]
+        last = await asyncio.to_thread(store.last_seq, known[0].id) if known else None
+        simulator = Simulator(
+            SimulatorConfig(
+                devices=self.demo_options.devices,
+                rate=self.demo_options.rate,
+                keys={DEMO_KEY: None},
+                first_seq=(last or 0) + 1,
+            )
+        )
+        await simulator.start("127.0.0.1", 0)
+        self.simulator = simulator
+        self.window.set_demo(True)
+        definition = StreamDefinition(name=DEMO_NAME, base_url=simulator.url, key=DEMO_KEY)
+        self.demo_stream_id = await self.add_definition(definition)
+
+    @qasync.asyncSlot(int)
+    async def connect_stream(self, stream_id: int) -> None:
+        if self.engine is not None:
+            await self.engine.start_stream(stream_id)
+
+    @qasync.asyncSlot(int)
+    async def disconnect_stream(self, stream_id: int) -> None:
+        if self.engine is not None:
+            await self.engine.stop_stream(stream_id)
+
+    @qasync.asyncSlot(int, int, int)
+    async def replay_stream(self, stream_id: int, seq_start: int, seq_end: int) -> None:
+        if self.engine is None:
+            return
+        try:
+            window = ReplayWindow(seq_start, None if seq_end < 0 else seq_end)
+        except ConfigError as exc:
+            self.window.show_error(str(exc))
+            return
+        await self.engine.start_stream(stream_id, window)
+
+    @qasync.asyncSlot(int)
+    async def remove_stream(self, stream_id: int) -> None:
+        engine = self.engine
+        if engine is None or stream_id not in self.stream_ids:
+            return
+        definition = engine.definition(stream_id)
+        await engine.remove_stream(stream_id)
+        self.stream_ids.discard(stream_id)
+        self.window.remove_stream(stream_id)
+        if stream_id == self.demo_stream_id:
+            self.demo_stream_id = None
+            await self._stop_simulator()
+        elif self.settings.saved_stream(definition.fingerprint) is not None:
+            self.settings.forget_stream(definition.fingerprint, self.keystore)
+        self.window.set_stream_count(len(self.stream_ids))
+
+    def edit_stream(self, stream_id: int) -> None:
+        if self.engine is None or stream_id not in self.stream_ids:
+            return
+        self.open_stream_dialog(definition=self.engine.definition(stream_id), stream_id=stream_id)
+
+    # -- dialogs (opened with open(), never exec(): the loop keeps running)
+    def open_stream_dialog(self, *, definition: StreamDefinition | SavedStream | None = None,
+                           stream_id: int | None = None) -> QDialog:
+        from ayla_monitor.ui.stream_dialog import StreamDialog
+
+        dialog = StreamDialog(self.window, definition=definition,
+                              probe=functools.partial(probe, options=self._options()),
+                              keystore=self.keystore)
+        old = definition.fingerprint if definition is not None else None
+
+        def finished(result: int) -> None:
+            self._forget_dialog(dialog)
+            if result == QDialog.DialogCode.Accepted:
+                self._stream_accepted(dialog.definition(), dialog.remember(), stream_id, old)
+
+        dialog.finished.connect(finished)
+        self._dialogs.append(dialog)
+        dialog.open()
+        return dialog
+
+    @qasync.asyncSlot()
+    async def _stream_accepted(self, definition: StreamDefinition, remember: bool,
+                               stream_id: int | None, old_fingerprint: str | None) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        if stream_id is not None and stream_id in self.stream_ids and old_fingerprint != definition.fingerprint:
+            await engine.remove_stream(stream_id)
+            self.stream_ids.discard(stream_id)
+            self.window.remove_stream(stream_id)
+        new_id = await self.add_definition(definition)
+        if new_id is None:
+            return
+        if remember and new_id != self.demo_stream_id:
+            try:
+                self.settings.remember_stream(definition, self.keystore, replacing=old_fingerprint)
+            except Exception as exc:  # keyring failures are environmental
+                log.warning("Could not remember the stream: %s", exc)
+                self.window.show_error(f"The stream works but could not be remembered for next time: {exc}")
+
+    def open_settings(self) -> QDialog:
+        from ayla_monitor.ui.settings_dialog import SettingsDialog
+
+        before = (self.settings.database_url, self.settings.log_window, self.settings.theme,
+                  self.settings.dead_after)
+        size = None
+        dialog = SettingsDialog(self.settings, self.window, database_size=size)
+
+        def finished(result: int) -> None:
+            self._forget_dialog(dialog)
+            if result == QDialog.DialogCode.Accepted:
+                self._settings_changed(before)
+
+        dialog.finished.connect(finished)
+        self._dialogs.append(dialog)
+        dialog.open()
+        return dialog
+
+    def _settings_changed(self, before: tuple[Any, ...]) -> None:
+        url, log_window, theme, dead_after = before
+        settings = self.settings
+        if settings.log_window != log_window:
+            self.window.log_view.set_capacity(settings.log_window)
+        if settings.theme != theme:
+            apply_color_scheme(settings.theme)
+        if settings.dead_after != dead_after:
+            self.window.statusBar().showMessage("The new connection timeout applies to the next connection.", 8000)
+        if settings.database_url != url or self.engine is None:
+            self._database_arg = settings.database_url
+            self.reopen_database()
+
+    @qasync.asyncSlot()
+    async def reopen_database(self) -> None:
+        """Switch to the database now in the settings, with the same streams."""
+        demo = self.simulator is not None
+        await self.close()
+        self.window.tiles.model.clear()
+        self.window.log_view.model.clear()
+        if await self.open_database(self._database_arg):
+            await self.restore_streams()
+            if demo:
+                await self._start_demo()
+
+    def show_about(self) -> None:
+        dialog = AboutDialog(self.window, database=describe_database(self.database_url) if self.database_url else None)
+        dialog.finished.connect(lambda _: self._forget_dialog(dialog))
+        self._dialogs.append(dialog)
+        dialog.open()
+
+    def _forget_dialog(self, dialog: QDialog) -> None:
+        if dialog in self._dialogs:
+            self._dialogs.remove(dialog)
+        dialog.deleteLater()
+
+
+# -- the application ------------------------------------------------------------
+
+def prepare_application() -> QApplication:
+    """The QApplication with name, version and icon (created once)."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv and sys.argv[0] else "ayla-monitor"])
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("ayla-monitor")
+    app.setDesktopFileName("ayla-monitor")
+    app.setWindowIcon(app_icon())
+    app.setQuitOnLastWindowClosed(False)  # the main coroutine decides when to stop
+    return app
+
+
+def _streams_panel() -> Any:
+    try:
+        from ayla_monitor.ui.streams_panel import StreamsPanel
+    except ImportError as exc:  # pragma: no cover - only while the panel is being written
+        log.warning("The streams panel is not available: %s", exc)
+        return None
+    return StreamsPanel()
+
+
+async def run_app(*, database: str | None, demo: bool, exit_after: float | None,
+                  settings: AppSettings | None = None, keystore: Any = None,
+                  demo_options: DemoOptions = DemoOptions(),
+                  on_ready: Callable[[Session], object] | None = None) -> int:
+    """The main coroutine: window up, engine open, wait for the window to close."""
+    settings = settings if settings is not None else AppSettings.load()
+    if keystore is None:
+        from ayla_monitor.keystore import Keystore
+
+        keystore = Keystore()
+    apply_color_scheme(settings.theme)
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        app.setQuitOnLastWindowClosed(False)  # this coroutine decides when to stop
+    quit_event = asyncio.Event()
+    window = MainWindow(settings, streams_panel=_streams_panel())
+    window.closed.connect(quit_event.set)
+    window.restore_layout()
+    session = Session(window, settings, keystore=keystore, database=database, demo=demo_options)
+    window.show()
+    timer: QTimer | None = None
+    if exit_after is not None:
+        timer = QTimer(window)
+        timer.setObjectName("exit-after")
+        timer.setSingleShot(True)
+        timer.timeout.connect(window.close)
+        timer.start(max(0, int(exit_after * 1000)))
+    previous_hook = sys.excepthook
+    sys.excepthook = functools.partial(_excepthook, window, previous_hook)
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            try:
+                await session.start(tasks, demo=demo)
+                if on_ready is not None:
+                    on_ready(session)
+                await quit_event.wait()
+            finally:
+                await session.close()
+    finally:
+        sys.excepthook = previous_hook
+        if shiboken6.isValid(window) and timer is not None:
+            timer.stop()
+        # The window is freed with its Python wrapper; a deleteLater() here would
+        # run in whatever loop comes next (tests run several apps in one process).
+    return 0
+
+
+def _excepthook(window: MainWindow, previous: Any, kind: type[BaseException], exc: BaseException,
+                tb: TracebackType | None) -> None:
+    """A bug in a slot: the traceback goes to the log, one sentence to the window."""
+    log.error("Unexpected error", exc_info=(kind, exc, tb))
+    try:
+        window.show_error(f"Something went wrong inside {APP_NAME} ({kind.__name__}); details are in the log.")
+    except RuntimeError:  # the window is gone
+        previous(kind, exc, tb)
+
+
+def run_gui(*, database: str | None, demo: bool, exit_after: float | None,
+            qsettings: QSettings | None = None) -> int:
+    """Open the main window and run until it closes; the exit code (0: clean quit)."""
+    prepare_application()
+    settings = AppSettings.load(qsettings)
+    return qasync.run(run_app(database=database, demo=demo, exit_after=exit_after, settings=settings))

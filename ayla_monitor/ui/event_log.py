@@ -1,0 +1,762 @@
+"""The event log: a bounded window of recent events as a table, its filters,
+follow and pause, and a details pane with the selected event's JSON.
+
+:class:`EventLogModel` is a thin table model over a list of :class:`LogRow`
+capped at ``capacity`` rows (older events stay in the database). A batch is
+inserted with one ``beginInsertRows``, and what falls out of the window is
+removed with one ``beginRemoveRows``. :class:`EventLogFilter` is the proxy
+that filters; its criteria apply to rows arriving later as well.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFontDatabase, QFontMetrics, QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ayla_monitor.dss.events import (
+    EVENT_TYPES,
+    Connectivity,
+    Datapoint,
+    DatapointAck,
+    Location,
+    MalformedFrame,
+    Registration,
+    value_text,
+)
+from ayla_monitor.ui.formatting import (
+    format_count,
+    format_event_time,
+    format_received,
+    format_value,
+    one_line,
+    tooltip_text,
+)
+
+__all__ = [
+    "MALFORMED",
+    "DEFAULT_CAPACITY",
+    "LogRow",
+    "Column",
+    "Role",
+    "EventLogModel",
+    "LogCriteria",
+    "EventLogFilter",
+    "EventLogView",
+    "row_from_frame",
+    "row_from_stored",
+]
+
+log = logging.getLogger(__name__)
+
+_ROOT = QModelIndex()  # the invisible root, as a default argument
+
+#: The type shown for frames that are not DSS events.
+MALFORMED = "bad frame"
+DEFAULT_CAPACITY = 100_000
+
+_PAD = (Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+_RIGHT = (Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+
+class LogRow:
+    """One line of the log, from a live frame or a stored event.
+
+    ``summary`` is the value column's full text (the value, a status, a
+    position, or a bad frame's reason); ``base_type`` and ``value`` let the
+    cell format it.
+    """
+
+    __slots__ = ("received_at", "time", "stream_id", "seq", "event_type", "dsn", "property_name",
+                 "base_type", "value", "summary", "raw", "note", "malformed")
+
+    def __init__(self, *, received_at: float, time: str | None, stream_id: int | None,
+                 seq: int | None, event_type: str, dsn: str | None, property_name: str | None,
+                 base_type: str | None, value: Any, summary: str, raw: str, note: str | None,
+                 malformed: bool = False) -> None:
+        self.received_at = received_at
+        self.time = time
+        self.stream_id = stream_id
+        self.seq = seq
+        self.event_type = event_type
+        self.dsn = dsn
+        self.property_name = property_name
+        self.base_type = base_type
+        self.value = value
+        self.summary = summary
+        self.raw = raw
+        self.note = note
+        self.malformed = malformed
+
+    @property
+    def value_display(self) -> str:
+        if self.base_type is not None and self.property_name is not None:
+            text = format_value(self.base_type, self.value)
+            if self.event_type == "datapointack" and self.summary:
+                text = f"{text}  ({one_line(self.summary, 80)})"
+            return text
+        return one_line(self.summary)
+
+    def details(self) -> str:
+        """What the details pane shows: the pretty JSON, after a bad frame's reason or a note."""
+        head = ""
+        if self.malformed:
+            head = f"Bad frame: {self.summary}\n\nRaw text as received:\n"
+            return head + self.raw
+        if self.note:
+            head = f"Note: {self.note}\n\n"
+        try:
+            body = json.dumps(json.loads(self.raw), indent=2, ensure_ascii=False)
+        except (ValueError, RecursionError):
+            body = self.raw
+        return head + body
+
+    def pretty_json(self) -> str:
+        if self.malformed:
+            return self.raw
+        try:
+            return json.dumps(json.loads(self.raw), indent=2, ensure_ascii=False)
+        except (ValueError, RecursionError):
+            return self.raw
+
+    def __repr__(self) -> str:
+        return f"LogRow({self.event_type!r}, dsn={self.dsn!r}, seq={self.seq!r})"
+
+
+def _summary(frame: Any) -> str:
+    match frame:
+        case Connectivity():
+            return frame.status or ""
+        case DatapointAck():
+            status = "" if frame.ack_status is None else f"ack {frame.ack_status}"
+            message = value_text(frame.ack_message) or ""
+            return " ".join(p for p in (status, message) if p)
+        case Datapoint():
+            return value_text(frame.value) or ""
+        case Location():
+            lat = "?" if frame.lat is None else f"{frame.lat:g}"
+            lon = "?" if frame.long is None else f"{frame.long:g}"
+            where = f"{lat}, {lon}"
+            return f"{where} ({frame.provider})" if frame.provider else where
+        case Registration():
+            state = {True: "registered", False: "unregistered"}.get(frame.registered, "registration")
+            return f"{state} ({frame.registration_type})" if frame.registration_type else state
+    return frame.note or ""
+
+
+def row_from_frame(stream_id: int | None, frame: Any) -> LogRow:
+    """A log row for an event or a malformed frame as the engine delivered it."""
+    if isinstance(frame, MalformedFrame):
+        return LogRow(received_at=frame.received_at, time=None, stream_id=stream_id, seq=None,
+                      event_type=MALFORMED, dsn=None, property_name=None, base_type=None,
+                      value=None, summary=frame.reason, raw=frame.raw, note=None, malformed=True)
+    if isinstance(frame, Datapoint):
+        prop, base, value = frame.property_name, frame.base_type, frame.value
+    else:
+        prop = base = value = None
+    return LogRow(received_at=frame.received_at, time=frame.time, stream_id=stream_id,
+                  seq=frame.seq, event_type=frame.event_type or "?", dsn=frame.dsn,
+                  property_name=prop, base_type=base, value=value, summary=_summary(frame),
+                  raw=frame.raw, note=frame.note)
+
+
+def row_from_stored(event: Any) -> LogRow:
+    """A log row for a :class:`~ayla_monitor.store.records.StoredEvent` (duck-typed)."""
+    event_type = getattr(event, "event_type", None) or "?"
+    malformed = event_type in ("malformed", MALFORMED)
+    value = getattr(event, "value", None)
+    prop = getattr(event, "property_name", None)
+    summary = value if isinstance(value, str) else ("" if value is None else str(value))
+    if malformed:
+        summary = getattr(event, "note", None) or "malformed frame"
+    elif prop is None and event.raw:
+        try:
+            from ayla_monitor.dss.frames import parse_event
+
+            obj = json.loads(event.raw)
+            if isinstance(obj, dict):
+                summary = _summary(parse_event(obj, event.raw, event.received_at))
+        except (ValueError, RecursionError):
+            pass
+    return LogRow(received_at=getattr(event, "received_at", 0.0) or 0.0,
+                  time=getattr(event, "time", None), stream_id=getattr(event, "stream_id", None),
+                  seq=getattr(event, "seq", None), event_type=MALFORMED if malformed else event_type,
+                  dsn=getattr(event, "dsn", None), property_name=prop,
+                  base_type=getattr(event, "base_type", None), value=value, summary=summary,
+                  raw=getattr(event, "raw", "") or "", note=getattr(event, "note", None),
+                  malformed=malformed)
+
+
+class Column(enum.IntEnum):
+    RECEIVED = 0
+    TIME = 1
+    STREAM = 2
+    SEQ = 3
+    TYPE = 4
+    DSN = 5
+    PROPERTY = 6
+    VALUE = 7
+
+
+_HEADERS = {
+    Column.RECEIVED: "Received",
+    Column.TIME: "Event time (UTC)",
+    Column.STREAM: "Stream",
+    Column.SEQ: "Seq",
+    Column.TYPE: "Type",
+    Column.DSN: "DSN",
+    Column.PROPERTY: "Property",
+    Column.VALUE: "Value",
+}
+
+_DEFAULT_WIDTHS = {
+    Column.RECEIVED: 92, Column.TIME: 136, Column.STREAM: 104, Column.SEQ: 56,
+    Column.TYPE: 92, Column.DSN: 132, Column.PROPERTY: 110,
+}
+
+
+class Role(enum.IntEnum):
+    ROW = Qt.ItemDataRole.UserRole + 1
+    DSN = Qt.ItemDataRole.UserRole + 2
+
+
+class EventLogModel(QAbstractTableModel):
+    """Recent events, oldest first, at most :attr:`capacity` of them."""
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._rows: list[LogRow] = []
+        self._capacity = max(1, capacity)
+        self._stream_names: dict[int, str] = {}
+        self._bad = QColor(200, 60, 60)
+        self._noted = QColor(176, 122, 0)
+        self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+
+    # -- data in
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    def set_capacity(self, capacity: int) -> None:
+        """Change the window; rows beyond it are dropped (oldest first)."""
+        self._capacity = max(1, capacity)
+        self._trim(0)
+
+    def row_at(self, row: int) -> LogRow:
+        return self._rows[row]
+
+    def rows(self) -> Sequence[LogRow]:
+        return self._rows
+
+    def set_stream_name(self, stream_id: int, name: str) -> None:
+        self._stream_names[stream_id] = name
+        if self._rows:
+            self.dataChanged.emit(self.index(0, Column.STREAM),
+                                  self.index(len(self._rows) - 1, Column.STREAM),
+                                  [Qt.ItemDataRole.DisplayRole])
+
+    def stream_name(self, stream_id: int | None) -> str:
+        if stream_id is None:
+            return ""
+        return self._stream_names.get(stream_id, f"#{stream_id}")
+
+    def append(self, rows: Iterable[LogRow]) -> None:
+        """Add a batch at the end: one removal for what falls out, one insertion."""
+        new = list(rows)
+        if not new:
+            return
+        if len(new) > self._capacity:
+            new = new[-self._capacity:]
+        self._trim(len(new))
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+        self._rows.extend(new)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        if not self._rows:
+            return
+        self.beginResetModel()
+        self._rows = []
+        self.endResetModel()
+
+    def _trim(self, incoming: int) -> None:
+        excess = len(self._rows) + incoming - self._capacity
+        if excess <= 0:
+            return
+        excess = min(excess, len(self._rows))
+        self.beginRemoveRows(QModelIndex(), 0, excess - 1)
+        del self._rows[:excess]
+        self.endRemoveRows()
+
+    # -- Qt model API
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(Column):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return _HEADERS[Column(section)]
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return int(_RIGHT if section == Column.SEQ else _PAD)
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = index.row()
+        if row >= len(self._rows):
+            return None
+        item = self._rows[row]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(item, col)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == Column.VALUE:
+                full = item.summary if item.malformed else (
+                    value_text(item.value) if item.property_name is not None else item.summary)
+                text = full or ""
+                if item.malformed:
+                    text = f"{text}\n\n{item.raw}"
+                elif item.note:
+                    text = f"{text}\n\nNote: {item.note}"
+                return tooltip_text(text) if text else None
+            shown = self._display(item, col)
+            return tooltip_text(shown) if shown and len(shown) > 24 else None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if item.malformed:
+                return self._bad
+            if item.note and col == Column.VALUE:
+                return self._noted
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(_RIGHT if col == Column.SEQ else _PAD)
+        if role == Qt.ItemDataRole.FontRole:
+            if col in (Column.RECEIVED, Column.SEQ):
+                return self._mono
+            return None
+        if role == Role.ROW:
+            return item
+        if role == Role.DSN:
+            return item.dsn
+        return None
+
+    def _display(self, item: LogRow, col: int) -> str:
+        if col == Column.RECEIVED:
+            return format_received(item.received_at)
+        if col == Column.TIME:
+            return format_event_time(item.time)
+        if col == Column.STREAM:
+            return one_line(self.stream_name(item.stream_id), 60)
+        if col == Column.SEQ:
+            return "" if item.seq is None else str(item.seq)
+        if col == Column.TYPE:
+            return one_line(item.event_type, 40)
+        if col == Column.DSN:
+            return one_line(item.dsn or "", 80)
+        if col == Column.PROPERTY:
+            return one_line(item.property_name or "", 80)
+        if col == Column.VALUE:
+            return item.value_display
+        return ""
+
+
+@dataclass(frozen=True)
+class LogCriteria:
+    """What the log shows. Empty fields match everything. ``dsn`` matches
+    exactly; ``property_name`` and ``text`` are case-insensitive substrings
+    (``text`` searches the DSN, property, value and the raw JSON)."""
+
+    event_type: str | None = None
+    stream_id: int | None = None
+    dsn: str | None = None
+    property_name: str | None = None
+    text: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.event_type or self.stream_id is not None or self.dsn
+                    or self.property_name or self.text)
+
+    def accepts(self, row: LogRow) -> bool:
+        if self.event_type and row.event_type != self.event_type:
+            return False
+        if self.stream_id is not None and row.stream_id != self.stream_id:
+            return False
+        if self.dsn and row.dsn != self.dsn:
+            return False
+        if self.property_name:
+            if row.property_name is None or self.property_name.casefold() not in row.property_name.casefold():
+                return False
+        if self.text:
+            needle = self.text.casefold()
+            for hay in (row.dsn, row.property_name, row.summary, row.event_type, row.raw):
+                if hay and needle in hay.casefold():
+                    return True
+            return False
+        return True
+
+
+class EventLogFilter(QSortFilterProxyModel):
+    """Filters the log by :class:`LogCriteria`; arrival order is kept (no sorting)."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._criteria = LogCriteria()
+        self.setDynamicSortFilter(True)
+
+    @property
+    def criteria(self) -> LogCriteria:
+        return self._criteria
+
+    def set_criteria(self, criteria: LogCriteria) -> None:
+        if criteria == self._criteria:
+            return
+        self.beginFilterChange()
+        self._criteria = criteria
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int,
+                         source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        criteria = self._criteria
+        if criteria.empty:
+            return True
+        source = self.sourceModel()
+        if not isinstance(source, EventLogModel):
+            return True
+        return criteria.accepts(source.row_at(source_row))
+
+
+class EventLogView(QWidget):
+    """The log with its filter bar, follow/pause and details pane."""
+
+    #: emitted when the DSN filter changes (``""`` when cleared), so tiles can follow.
+    dsn_filter_changed = Signal(str)
+    paused_changed = Signal(bool)
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = EventLogModel(capacity, self)
+        self.proxy = EventLogFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self._paused = False
+        self._waiting: list[LogRow] = []
+        self._total = 0
+
+        # filter bar
+        self.type_box = QComboBox(self)
+        self.type_box.setObjectName("log-type")
+        self.type_box.addItem("All types", None)
+        for name in (*EVENT_TYPES, MALFORMED):
+            self.type_box.addItem(name, name)
+        self.stream_box = QComboBox(self)
+        self.stream_box.setObjectName("log-stream")
+        self.stream_box.addItem("All streams", None)
+        self.stream_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.dsn_edit = self._line_edit("log-dsn", "DSN", 150)
+        self.property_edit = self._line_edit("log-property", "Property", 130)
+        self.text_edit = self._line_edit("log-text", "Search events…", 200)
+        self.follow_box = QCheckBox("Follow", self)
+        self.follow_box.setObjectName("log-follow")
+        self.follow_box.setChecked(True)
+        self.follow_box.setToolTip("Keep the newest event in view")
+        self.pause_button = QPushButton("Pause", self)
+        self.pause_button.setObjectName("log-pause")
+        self.pause_button.setCheckable(True)
+        self.pause_button.setToolTip("Stop adding events to the view; they keep being collected")
+        self.count_label = QLabel(self)
+        self.count_label.setObjectName("log-count")
+        self.count_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.count_label.setMinimumWidth(120)
+
+        title = QLabel("Events", self)
+        title.setTextFormat(Qt.TextFormat.PlainText)
+        bold = title.font()
+        bold.setBold(True)
+        title.setFont(bold)
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.setSpacing(6)
+        bar.addWidget(title)
+        bar.addSpacing(6)
+        bar.addWidget(self.type_box)
+        bar.addWidget(self.stream_box)
+        bar.addWidget(self.dsn_edit)
+        bar.addWidget(self.property_edit)
+        bar.addWidget(self.text_edit, 1)
+        bar.addWidget(self.follow_box)
+        bar.addWidget(self.pause_button)
+        bar.addWidget(self.count_label)
+
+        # table
+        self.table = QTableView(self)
+        self.table.setObjectName("log-table")
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.setSortingEnabled(False)
+        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        vheader = self.table.verticalHeader()
+        vheader.setVisible(False)
+        vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vheader.setDefaultSectionSize(self.fontMetrics().height() + 6)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(_PAD)
+        for col, width in _DEFAULT_WIDTHS.items():
+            self.table.setColumnWidth(col, width)
+        mono = QFontMetrics(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.table.setColumnWidth(Column.RECEIVED, mono.horizontalAdvance("00:00:00.000") + 18)
+
+        # details
+        self.details = QPlainTextEdit(self)
+        self.details.setObjectName("log-details")
+        self.details.setReadOnly(True)
+        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.details.setPlaceholderText("Select an event to read its full JSON.")
+        self.copy_button = QToolButton(self)
+        self.copy_button.setObjectName("log-copy")
+        self.copy_button.setText("Copy JSON")
+        self.copy_button.setEnabled(False)
+        self.copy_button.clicked.connect(self.copy_selected)
+        details_title = QLabel("Details", self)
+        details_title.setFont(bold)
+        details_title.setTextFormat(Qt.TextFormat.PlainText)
+        details_box = QWidget(self)
+        dlayout = QVBoxLayout(details_box)
+        dlayout.setContentsMargins(0, 0, 0, 0)
+        dhead = QHBoxLayout()
+        dhead.addWidget(details_title)
+        dhead.addStretch(1)
+        dhead.addWidget(self.copy_button)
+        dlayout.addLayout(dhead)
+        dlayout.addWidget(self.details, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("log-splitter")
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(details_box)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([1000, 300])
+        self.splitter.setChildrenCollapsible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(bar)
+        layout.addWidget(self.splitter, 1)
+
+        self.type_box.currentIndexChanged.connect(self._apply_filters)
+        self.stream_box.currentIndexChanged.connect(self._apply_filters)
+        for edit in (self.dsn_edit, self.property_edit, self.text_edit):
+            edit.textChanged.connect(self._apply_filters)
+        self.dsn_edit.textChanged.connect(lambda text: self.dsn_filter_changed.emit(text.strip()))
+        self.pause_button.toggled.connect(self.set_paused)
+        self.follow_box.toggled.connect(self._follow_toggled)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.proxy.rowsInserted.connect(self._rows_inserted)
+        self.proxy.modelReset.connect(self._update_count)
+        self.proxy.rowsRemoved.connect(self._update_count)
+        self._update_count()
+
+    def _line_edit(self, name: str, placeholder: str, width: int) -> QLineEdit:
+        edit = QLineEdit(self)
+        edit.setObjectName(name)
+        edit.setPlaceholderText(placeholder)
+        edit.setClearButtonEnabled(True)
+        edit.setMinimumWidth(width // 2)
+        edit.setMaximumWidth(width * 2)
+        return edit
+
+    # -- rows in
+    def add_rows(self, rows: Sequence[LogRow]) -> None:
+        """A batch from the streams; held back while paused."""
+        if not rows:
+            return
+        self._total += len(rows)
+        if self._paused:
+            self._waiting.extend(rows)
+            cap = self.model.capacity
+            if len(self._waiting) > cap:
+                del self._waiting[: len(self._waiting) - cap]
+            self._update_count()
+            return
+        self.model.append(rows)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_paused(self, paused: bool) -> None:
+        if paused == self._paused:
+            return
+        self._paused = paused
+        if self.pause_button.isChecked() != paused:
+            self.pause_button.setChecked(paused)
+        if not paused and self._waiting:
+            waiting, self._waiting = self._waiting, []
+            self.model.append(waiting)
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self._update_count()
+        self.paused_changed.emit(paused)
+
+    def toggle_pause(self) -> None:
+        self.set_paused(not self._paused)
+
+    def set_capacity(self, capacity: int) -> None:
+        self.model.set_capacity(capacity)
+        self._update_count()
+
+    # -- streams
+    def set_stream(self, stream_id: int, name: str) -> None:
+        """Name a stream in the stream column and the stream filter."""
+        self.model.set_stream_name(stream_id, name)
+        index = self.stream_box.findData(stream_id)
+        label = one_line(name, 40)
+        if index < 0:
+            self.stream_box.addItem(label, stream_id)
+        else:
+            self.stream_box.setItemText(index, label)
+
+    def remove_stream(self, stream_id: int) -> None:
+        index = self.stream_box.findData(stream_id)
+        if index > 0:
+            if self.stream_box.currentIndex() == index:
+                self.stream_box.setCurrentIndex(0)
+            self.stream_box.removeItem(index)
+
+    # -- filters
+    def set_dsn_filter(self, dsn: str | None) -> None:
+        self.dsn_edit.setText(dsn or "")
+
+    def focus_filter(self) -> None:
+        self.text_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.text_edit.selectAll()
+
+    def clear_filters(self) -> None:
+        widgets = (self.type_box, self.stream_box, self.dsn_edit, self.property_edit, self.text_edit)
+        for widget in widgets:
+            widget.blockSignals(True)
+        self.type_box.setCurrentIndex(0)
+        self.stream_box.setCurrentIndex(0)
+        for edit in (self.dsn_edit, self.property_edit, self.text_edit):
+            edit.clear()
+        for widget in widgets:
+            widget.blockSignals(False)
+        self._apply_filters()
+        self.dsn_filter_changed.emit("")
+
+    def criteria(self) -> LogCriteria:
+        return LogCriteria(
+            event_type=self.type_box.currentData(),
+            stream_id=self.stream_box.currentData(),
+            dsn=self.dsn_edit.text().strip() or None,
+            property_name=self.property_edit.text().strip() or None,
+            text=self.text_edit.text().strip() or None,
+        )
+
+    def _apply_filters(self) -> None:
+        self.proxy.set_criteria(self.criteria())
+        self._update_count()
+        if self.follow_box.isChecked():
+            self.table.scrollToBottom()
+
+    # -- follow, selection, details
+    def _follow_toggled(self, on: bool) -> None:
+        if on:
+            self.table.scrollToBottom()
+
+    def _rows_inserted(self, *args: Any) -> None:
+        if self.follow_box.isChecked():
+            self.table.scrollToBottom()
+        self._update_count()
+
+    def _update_count(self, *args: Any) -> None:
+        shown = self.proxy.rowCount()
+        held = self.model.rowCount()
+        text = f"{format_count(shown)} shown"
+        if shown != held:
+            text += f" of {format_count(held)}"
+        if self._paused:
+            text += f" · paused, {format_count(len(self._waiting))} waiting"
+        self.count_label.setText(text)
+
+    def selected_row(self) -> LogRow | None:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            return None
+        row = index.data(Role.ROW)
+        return row if isinstance(row, LogRow) else None
+
+    def select_source_row(self, source_row: int) -> None:
+        index = self.proxy.mapFromSource(self.model.index(source_row, 0))
+        if index.isValid():
+            self.table.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+
+    def _current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        row = current.data(Role.ROW) if current.isValid() else None
+        if isinstance(row, LogRow):
+            self.details.setPlainText(row.details())
+            self.copy_button.setEnabled(True)
+        else:
+            self.details.clear()
+            self.copy_button.setEnabled(False)
+
+    def copy_selected(self) -> None:
+        row = self.selected_row()
+        if row is not None:
+            QGuiApplication.clipboard().setText(row.pretty_json())

@@ -1,0 +1,494 @@
+"""The main window: device tiles above the event log, the streams panel in a
+dock, a menu bar with the common actions and a status bar with the writer's
+health and the database.
+
+The window is a passive view: it shows what it is given and exposes its
+actions; :class:`~ayla_monitor.ui.app.Session` connects those actions to the
+engine. Updates arrive in batches through :meth:`MainWindow.add_frames` and
+the like, and reach the models a few times per second (``refresh`` throttle).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ayla_monitor import APP_NAME, __version__
+from ayla_monitor.core.status import StreamStatus, WriterHealth
+from ayla_monitor.dss.events import MalformedFrame
+from ayla_monitor.ui.event_log import EventLogView, LogRow, row_from_frame
+from ayla_monitor.ui.formatting import format_bytes, format_count, one_line
+from ayla_monitor.ui.resources import app_icon
+from ayla_monitor.ui.settings import AppSettings
+from ayla_monitor.ui.throttle import Throttle
+from ayla_monitor.ui.tiles import TilesView
+
+__all__ = ["MainWindow", "EmptyState", "Banner", "REFRESH_MS"]
+
+log = logging.getLogger(__name__)
+
+#: How often tiles, log and status catch up with what arrived (milliseconds).
+REFRESH_MS = 250
+
+_DEMO_STYLE = (
+    "QLabel#demo-badge { background: #d9822b; color: white; border-radius: 9px;"
+    " padding: 1px 10px; font-weight: bold; }"
+)
+_BANNER_STYLE = (
+    "QFrame#banner { background: rgba(207, 72, 72, 0.12); border: 1px solid rgba(207, 72, 72, 0.55);"
+    " border-radius: 6px; }"
+)
+
+
+class EmptyState(QWidget):
+    """What a first start shows: two ways in."""
+
+    def __init__(self, add_action: QAction, demo_action: QAction, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("empty-state")
+        title = QLabel("No streams yet", self)
+        title.setTextFormat(Qt.TextFormat.PlainText)
+        font = title.font()
+        font.setPointSizeF((font.pointSizeF() if font.pointSizeF() > 0 else 10) * 1.8)
+        font.setBold(True)
+        title.setFont(font)
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text = QLabel(
+            "Add a stream with a DSS stream key to watch your devices,\n"
+            "or try the demo: a simulated fleet on this computer, no Ayla account needed.",
+            self,
+        )
+        text.setTextFormat(Qt.TextFormat.PlainText)
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text.setEnabled(False)
+        self.add_button = QPushButton("Add stream…", self)
+        self.add_button.setObjectName("empty-add")
+        self.add_button.setDefault(True)
+        self.add_button.clicked.connect(add_action.trigger)
+        self.demo_button = QPushButton("Try the demo", self)
+        self.demo_button.setObjectName("empty-demo")
+        self.demo_button.clicked.connect(demo_action.trigger)
+        for button in (self.add_button, self.demo_button):
+            button.setMinimumSize(160, 36)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.add_button)
+        buttons.addSpacing(12)
+        buttons.addWidget(self.demo_button)
+        buttons.addStretch(1)
+        icon = QLabel(self)
+        icon.setPixmap(app_icon().pixmap(96, 96))
+        icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout = QVBoxLayout(self)
+        layout.addStretch(2)
+        layout.addWidget(icon)
+        layout.addSpacing(8)
+        layout.addWidget(title)
+        layout.addSpacing(4)
+        layout.addWidget(text)
+        layout.addSpacing(20)
+        layout.addLayout(buttons)
+        layout.addStretch(3)
+
+
+class Banner(QFrame):
+    """A one-sentence message above the content, with an optional action."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.setStyleSheet(_BANNER_STYLE)
+        self.label = QLabel(self)
+        self.label.setObjectName("banner-text")
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        self.label.setWordWrap(True)
+        self.action_button = QPushButton(self)
+        self.action_button.setObjectName("banner-action")
+        self.close_button = QPushButton("Dismiss", self)
+        self.close_button.setFlat(True)
+        self.close_button.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.action_button)
+        layout.addWidget(self.close_button)
+        self._callback: Callable[[], object] | None = None
+        self.action_button.clicked.connect(self._run)
+        self.hide()
+
+    def show_message(self, text: str, action: str | None = None,
+                     callback: Callable[[], object] | None = None) -> None:
+        self.label.setText(one_line(text, 600))
+        self._callback = callback
+        self.action_button.setVisible(bool(action and callback))
+        self.action_button.setText(action or "")
+        self.show()
+
+    def _run(self) -> None:
+        if self._callback is not None:
+            self._callback()
+
+
+class MainWindow(QMainWindow):
+    """Tiles, log, streams panel, menus and status bar."""
+
+    #: the window was closed (the app's main coroutine is waiting for this).
+    closed = Signal()
+
+    def __init__(self, settings: AppSettings, *, streams_panel: QWidget | None = None,
+                 clock: Callable[[], float] = time.time, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.clock = clock
+        self.setObjectName("main-window")
+        self.setWindowIcon(app_icon())
+        self._demo = False
+        self._database_text = ""
+        self._stream_count = 0
+        self._pending_rows: list[LogRow] = []
+        self._pending_events: list[Any] = []
+        self._pending_status: dict[int, StreamStatus] = {}
+        self._health: WriterHealth | None = None
+        self._health_shown: WriterHealth | None = None
+        self._received = 0
+        self._rate_mark = (time.monotonic(), 0)
+        self.setStyleSheet(_DEMO_STYLE)
+
+        self._build_actions()
+        self._build_menus()
+
+        # content
+        self.tiles = TilesView(self, clock=clock)
+        self.log_view = EventLogView(settings.log_window, self)
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.setObjectName("main-splitter")
+        self.splitter.addWidget(self.tiles)
+        self.splitter.addWidget(self.log_view)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([430, 470])
+        self.splitter.setChildrenCollapsible(False)
+        self.empty = EmptyState(self.add_stream_action, self.demo_action, self)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.splitter)
+        self.banner = Banner(self)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(8, 6, 8, 4)
+        layout.setSpacing(6)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        # streams panel
+        self.streams_dock = QDockWidget("Streams", self)
+        self.streams_dock.setObjectName("streams-dock")
+        self.streams_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                      | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.streams_panel = streams_panel
+        if streams_panel is not None:
+            self.streams_dock.setWidget(streams_panel)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.streams_dock)
+        self.view_menu.insertAction(self.view_menu.actions()[0], self.streams_dock.toggleViewAction())
+        self.resizeDocks([self.streams_dock], [270], Qt.Orientation.Horizontal)
+
+        self._build_status_bar()
+
+        # wiring
+        self.tiles.device_selected.connect(self._device_selected)
+        self.log_view.dsn_filter_changed.connect(self.tiles.select_dsn)
+        self.log_view.paused_changed.connect(self.pause_action.setChecked)
+        self.refresh = Throttle(self._flush, REFRESH_MS, self, name="main-refresh")
+        self.status_timer = QTimer(self)
+        self.status_timer.setObjectName("status-clock")
+        self.status_timer.setInterval(1000)
+        self.status_timer.timeout.connect(self._update_rate)
+        self.status_timer.start()
+
+        self._update_title()
+        self.resize(1400, 900)
+        self._update_page()
+
+    # -- actions and menus
+    def _action(self, text: str, shortcut: QKeySequence | str | None = None, *,
+                name: str, tip: str | None = None, checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+        action.setCheckable(checkable)
+        return action
+
+    def _build_actions(self) -> None:
+        self.add_stream_action = self._action("&Add stream…", QKeySequence.StandardKey.New,
+                                              name="add-stream", tip="Watch a DSS stream with its key")
+        self.demo_action = self._action("Try the &demo", "Ctrl+D", name="demo",
+                                        tip="Start a simulated fleet on this computer and watch it")
+        self.settings_action = self._action("&Settings…", QKeySequence.StandardKey.Preferences,
+                                            name="settings", tip="Database, timeouts, log size")
+        if self.settings_action.shortcut().isEmpty():
+            self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, name="quit")
+        if self.quit_action.shortcut().isEmpty():
+            self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.triggered.connect(self.close)
+        self.focus_filter_action = self._action("&Find in events", QKeySequence.StandardKey.Find,
+                                                name="focus-filter", tip="Type to filter the event log")
+        self.clear_filter_action = self._action("&Clear filters", "Ctrl+Shift+L", name="clear-filter",
+                                                tip="Show every event and every device")
+        self.pause_action = self._action("&Pause log", "Ctrl+P", name="pause", checkable=True,
+                                         tip="Hold new events back (they keep being collected)")
+        self.follow_action = self._action("&Follow newest", "Ctrl+End", name="follow", checkable=True)
+        self.follow_action.setChecked(True)
+        self.focus_tiles_action = self._action("Filter &devices", "Ctrl+Shift+F", name="focus-tiles")
+        self.about_action = self._action(f"&About {APP_NAME}", None, name="about")
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.add_stream_action)
+        file_menu.addAction(self.demo_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.settings_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        self.view_menu = bar.addMenu("&View")
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.focus_filter_action)
+        self.view_menu.addAction(self.focus_tiles_action)
+        self.view_menu.addAction(self.clear_filter_action)
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.pause_action)
+        self.view_menu.addAction(self.follow_action)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+        toolbar = QToolBar("Main", self)
+        toolbar.setObjectName("main-toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.addAction(self.add_stream_action)
+        toolbar.addAction(self.demo_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.pause_action)
+        toolbar.addAction(self.clear_filter_action)
+        spacer = QWidget(toolbar)
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        toolbar.addWidget(spacer)
+        self.demo_badge = QLabel("DEMO · simulated devices", toolbar)
+        self.demo_badge.setObjectName("demo-badge")
+        self.demo_badge.setTextFormat(Qt.TextFormat.PlainText)
+        self.demo_badge.setToolTip("These devices and events come from the built-in simulator")
+        self._demo_badge_action = toolbar.addWidget(self.demo_badge)
+        self._demo_badge_action.setVisible(False)
+        toolbar.addAction(self.settings_action)
+        self.addToolBar(toolbar)
+        self.toolbar = toolbar
+
+        self.focus_filter_action.triggered.connect(lambda: self.log_view.focus_filter())
+        self.focus_tiles_action.triggered.connect(lambda: self.tiles.filter_edit.setFocus())
+        self.clear_filter_action.triggered.connect(self.clear_filters)
+        self.pause_action.toggled.connect(lambda on: self.log_view.set_paused(on))
+        self.follow_action.toggled.connect(lambda on: self.log_view.follow_box.setChecked(on))
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.writer_label = QLabel(self)
+        self.writer_label.setObjectName("writer-health")
+        self.writer_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.rate_label = QLabel(self)
+        self.rate_label.setObjectName("event-rate")
+        self.rate_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.database_label = QLabel(self)
+        self.database_label.setObjectName("database")
+        self.database_label.setTextFormat(Qt.TextFormat.PlainText)
+        bar.addWidget(self.writer_label)
+        bar.addWidget(self.rate_label)
+        bar.addPermanentWidget(self.database_label)
+        self.writer_label.setText("Database writer idle")
+        self.log_view.follow_box.toggled.connect(self.follow_action.setChecked)
+
+    # -- state shown
+    def _update_title(self) -> None:
+        title = f"{APP_NAME} {__version__}"
+        if self._demo:
+            title += " — Demo"
+        self.setWindowTitle(title)
+
+    def set_demo(self, running: bool) -> None:
+        """Show (or hide) that the demo simulator is what is being watched."""
+        self._demo = running
+        self._demo_badge_action.setVisible(running)
+        self.demo_action.setEnabled(not running)
+        self.empty.demo_button.setEnabled(not running)
+        self._update_title()
+
+    @property
+    def demo(self) -> bool:
+        return self._demo
+
+    def set_database(self, description: str, size: int | None = None) -> None:
+        self._database_text = description
+        text = f"Database: {one_line(description, 120)}"
+        if size is not None:
+            text += f" ({format_bytes(size)})"
+        self.database_label.setText(text)
+        self.database_label.setToolTip("")
+
+    def set_stream_count(self, count: int) -> None:
+        self._stream_count = count
+        self._update_page()
+
+    def set_engine_ready(self, ready: bool) -> None:
+        """Without a database the window can show but not record: say so in the actions."""
+        for action in (self.add_stream_action, self.demo_action):
+            action.setEnabled(ready and not (action is self.demo_action and self._demo))
+        self.empty.add_button.setEnabled(ready)
+        self.empty.demo_button.setEnabled(ready and not self._demo)
+
+    def show_error(self, text: str, action: str | None = None,
+                   callback: Callable[[], object] | None = None) -> None:
+        """One clear sentence above the content."""
+        self.banner.show_message(text, action, callback)
+
+    def _update_page(self) -> None:
+        has_content = self._stream_count > 0 or self.tiles.model.rowCount() > 0
+        self.stack.setCurrentWidget(self.splitter if has_content else self.empty)
+
+    # -- updates in (cheap: buffered until the next refresh)
+    def add_frames(self, stream_id: int, frames: Sequence[Any]) -> None:
+        """A batch from one stream; shown at the next refresh."""
+        self._pending_events.append(frames)
+        self._pending_rows.extend(row_from_frame(stream_id, f) for f in frames)
+        self._received += len(frames)
+        self.refresh()
+
+    def update_status(self, status: StreamStatus) -> None:
+        self._pending_status[status.stream_id] = status
+        self.refresh()
+
+    def set_writer_health(self, health: WriterHealth) -> None:
+        self._health = health
+        self.refresh()
+
+    def add_history(self, states: Sequence[Any], rows: Sequence[LogRow]) -> None:
+        """What the database remembers: tiles' last known state and recent events."""
+        self.tiles.load_states(states)
+        self.log_view.add_rows(rows)
+        self._update_page()
+
+    def set_stream_name(self, stream_id: int, name: str) -> None:
+        self.log_view.set_stream(stream_id, name)
+
+    def remove_stream(self, stream_id: int) -> None:
+        self.log_view.remove_stream(stream_id)
+        model = getattr(self.streams_panel, "model", None)
+        if model is not None:
+            model.remove(stream_id)
+
+    def _flush(self) -> None:
+        if self._pending_rows:
+            rows, self._pending_rows = self._pending_rows, []
+            batches, self._pending_events = self._pending_events, []
+            self.log_view.add_rows(rows)
+            self.tiles.apply(f for batch in batches for f in batch if f.__class__ is not MalformedFrame)
+            if self.stack.currentWidget() is not self.splitter:
+                self._update_page()
+        if self._pending_status:
+            statuses, self._pending_status = self._pending_status, {}
+            model = getattr(self.streams_panel, "model", None)
+            for status in statuses.values():
+                if model is not None:
+                    model.update_status(status)
+        if self._health is not None and self._health is not self._health_shown:
+            self._show_health(self._health)
+
+    def _show_health(self, health: WriterHealth) -> None:
+        self._health_shown = health
+        if health.error:
+            self.writer_label.setText(f"Database writer: {one_line(health.error, 200)}")
+            self.writer_label.setStyleSheet("color: #cf4848;")
+        else:
+            text = f"Stored {format_count(health.stored)} events"
+            if health.pending:
+                text += f" · {format_count(health.pending)} waiting to be written"
+            self.writer_label.setText(text)
+            self.writer_label.setStyleSheet("")
+
+    def _update_rate(self) -> None:
+        now = time.monotonic()
+        then, count = self._rate_mark
+        if now - then >= 0.5:
+            rate = (self._received - count) / (now - then)
+            self._rate_mark = (now, self._received)
+            self.rate_label.setText(f"{rate:,.0f} events/s" if self._received else "")
+
+    # -- user actions handled here
+    def _device_selected(self, dsn: str) -> None:
+        current = self.log_view.criteria().dsn
+        self.log_view.set_dsn_filter(None if dsn == current else dsn)
+
+    def clear_filters(self) -> None:
+        self.log_view.clear_filters()
+        self.tiles.filter_edit.clear()
+        self.tiles.select_dsn(None)
+
+    # -- saved layout
+    _STATES = ("geometry", "window", "main-splitter", "log-splitter", "log-header")
+
+    def restore_layout(self) -> None:
+        """Geometry, dock, splitters and log columns as they were last time."""
+        def get(name: str) -> QByteArray | None:
+            data = self.settings.state(name)
+            return QByteArray(data) if data else None
+
+        if (data := get("geometry")) is not None:
+            self.restoreGeometry(data)
+        if (data := get("window")) is not None:
+            self.restoreState(data)
+        if (data := get("main-splitter")) is not None:
+            self.splitter.restoreState(data)
+        if (data := get("log-splitter")) is not None:
+            self.log_view.splitter.restoreState(data)
+        if (data := get("log-header")) is not None:
+            self.log_view.table.horizontalHeader().restoreState(data)
+
+    def save_layout(self) -> None:
+        self.settings.save_state("geometry", self.saveGeometry().data())
+        self.settings.save_state("window", self.saveState().data())
+        self.settings.save_state("main-splitter", self.splitter.saveState().data())
+        self.settings.save_state("log-splitter", self.log_view.splitter.saveState().data())
+        self.settings.save_state("log-header", self.log_view.table.horizontalHeader().saveState().data())
+        self.settings.qsettings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.refresh.cancel()
+        try:
+            self.save_layout()
+        except Exception:  # never keep the user from closing
+            log.exception("Could not save the window layout")
+        event.accept()
+        self.closed.emit()

@@ -1,0 +1,363 @@
+"""The Settings dialog: database, dead-link timeout, log window, retention, theme.
+
+Edits a copy of the values; on OK they go back into the :class:`AppSettings`,
+which is saved. The MySQL "Test" button runs the (blocking) database check in a
+worker thread, so the window stays responsive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSizePolicy,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from qasync import asyncSlot  # type: ignore[import-untyped]
+
+from ayla_monitor.store.errors import BadDatabaseUrl, StoreError
+from ayla_monitor.store.location import (
+    default_database_path,
+    describe_database,
+    resolve_database_url,
+    sqlite_path,
+)
+from ayla_monitor.ui.formatting import format_bytes
+from ayla_monitor.ui.settings import (
+    DEAD_AFTER_RANGE,
+    LOG_WINDOW_RANGE,
+    RETENTION_RANGE,
+    THEMES,
+    AppSettings,
+    apply_color_scheme,
+)
+from ayla_monitor.ui.stream_dialog import error_color, ok_color
+
+__all__ = ["SettingsDialog", "DatabaseTest", "default_test_database"]
+
+log = logging.getLogger(__name__)
+
+#: ``test_database(url)``: None when the database can be opened, else one sentence.
+DatabaseTest = Callable[[str], "str | None | Awaitable[str | None]"]
+
+
+def default_test_database(url: str) -> str | None:
+    """Open and close the database at ``url`` (blocking: run it in a thread)."""
+    from ayla_monitor.store.database import Store
+
+    try:
+        store = Store.open(url)
+    except StoreError as exc:
+        return str(exc)
+    close = getattr(store, "close", None)
+    if callable(close):
+        close()
+    return None
+
+
+class SettingsDialog(QDialog):
+    """Edit ``settings``; on OK they are updated and saved.
+
+    ``database_size`` (bytes) is shown next to the database choice when known;
+    ``test_database`` checks a MySQL URL (sync functions run in a thread,
+    coroutine functions are awaited).
+    """
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        parent: QWidget | None = None,
+        *,
+        database_size: int | None = None,
+        test_database: DatabaseTest | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self._test_database: DatabaseTest = test_database or default_test_database
+        self._testing = False
+        self._test_task: asyncio.Task[Any] | None = None
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(560)
+        self._build(database_size)
+        self._load(settings)
+        self._revalidate()
+
+    # -- layout ------------------------------------------------------------------
+
+    def _build(self, database_size: int | None) -> None:
+        outer = QVBoxLayout(self)
+
+        # database
+        db_box = QGroupBox("Database")
+        db = QFormLayout(db_box)
+        db.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        self.default_radio = QRadioButton("&Default file")
+        self.sqlite_radio = QRadioButton("&SQLite file")
+        self.mysql_radio = QRadioButton("&MySQL")
+        group = QButtonGroup(self)
+        for radio in (self.default_radio, self.sqlite_radio, self.mysql_radio):
+            group.addButton(radio)
+            radio.toggled.connect(self._revalidate)
+        self.default_path_label = self._plain_label(str(default_database_path()))
+        self.default_path_label.setWordWrap(False)
+        self.default_path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        db.addRow(self.default_radio, self.default_path_label)
+
+        self.sqlite_edit = QLineEdit()
+        self.sqlite_edit.setObjectName("sqlite_path")
+        self.sqlite_edit.setPlaceholderText("path/to/events.sqlite")
+        self.sqlite_edit.textChanged.connect(self._revalidate)
+        self.browse_button = QPushButton("&Browse…")
+        self.browse_button.clicked.connect(self._browse)
+        sqlite_row = QHBoxLayout()
+        sqlite_row.addWidget(self.sqlite_edit, 1)
+        sqlite_row.addWidget(self.browse_button)
+        db.addRow(self.sqlite_radio, sqlite_row)
+
+        self.mysql_edit = QLineEdit()
+        self.mysql_edit.setObjectName("mysql_url")
+        self.mysql_edit.setPlaceholderText("mysql://user:password@host:3306/database")
+        self.mysql_edit.textChanged.connect(self._revalidate)
+        self.test_button = QPushButton("&Test")
+        self.test_button.clicked.connect(self._test_clicked)
+        mysql_row = QHBoxLayout()
+        mysql_row.addWidget(self.mysql_edit, 1)
+        mysql_row.addWidget(self.test_button)
+        db.addRow(self.mysql_radio, mysql_row)
+        self.test_label = self._plain_label()
+        self.test_label.setObjectName("test_result")
+        db.addRow("", self.test_label)
+        size = (
+            f"The database in use holds {format_bytes(database_size)}."
+            if database_size is not None
+            else ""
+        )
+        self.size_label = self._plain_label(size)
+        self.size_label.setVisible(bool(size))
+        db.addRow("", self.size_label)
+        outer.addWidget(db_box)
+
+        # streams and display
+        general_box = QGroupBox("Streams and display")
+        general = QFormLayout(general_box)
+        general.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self.dead_after_spin = QSpinBox()
+        self.dead_after_spin.setRange(int(DEAD_AFTER_RANGE[0]), int(DEAD_AFTER_RANGE[1]))
+        self.dead_after_spin.setSuffix(" s")
+        self.dead_after_spin.setToolTip(
+            "A stream that sends nothing (not even a heartbeat) for this long is "
+            "reconnected. DSS sends a heartbeat about every 30 s."
+        )
+        general.addRow("Dead-link &timeout:", self.dead_after_spin)
+        self.log_window_spin = QSpinBox()
+        self.log_window_spin.setRange(LOG_WINDOW_RANGE[0], LOG_WINDOW_RANGE[1])
+        self.log_window_spin.setSingleStep(10_000)
+        self.log_window_spin.setGroupSeparatorShown(True)
+        self.log_window_spin.setSuffix(" events")
+        self.log_window_spin.setToolTip("How many recent events the event log keeps in memory.")
+        general.addRow("&Log window:", self.log_window_spin)
+        self.theme_combo = QComboBox()
+        for value, text in THEMES.items():
+            self.theme_combo.addItem(text, value)
+        general.addRow("&Appearance:", self.theme_combo)
+        outer.addWidget(general_box)
+
+        # retention
+        retention_box = QGroupBox("Retention")
+        retention = QHBoxLayout(retention_box)
+        self.retention_check = QCheckBox("Delete &events older than")
+        self.retention_spin = QSpinBox()
+        self.retention_spin.setRange(RETENTION_RANGE[0], RETENTION_RANGE[1])
+        self.retention_spin.setSuffix(" days")
+        self.retention_spin.setValue(90)
+        self.retention_check.toggled.connect(self.retention_spin.setEnabled)
+        self.retention_spin.setEnabled(False)
+        retention.addWidget(self.retention_check)
+        retention.addWidget(self.retention_spin)
+        retention.addStretch(1)
+        outer.addWidget(retention_box)
+
+        self.problem_label = self._plain_label()
+        self.problem_label.setObjectName("problem")
+        self.problem_label.setStyleSheet(f"color: {error_color()};")
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.problem_label, 1)
+        bottom.addWidget(self.buttons)
+        outer.addStretch(1)
+        outer.addLayout(bottom)
+
+    @staticmethod
+    def _plain_label(text: str = "") -> QLabel:
+        label = QLabel(text)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setWordWrap(True)
+        label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        return label
+
+    def _load(self, settings: AppSettings) -> None:
+        url = settings.database_url
+        if not url:
+            self.default_radio.setChecked(True)
+        elif url.startswith("mysql://"):
+            self.mysql_radio.setChecked(True)
+            self.mysql_edit.setText(url)
+        else:
+            self.sqlite_radio.setChecked(True)
+            self.sqlite_edit.setText(str(sqlite_path(url)) if url.startswith("sqlite:///") else url)
+        self.dead_after_spin.setValue(round(settings.dead_after))
+        self.log_window_spin.setValue(settings.log_window)
+        self.theme_combo.setCurrentIndex(max(0, self.theme_combo.findData(settings.theme)))
+        self.retention_check.setChecked(settings.retention_days is not None)
+        if settings.retention_days is not None:
+            self.retention_spin.setValue(settings.retention_days)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "SQLite database file",
+            self.sqlite_edit.text() or str(default_database_path()),
+            "SQLite databases (*.sqlite *.db);;All files (*)",
+            options=QFileDialog.Option.DontConfirmOverwrite,
+        )
+        if path:
+            self.sqlite_edit.setText(path)
+
+    # -- validation ----------------------------------------------------------------
+
+    def database_url(self) -> str | None:
+        """The database as chosen (None: the default file); raises
+        :class:`~ayla_monitor.store.errors.BadDatabaseUrl` when unusable."""
+        if self.default_radio.isChecked():
+            return None
+        if self.sqlite_radio.isChecked():
+            text = self.sqlite_edit.text().strip()
+            if not text:
+                raise BadDatabaseUrl("Enter the SQLite file's path, or choose the default file.")
+            if text.startswith("mysql://"):
+                raise BadDatabaseUrl("This is a MySQL URL: choose MySQL for it.")
+            return resolve_database_url(text)
+        text = self.mysql_edit.text().strip()
+        if not text.startswith("mysql://"):
+            what = "Enter" if not text else "A MySQL database is given as"
+            raise BadDatabaseUrl(f"{what} a URL like mysql://USER:PASSWORD@HOST:PORT/DATABASE.")
+        return resolve_database_url(text)
+
+    def _revalidate(self) -> None:
+        self.sqlite_edit.setEnabled(self.sqlite_radio.isChecked())
+        self.browse_button.setEnabled(self.sqlite_radio.isChecked())
+        self.mysql_edit.setEnabled(self.mysql_radio.isChecked())
+        problem = None
+        try:
+            self.database_url()
+        except StoreError as exc:
+            problem = str(exc)
+        self.problem_label.setText(problem or "")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(problem is None)
+        self.test_button.setEnabled(
+            self.mysql_radio.isChecked() and problem is None and not self._testing
+        )
+        if not self._testing:
+            self._show_test_result(None)
+
+    # -- MySQL test ---------------------------------------------------------------
+
+    @asyncSlot()  # type: ignore[untyped-decorator]
+    async def _test_clicked(self) -> None:
+        await self.test_connection()
+
+    async def test_connection(self) -> str | None:
+        """Check the MySQL URL as entered; show and return the error sentence
+        (None when the database opened)."""
+        try:
+            url = self.database_url()
+        except StoreError as exc:
+            return str(exc)
+        if url is None or self._testing:
+            return None
+        self._testing = True
+        self._test_task = asyncio.current_task()
+        self.test_button.setEnabled(False)
+        self.test_button.setText("Testing…")
+        self._show_test_result(None, f"Connecting to {describe_database(url)}…")
+        error: str | None
+        try:
+            if inspect.iscoroutinefunction(self._test_database):
+                error = await self._test_database(url)
+            else:
+                answer: Any = await asyncio.to_thread(self._test_database, url)
+                error = await answer if inspect.isawaitable(answer) else answer
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("The database test of %s failed", describe_database(url))
+            error = f"The test failed unexpectedly: {exc or type(exc).__name__}"
+        finally:
+            self._testing = False
+            self._test_task = None
+            if shiboken6.isValid(self):
+                self.test_button.setText("&Test")
+        if not shiboken6.isValid(self):
+            return error
+        self._revalidate()
+        if error is None:
+            self._show_test_result(True, f"Connected to {describe_database(url)}.")
+        else:
+            self._show_test_result(False, error)
+        return error
+
+    def _show_test_result(self, ok: bool | None, message: str = "") -> None:
+        self.test_label.setText(message)
+        self.test_label.setVisible(bool(message))
+        self.test_label.setStyleSheet(
+            "" if ok is None else f"color: {ok_color() if ok else error_color()};"
+        )
+
+    # -- OK / Cancel ---------------------------------------------------------------
+
+    def accept(self) -> None:
+        """Copy the values into the settings, save them and apply the theme."""
+        try:
+            url = self.database_url()
+        except StoreError as exc:
+            self.problem_label.setText(str(exc))
+            return
+        s = self.settings
+        s.database_url = url
+        s.dead_after = float(self.dead_after_spin.value())
+        s.log_window = self.log_window_spin.value()
+        s.retention_days = self.retention_spin.value() if self.retention_check.isChecked() else None
+        s.theme = str(self.theme_combo.currentData())
+        s.save()
+        apply_color_scheme(s.theme)
+        super().accept()
+
+    def done(self, result: int) -> None:
+        if self._test_task is not None and not self._test_task.done():
+            self._test_task.cancel()
+        super().done(result)

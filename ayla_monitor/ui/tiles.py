@@ -1,0 +1,851 @@
+"""Device tiles: one card per DSN, painted by a delegate in a QListView.
+
+:class:`DeviceTilesModel` keeps one :class:`DeviceTile` per DSN, built from
+what the streams send (:meth:`DeviceTilesModel.apply`) and from what the
+database remembers (:meth:`DeviceTilesModel.load_states`). New devices are
+inserted with one ``beginInsertRows`` per batch; changed tiles are announced
+with ``dataChanged`` per run of rows. :class:`TileSortFilter` sorts (by DSN,
+last activity or offline first) and filters; :class:`TileDelegate` paints
+each card, so two thousand devices cost two thousand small objects, not two
+thousand widgets.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import (
+    QColor,
+    QDesktopServices,
+    QFont,
+    QFontMetrics,
+    QGuiApplication,
+    QHelpEvent,
+    QMouseEvent,
+    QPainter,
+    QPalette,
+    QPen,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ayla_monitor.dss.events import (
+    Connectivity,
+    Datapoint,
+    Location,
+    Registration,
+    value_text,
+)
+from ayla_monitor.ui.formatting import (
+    format_ago,
+    format_duration,
+    format_value,
+    is_openable_url,
+    one_line,
+    parse_iso,
+    tooltip_text,
+)
+
+__all__ = [
+    "PropertyState",
+    "DeviceTile",
+    "Role",
+    "SortMode",
+    "DeviceTilesModel",
+    "TileSortFilter",
+    "TileDelegate",
+    "TilesView",
+    "HIGHLIGHT_SECONDS",
+]
+
+log = logging.getLogger(__name__)
+
+_ROOT = QModelIndex()  # the invisible root, as a default argument
+
+#: How long a changed tile stays highlighted.
+HIGHLIGHT_SECONDS = 1.5
+#: Property lines a tile shows; the rest are counted and in the tooltip.
+MAX_PROPERTIES = 4
+
+TILE_WIDTH = 296
+TILE_HEIGHT = 168
+
+
+class PropertyState:
+    """The latest value of one property of one device."""
+
+    __slots__ = ("base_type", "display_name", "value", "time")
+
+    def __init__(self, base_type: str | None, display_name: str | None, value: Any,
+                 time: str | None) -> None:
+        self.base_type = base_type
+        self.display_name = display_name
+        self.value = value
+        self.time = time
+
+
+class DeviceTile:
+    """What is known about one device (mutable; owned by the model)."""
+
+    __slots__ = ("dsn", "oem_id", "oem_model", "online", "online_since", "last_event_time",
+                 "last_received_at", "properties", "lat", "long", "provider", "registered",
+                 "registration_type", "changed_at", "sorted_names")
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.oem_id: str | None = None
+        self.oem_model: str | None = None
+        self.online: bool | None = None
+        self.online_since: float | None = None
+        self.last_event_time: str | None = None
+        self.last_received_at: float | None = None
+        self.properties: dict[str, PropertyState] = {}
+        self.lat: float | None = None
+        self.long: float | None = None
+        self.provider: str | None = None
+        self.registered: bool | None = None
+        self.registration_type: str | None = None
+        #: monotonic time of the last change, for the highlight.
+        self.changed_at = 0.0
+        self.sorted_names: list[str] | None = None
+
+    # -- from live events
+    def apply(self, event: Any) -> None:
+        """Fold one event into the tile."""
+        if event.oem_id:
+            self.oem_id = event.oem_id
+        if event.oem_model:
+            self.oem_model = event.oem_model
+        received = event.received_at
+        if self.last_received_at is None or received > self.last_received_at:
+            self.last_received_at = received
+        when = event.time
+        if when and (self.last_event_time is None or when > self.last_event_time):
+            self.last_event_time = when
+        if isinstance(event, Connectivity):
+            online = event.online
+            if online is not None and online != self.online:
+                self.online_since = parse_iso(when) or received
+            elif online is not None and self.online_since is None:
+                self.online_since = parse_iso(when) or received
+            if online is not None:
+                self.online = online
+        elif isinstance(event, Datapoint):  # DatapointAck included: it carries the acked value
+            name = event.property_name
+            if name is not None:
+                if name not in self.properties:
+                    self.sorted_names = None
+                self.properties[name] = PropertyState(event.base_type, event.display_name,
+                                                      event.value, when)
+        elif isinstance(event, Location):
+            self.lat, self.long, self.provider = event.lat, event.long, event.provider
+        elif isinstance(event, Registration):
+            if event.registered is not None:
+                self.registered = event.registered
+            if event.registration_type:
+                self.registration_type = event.registration_type
+
+    # -- from the database
+    def load(self, state: Any) -> None:
+        """Take what a stored ``DeviceState`` says (duck-typed)."""
+        self.oem_id = getattr(state, "oem_id", None) or self.oem_id
+        self.oem_model = getattr(state, "oem_model", None) or self.oem_model
+        online = getattr(state, "online", None)
+        if online is not None:
+            self.online = bool(online)
+        since = getattr(state, "online_since", None)
+        self.online_since = parse_iso(since) if isinstance(since, str) else since
+        self.last_event_time = getattr(state, "last_event_time", None)
+        self.last_received_at = getattr(state, "last_received_at", None)
+        props = getattr(state, "properties", None) or {}
+        for name, prop in props.items():
+            self.properties[name] = PropertyState(
+                getattr(prop, "base_type", None), getattr(prop, "display_name", None),
+                getattr(prop, "value", None), getattr(prop, "time", None))
+        self.sorted_names = None
+        location = getattr(state, "location", None)
+        if location is not None:
+            if isinstance(location, (tuple, list)):
+                parts = list(location) + [None, None, None]
+                self.lat, self.long, self.provider = parts[0], parts[1], parts[2]
+            else:
+                self.lat = getattr(location, "lat", None)
+                self.long = getattr(location, "long", getattr(location, "lon", None))
+                self.provider = getattr(location, "provider", None)
+        registered = getattr(state, "registered", None)
+        if registered is not None:
+            self.registered = bool(registered)
+        self.registration_type = getattr(state, "registration_type", None) or self.registration_type
+
+    # -- views of it
+    def property_names(self) -> list[str]:
+        if self.sorted_names is None:
+            self.sorted_names = sorted(self.properties, key=str.casefold)
+        return self.sorted_names
+
+    def status_text(self) -> str:
+        return {True: "Online", False: "Offline"}.get(self.online, "Unknown")  # type: ignore[arg-type]
+
+    def location_text(self) -> str | None:
+        if self.lat is None and self.long is None and not self.provider:
+            return None
+        lat = "?" if self.lat is None else f"{self.lat:.4f}"
+        lon = "?" if self.long is None else f"{self.long:.4f}"
+        text = f"{lat}, {lon}"
+        return f"{text} ({one_line(self.provider, 30)})" if self.provider else text
+
+    def registration_text(self) -> str | None:
+        if self.registered is None:
+            return None
+        text = "Registered" if self.registered else "Not registered"
+        if self.registration_type:
+            text += f" ({one_line(self.registration_type, 30)})"
+        return text
+
+    def filter_text(self) -> str:
+        return " ".join(p for p in (self.dsn, self.oem_model, self.oem_id) if p)
+
+    def describe(self, now: float) -> str:
+        """Everything on the tile, untruncated (for the tooltip and copying)."""
+        lines = [self.dsn]
+        model = " · ".join(p for p in (self.oem_model, self.oem_id) if p)
+        if model:
+            lines.append(f"Model {model}")
+        status = self.status_text()
+        if self.online is not None and self.online_since is not None:
+            status += f" for {format_duration(now - self.online_since)}"
+        lines.append(status)
+        lines.append(f"Last heard {format_ago(self.last_received_at, now)}"
+                     + (f" (event time {self.last_event_time})" if self.last_event_time else ""))
+        for name in self.property_names():
+            prop = self.properties[name]
+            full = value_text(prop.value)
+            label = name if not prop.display_name or prop.display_name == name else f"{name} ({prop.display_name})"
+            text = full if full is not None else "—"
+            if len(text) > 600:
+                text = text[:600] + f"… ({len(text):,} characters)"
+            lines.append(f"{label} [{prop.base_type or '?'}]: {text}")
+        where = self.location_text()
+        if where:
+            lines.append(f"Location {where}")
+        reg = self.registration_text()
+        if reg:
+            lines.append(reg)
+        return "\n".join(lines)
+
+
+class Role(enum.IntEnum):
+    TILE = Qt.ItemDataRole.UserRole + 1
+    DSN = Qt.ItemDataRole.UserRole + 2
+    ACTIVITY = Qt.ItemDataRole.UserRole + 3
+    OFFLINE_FIRST = Qt.ItemDataRole.UserRole + 4
+    FILTER = Qt.ItemDataRole.UserRole + 5
+    ONLINE = Qt.ItemDataRole.UserRole + 6
+
+
+class SortMode(enum.Enum):
+    DSN = "DSN"
+    ACTIVITY = "Last activity"
+    OFFLINE_FIRST = "Offline first"
+
+
+_CHANGED_ROLES = [Qt.ItemDataRole.DisplayRole, Role.TILE, Role.ACTIVITY, Role.OFFLINE_FIRST, Role.ONLINE]
+
+
+class DeviceTilesModel(QAbstractListModel):
+    """One row per DSN, in the order devices were first seen."""
+
+    def __init__(self, parent: Any = None, *, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(parent)
+        self._tiles: list[DeviceTile] = []
+        self._rows: dict[str, int] = {}
+        self.clock = clock
+
+    def tiles(self) -> Sequence[DeviceTile]:
+        return self._tiles
+
+    def tile(self, dsn: str) -> DeviceTile | None:
+        row = self._rows.get(dsn)
+        return None if row is None else self._tiles[row]
+
+    def row_of(self, dsn: str) -> int:
+        return self._rows.get(dsn, -1)
+
+    def summary(self) -> tuple[int, int, int]:
+        """``(devices, online, offline)``."""
+        online = offline = 0
+        for tile in self._tiles:
+            if tile.online is True:
+                online += 1
+            elif tile.online is False:
+                offline += 1
+        return len(self._tiles), online, offline
+
+    def apply(self, events: Iterable[Any]) -> int:
+        """Fold a batch of events in; returns how many tiles changed or appeared."""
+        new: dict[str, DeviceTile] = {}
+        changed: set[int] = set()
+        stamp = time.monotonic()
+        rows = self._rows
+        for event in events:
+            dsn = getattr(event, "dsn", None)
+            if not dsn:
+                continue  # malformed frames and device-less events have no tile
+            row = rows.get(dsn)
+            if row is not None:
+                tile = self._tiles[row]
+                changed.add(row)
+            else:
+                tile = new.get(dsn)
+                if tile is None:
+                    tile = new[dsn] = DeviceTile(dsn)
+            tile.apply(event)
+            tile.changed_at = stamp
+        self._announce(changed)
+        self._insert(new.values())
+        return len(changed) + len(new)
+
+    def load_states(self, states: Iterable[Any]) -> None:
+        """Tiles for what the database remembers (no highlight: nothing just changed)."""
+        new: dict[str, DeviceTile] = {}
+        changed: set[int] = set()
+        for state in states:
+            dsn = getattr(state, "dsn", None)
+            if not dsn:
+                continue
+            row = self._rows.get(dsn)
+            if row is not None:
+                self._tiles[row].load(state)
+                changed.add(row)
+            else:
+                tile = new.setdefault(dsn, DeviceTile(dsn))
+                tile.load(state)
+        self._announce(changed)
+        self._insert(new.values())
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._tiles = []
+        self._rows = {}
+        self.endResetModel()
+
+    def _insert(self, tiles: Iterable[DeviceTile]) -> None:
+        new = list(tiles)
+        if not new:
+            return
+        first = len(self._tiles)
+        self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+        for offset, tile in enumerate(new):
+            self._rows[tile.dsn] = first + offset
+        self._tiles.extend(new)
+        self.endInsertRows()
+
+    def _announce(self, rows: set[int]) -> None:
+        if not rows:
+            return
+        ordered = sorted(rows)
+        start = prev = ordered[0]
+        for row in ordered[1:]:
+            if row != prev + 1:
+                self.dataChanged.emit(self.index(start), self.index(prev), _CHANGED_ROLES)
+                start = row
+            prev = row
+        self.dataChanged.emit(self.index(start), self.index(prev), _CHANGED_ROLES)
+
+    # -- Qt model API
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._tiles)
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._tiles):
+            return None
+        tile = self._tiles[index.row()]
+        if role == Role.TILE:
+            return tile
+        if role in (Qt.ItemDataRole.DisplayRole, Role.DSN):
+            return tile.dsn
+        if role == Role.ACTIVITY:
+            return tile.last_received_at or 0.0
+        if role == Role.OFFLINE_FIRST:
+            rank = {False: "0", None: "1", True: "2"}[tile.online]
+            return f"{rank}{tile.dsn}"
+        if role == Role.FILTER:
+            return tile.filter_text()
+        if role == Role.ONLINE:
+            return tile.online
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return tooltip_text(tile.describe(self.clock()))
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{tile.dsn}, {tile.status_text()}"
+        return None
+
+
+class TileSortFilter(QSortFilterProxyModel):
+    """Sorting by a role the model computes (so Qt compares in C++), and a
+    case-insensitive filter on DSN, model and OEM."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setDynamicSortFilter(True)
+        self.setFilterRole(Role.FILTER)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self._mode = SortMode.DSN
+        self.set_sort_mode(SortMode.DSN)
+
+    @property
+    def sort_mode(self) -> SortMode:
+        return self._mode
+
+    def set_sort_mode(self, mode: SortMode) -> None:
+        self._mode = mode
+        role, order = {
+            SortMode.DSN: (Role.DSN, Qt.SortOrder.AscendingOrder),
+            SortMode.ACTIVITY: (Role.ACTIVITY, Qt.SortOrder.DescendingOrder),
+            SortMode.OFFLINE_FIRST: (Role.OFFLINE_FIRST, Qt.SortOrder.AscendingOrder),
+        }[mode]
+        self.setSortRole(role)
+        self.sort(0, order)
+
+    def set_filter_text(self, text: str) -> None:
+        self.setFilterFixedString(text.strip())
+
+
+class _Palette:
+    """Restrained colours that read on light and dark palettes."""
+
+    ONLINE = QColor(46, 160, 67)
+    OFFLINE = QColor(207, 72, 72)
+    UNKNOWN = QColor(128, 128, 128)
+
+
+class TileDelegate(QStyledItemDelegate):
+    """Paints one device card; opens a file property's link when clicked."""
+
+    def __init__(self, parent: Any = None, *, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(parent)
+        self.clock = clock
+        #: set by the view so that a row of tiles fills its width.
+        self.tile_width = TILE_WIDTH
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
+        return QSize(self.tile_width, TILE_HEIGHT)
+
+    # -- geometry shared by painting and clicking
+    @staticmethod
+    def _fonts(base: QFont) -> tuple[QFont, QFont, QFont]:
+        bold = QFont(base)
+        bold.setBold(True)
+        bold.setPointSizeF(base.pointSizeF() + 1 if base.pointSizeF() > 0 else 11)
+        small = QFont(base)
+        if base.pointSizeF() > 0:
+            small.setPointSizeF(max(7.0, base.pointSizeF() - 1))
+        return bold, base, small
+
+    @staticmethod
+    def _property_rects(rect: QRect, line: int, top: int) -> list[tuple[QRect, QRect]]:
+        inner = rect.adjusted(12, 0, -12, 0)
+        name_w = int(inner.width() * 0.42)
+        rows = []
+        for i in range(MAX_PROPERTIES):
+            y = top + i * line
+            rows.append((QRect(inner.left(), y, name_w - 6, line),
+                         QRect(inner.left() + name_w, y, inner.width() - name_w, line)))
+        return rows
+
+    def _layout(self, option: QStyleOptionViewItem) -> dict[str, Any]:
+        rect = option.rect.adjusted(4, 4, -4, -4)
+        bold, normal, small = self._fonts(option.font)
+        fm_b, fm_n, fm_s = QFontMetrics(bold), QFontMetrics(normal), QFontMetrics(small)
+        inner = rect.adjusted(12, 10, -12, -8)
+        y = inner.top()
+        header = QRect(inner.left(), y, inner.width(), fm_b.height())
+        y += fm_b.height() + 2
+        subtitle = QRect(inner.left(), y, inner.width(), fm_s.height())
+        y += fm_s.height() + 1
+        heard = QRect(inner.left(), y, inner.width(), fm_s.height())
+        y += fm_s.height() + 6
+        sep_y = y - 3
+        line = fm_n.height() + 1
+        props = self._property_rects(rect, line, y)
+        footer = QRect(inner.left(), inner.bottom() - fm_s.height() + 1, inner.width(), fm_s.height())
+        return {"rect": rect, "bold": bold, "normal": normal, "small": small, "fm_b": fm_b,
+                "fm_n": fm_n, "fm_s": fm_s, "header": header, "subtitle": subtitle, "heard": heard,
+                "sep_y": sep_y, "props": props, "footer": footer, "line": line}
+
+    # -- painting
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        tile = index.data(Role.TILE)
+        if not isinstance(tile, DeviceTile):
+            return
+        now = self.clock()
+        pal = option.palette
+        g = self._layout(option)
+        rect: QRect = g["rect"]
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+
+        base = pal.color(QPalette.ColorRole.Base)
+        text = pal.color(QPalette.ColorRole.Text)
+        muted = QColor(text)
+        muted.setAlphaF(0.62)
+        border = QColor(text)
+        border.setAlphaF(0.16 if not hovered else 0.32)
+        accent = pal.color(QPalette.ColorRole.Highlight)
+
+        painter.setPen(QPen(accent, 2) if selected else QPen(border, 1))
+        fill = QColor(base)
+        age = time.monotonic() - tile.changed_at
+        if 0 <= age < HIGHLIGHT_SECONDS:
+            flash = QColor(accent)
+            flash.setAlphaF(0.18 * (1 - age / HIGHLIGHT_SECONDS))
+            painter.setBrush(fill)
+            painter.drawRoundedRect(rect, 8, 8)
+            painter.setBrush(flash)
+        else:
+            painter.setBrush(fill)
+        painter.drawRoundedRect(rect, 8, 8)
+        # status stripe on the left edge
+        colour = {True: _Palette.ONLINE, False: _Palette.OFFLINE}.get(tile.online, _Palette.UNKNOWN)  # type: ignore[arg-type]
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawRoundedRect(QRect(rect.left() + 1, rect.top() + 10, 4, rect.height() - 20), 2, 2)
+
+        # header: DSN and badge
+        header: QRect = g["header"]
+        fm_s: QFontMetrics = g["fm_s"]
+        badge_text = tile.status_text()
+        badge_w = fm_s.horizontalAdvance(badge_text) + 16
+        badge = QRect(header.right() - badge_w + 1, header.top() + (header.height() - fm_s.height() - 4) // 2,
+                      badge_w, fm_s.height() + 4)
+        badge_fill = QColor(colour)
+        badge_fill.setAlphaF(0.16)
+        painter.setBrush(badge_fill)
+        painter.setPen(QPen(colour, 1))
+        painter.drawRoundedRect(badge, badge.height() / 2, badge.height() / 2)
+        painter.setFont(g["small"])
+        painter.setPen(colour)
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, badge_text)
+
+        painter.setFont(g["bold"])
+        painter.setPen(text)
+        dsn_rect = QRect(header.left(), header.top(), header.width() - badge_w - 8, header.height())
+        painter.drawText(dsn_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         g["fm_b"].elidedText(one_line(tile.dsn, 120), Qt.TextElideMode.ElideMiddle,
+                                              dsn_rect.width()))
+
+        # model · OEM, and how long online/offline
+        painter.setFont(g["small"])
+        sub: QRect = g["subtitle"]
+        since = ""
+        if tile.online is not None and tile.online_since is not None:
+            since = f"for {format_duration(now - tile.online_since)}"
+        since_w = fm_s.horizontalAdvance(since)
+        painter.setPen(muted)
+        if since:
+            painter.drawText(sub, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, since)
+        model = " · ".join(one_line(p, 60) for p in (tile.oem_model, tile.oem_id) if p) or "unknown model"
+        painter.drawText(QRect(sub.left(), sub.top(), sub.width() - since_w - 8, sub.height()),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         fm_s.elidedText(model, Qt.TextElideMode.ElideRight, sub.width() - since_w - 8))
+        heard = f"Last heard {format_ago(tile.last_received_at, now)}"
+        painter.drawText(g["heard"], Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         fm_s.elidedText(heard, Qt.TextElideMode.ElideRight, g["heard"].width()))
+
+        sep = QColor(text)
+        sep.setAlphaF(0.10)
+        painter.setPen(QPen(sep, 1))
+        painter.drawLine(rect.left() + 12, g["sep_y"], rect.right() - 12, g["sep_y"])
+
+        # properties
+        fm_n: QFontMetrics = g["fm_n"]
+        names = tile.property_names()
+        shown = names[:MAX_PROPERTIES]
+        if len(names) > MAX_PROPERTIES:
+            shown = names[: MAX_PROPERTIES - 1]
+        link = pal.color(QPalette.ColorRole.Link)
+        for (name_rect, value_rect), name in zip(g["props"], shown, strict=False):
+            prop = tile.properties[name]
+            painter.setFont(g["normal"])
+            painter.setPen(muted)
+            painter.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             fm_n.elidedText(one_line(name, 120), Qt.TextElideMode.ElideRight, name_rect.width()))
+            value = format_value(prop.base_type, prop.value)
+            if prop.base_type == "file" and isinstance(prop.value, str) and is_openable_url(prop.value):
+                font = QFont(g["normal"])
+                font.setUnderline(True)
+                painter.setFont(font)
+                painter.setPen(link)
+            else:
+                painter.setPen(text)
+            painter.drawText(value_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             fm_n.elidedText(value, Qt.TextElideMode.ElideRight, value_rect.width()))
+        if len(names) > len(shown):
+            name_rect, _ = g["props"][len(shown)]
+            painter.setFont(g["small"])
+            painter.setPen(muted)
+            painter.drawText(name_rect.adjusted(0, 0, 200, 0),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             f"+{len(names) - len(shown)} more (hover for all)")
+        if not names:
+            name_rect, _ = g["props"][0]
+            painter.setFont(g["small"])
+            painter.setPen(muted)
+            painter.drawText(name_rect.adjusted(0, 0, 200, 0),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "No property values yet")
+
+        # footer: location and registration
+        parts = [p for p in (tile.location_text(), tile.registration_text()) if p]
+        if parts:
+            footer: QRect = g["footer"]
+            painter.setFont(g["small"])
+            painter.setPen(muted)
+            painter.drawText(footer, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             fm_s.elidedText("  ·  ".join(parts), Qt.TextElideMode.ElideRight, footer.width()))
+        painter.restore()
+
+    # -- links and tooltips
+    def file_url_at(self, option: QStyleOptionViewItem, tile: DeviceTile, pos: QPoint) -> str | None:
+        """The http(s) URL of the file property painted under ``pos``, if any."""
+        g = self._layout(option)
+        names = tile.property_names()
+        shown = names[: MAX_PROPERTIES - 1] if len(names) > MAX_PROPERTIES else names[:MAX_PROPERTIES]
+        for (_, value_rect), name in zip(g["props"], shown, strict=False):
+            prop = tile.properties[name]
+            if (prop.base_type == "file" and isinstance(prop.value, str)
+                    and is_openable_url(prop.value) and value_rect.contains(pos)):
+                return prop.value
+        return None
+
+    def editorEvent(self, event: QEvent, model: Any, option: QStyleOptionViewItem,
+                    index: QModelIndex | QPersistentModelIndex) -> bool:
+        if event.type() == QEvent.Type.MouseButtonRelease and isinstance(event, QMouseEvent):
+            tile = index.data(Role.TILE)
+            if isinstance(tile, DeviceTile) and event.button() == Qt.MouseButton.LeftButton:
+                url = self.file_url_at(option, tile, event.position().toPoint())
+                if url is not None:
+                    QDesktopServices.openUrl(QUrl(url))
+                    return True
+        return super().editorEvent(event, model, option, index)
+
+    def helpEvent(self, event: QHelpEvent, view: QAbstractItemView, option: QStyleOptionViewItem,
+                  index: QModelIndex | QPersistentModelIndex) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            tip = index.data(Qt.ItemDataRole.ToolTipRole)
+            if tip:
+                QToolTip.showText(event.globalPos(), tip, view)
+                return True
+        return super().helpEvent(event, view, option, index)
+
+
+class TilesView(QWidget):
+    """The tile grid with its summary line, filter box and sort choice."""
+
+    #: a tile was clicked: filter the log to this DSN (``""`` clears).
+    device_selected = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(parent)
+        self.model = DeviceTilesModel(self, clock=clock)
+        self.proxy = TileSortFilter(self)
+        self.proxy.setSourceModel(self.model)
+
+        title = QLabel("Devices", self)
+        title.setTextFormat(Qt.TextFormat.PlainText)
+        font = title.font()
+        font.setBold(True)
+        title.setFont(font)
+        self.summary_label = QLabel(self)
+        self.summary_label.setObjectName("tiles-summary")
+        self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setObjectName("tiles-filter")
+        self.filter_edit.setPlaceholderText("Filter devices (DSN, model, OEM)…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setMaximumWidth(320)
+        self.sort_box = QComboBox(self)
+        self.sort_box.setObjectName("tiles-sort")
+        for mode in SortMode:
+            self.sort_box.addItem(f"Sort: {mode.value}", mode)
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.setSpacing(8)
+        bar.addWidget(title)
+        bar.addWidget(self.summary_label)
+        bar.addStretch(1)
+        bar.addWidget(self.filter_edit, 1)
+        bar.addWidget(self.sort_box)
+
+        self.list = QListView(self)
+        self.list.setObjectName("tiles-list")
+        self.list.setViewMode(QListView.ViewMode.IconMode)
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.list.setMovement(QListView.Movement.Static)
+        self.list.setWrapping(True)
+        self.list.setFlow(QListView.Flow.LeftToRight)
+        self.list.setUniformItemSizes(True)
+        self.list.setLayoutMode(QListView.LayoutMode.Batched)
+        self.list.setBatchSize(500)
+        self.list.setSpacing(2)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.list.verticalScrollBar().setSingleStep(24)
+        self.list.setMouseTracking(True)
+        self.list.setFrameShape(QListView.Shape.NoFrame)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.viewport().setAutoFillBackground(True)
+        self.list.viewport().setBackgroundRole(QPalette.ColorRole.Window)
+        self.delegate = TileDelegate(self.list, clock=clock)
+        self.list.setItemDelegate(self.delegate)
+        self.list.setModel(self.proxy)
+        self.list.viewport().installEventFilter(self)
+
+        self.empty_label = QLabel("No devices yet. Tiles appear as events arrive.", self)
+        self.empty_label.setObjectName("tiles-empty")
+        self.empty_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setEnabled(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(bar)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.empty_label, 1)
+
+        #: repaints "12 s ago", "for 3 min" and fading highlights.
+        self.clock_timer = QTimer(self)
+        self.clock_timer.setObjectName("tiles-clock")
+        self.clock_timer.setInterval(1000)
+        self.clock_timer.timeout.connect(self.list.viewport().update)
+        self.clock_timer.start()
+
+        self.filter_edit.textChanged.connect(self.proxy.set_filter_text)
+        self.filter_edit.textChanged.connect(self.refresh_summary)
+        self.sort_box.currentIndexChanged.connect(
+            lambda _: self.proxy.set_sort_mode(self.sort_box.currentData()))
+        self.list.clicked.connect(self._clicked)
+        self.list.customContextMenuRequested.connect(self._context_menu)
+        self.model.rowsInserted.connect(self.refresh_summary)
+        self.model.modelReset.connect(self.refresh_summary)
+        self.refresh_summary()
+
+    def eventFilter(self, watched: Any, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self.list.viewport():
+            self._fit_columns()
+        return super().eventFilter(watched, event)
+
+    def _fit_columns(self) -> None:
+        """Stretch the tiles so that whole columns fill the width (no ragged gap)."""
+        spacing = self.list.spacing()
+        available = self.list.viewport().width() - 2 * spacing
+        columns = max(1, available // (TILE_WIDTH + 2 * spacing))
+        width = max(TILE_WIDTH, available // columns - 2 * spacing)
+        if width != self.delegate.tile_width:
+            self.delegate.tile_width = width
+            self.delegate.sizeHintChanged.emit(self.proxy.index(0, 0))
+            self.list.doItemsLayout()
+
+    def apply(self, events: Iterable[Any]) -> None:
+        if self.model.apply(events):
+            self.refresh_summary()
+
+    def load_states(self, states: Iterable[Any]) -> None:
+        self.model.load_states(states)
+        self.refresh_summary()
+
+    def set_sort_mode(self, mode: SortMode) -> None:
+        self.sort_box.setCurrentIndex(self.sort_box.findData(mode))
+
+    def refresh_summary(self, *args: Any) -> None:
+        devices, online, offline = self.model.summary()
+        text = f"{devices:,} devices · {online:,} online · {offline:,} offline"
+        unknown = devices - online - offline
+        if unknown:
+            text += f" · {unknown:,} unknown"
+        shown = self.proxy.rowCount()
+        if shown != devices:
+            text += f" ({shown:,} shown)"
+        self.summary_label.setText(text)
+        self.list.setVisible(devices > 0)
+        self.empty_label.setVisible(devices == 0)
+
+    def select_dsn(self, dsn: str | None) -> None:
+        """Mark the tile of the device the log is filtered to (none for ``None``)."""
+        selection = self.list.selectionModel()
+        if not dsn:
+            selection.clearSelection()
+            return
+        row = self.model.row_of(dsn)
+        if row < 0:
+            selection.clearSelection()
+            return
+        index = self.proxy.mapFromSource(self.model.index(row))
+        if index.isValid() and not selection.isSelected(index):
+            selection.select(index, selection.SelectionFlag.ClearAndSelect)
+            self.list.scrollTo(index)
+
+    def _clicked(self, index: QModelIndex) -> None:
+        tile = index.data(Role.TILE)
+        if isinstance(tile, DeviceTile):
+            self.device_selected.emit(tile.dsn)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.list.indexAt(pos)
+        tile = index.data(Role.TILE) if index.isValid() else None
+        if not isinstance(tile, DeviceTile):
+            return
+        menu = QMenu(self)
+        menu.addAction("Show this device's events", lambda: self.device_selected.emit(tile.dsn))
+        menu.addAction("Show all events", lambda: self.device_selected.emit(""))
+        menu.addSeparator()
+        menu.addAction("Copy DSN", lambda: QGuiApplication.clipboard().setText(tile.dsn))
+        menu.addAction("Copy details",
+                       lambda: QGuiApplication.clipboard().setText(tile.describe(self.model.clock())))
+        for name in tile.property_names():
+            prop = tile.properties[name]
+            if prop.base_type == "file" and isinstance(prop.value, str) and is_openable_url(prop.value):
+                url = prop.value
+                menu.addAction(f"Open file {one_line(name, 40)}",
+                               lambda u=url: QDesktopServices.openUrl(QUrl(u)))
+        menu.popup(self.list.viewport().mapToGlobal(pos))

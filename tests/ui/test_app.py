@@ -1,0 +1,215 @@
+"""The whole window on real parts: simulator on 127.0.0.1:0, engine, SQLite in tmp_path."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QLabel
+
+from ayla_monitor import __version__
+from ayla_monitor.dss.endpoints import ReplayWindow
+from ayla_monitor.dss.subscription import StreamDefinition
+from ayla_monitor.simulator.server import Simulator, SimulatorConfig
+from ayla_monitor.ui.about import AboutDialog
+from ayla_monitor.ui.app import DemoOptions, Session, run_app
+from ayla_monitor.ui.settings import AppSettings
+
+from .conftest import wait_until
+
+KEY = "0123456789abcdef0123456789abcdef"
+
+
+def count_events(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("select count(*) from events").fetchone()[0])
+
+
+async def drive(driver: Callable[[Session], Coroutine[Any, Any, None]], **kwargs: Any) -> int:
+    """Run the app's main coroutine with ``driver`` acting as the user; the
+    driver closes the window when done (or the window is closed on failure)."""
+    ready: asyncio.Future[Session] = asyncio.get_running_loop().create_future()
+    app = asyncio.ensure_future(run_app(on_ready=ready.set_result, exit_after=None, **kwargs))
+    done, _ = await asyncio.wait([app, ready], return_when=asyncio.FIRST_COMPLETED)
+    if app in done:
+        return app.result()
+    session = ready.result()
+    try:
+        await driver(session)
+    finally:
+        session.window.close()
+    return await app
+
+
+def test_demo_end_to_end(tmp_path: Path, settings: AppSettings, keystore: Any, run: Callable[..., Any]) -> None:
+    db = tmp_path / "demo.sqlite"
+    seen: dict[str, Any] = {}
+
+    async def user(session: Session) -> None:
+        window = session.window
+        assert window.demo and "Demo" in window.windowTitle()
+        assert window._demo_badge_action.isVisible()
+        await wait_until(lambda: window.tiles.model.rowCount() == 6, what="a tile per simulated device")
+        await wait_until(lambda: window.log_view.model.rowCount() >= 50, what="log rows")
+        assert window.stack.currentWidget() is window.splitter
+        assert window.tiles.summary_label.text().startswith("6 devices")
+        await wait_until(lambda: window.writer_label.text().startswith("Stored"), what="writer health")
+        # click a tile: the log shows only that device
+        dsn = window.tiles.proxy.index(0, 0).data()
+        window.tiles.device_selected.emit(dsn)
+        proxy = window.log_view.proxy
+        assert 0 < proxy.rowCount() < window.log_view.model.rowCount()
+        assert {proxy.index(r, 5).data() for r in range(proxy.rowCount())} == {dsn}
+        window.clear_filter_action.trigger()
+        assert proxy.rowCount() == window.log_view.model.rowCount()
+        seen["rows"] = window.log_view.model.rowCount()
+        seen["panel"] = window.streams_panel.model.rowCount()
+
+    code = run(drive(user, database=str(db), demo=True, settings=settings, keystore=keystore,
+                     demo_options=DemoOptions(devices=6, rate=400)))
+    assert code == 0
+    assert seen["panel"] == 1
+    assert count_events(db) >= seen["rows"]
+    assert settings.streams == []  # the demo is not remembered as a stream
+
+
+def test_restart_restores_streams_tiles_and_layout(tmp_path: Path, qsettings: QSettings, keystore: Any,
+                                                     run: Callable[..., Any]) -> None:
+    db = tmp_path / "plant.sqlite"
+    simulator = Simulator(SimulatorConfig(devices=5, rate=0, keys={KEY: None}, heartbeat=30))
+    first = AppSettings.load(qsettings)
+    facts: dict[str, Any] = {}
+
+    async def day_one(session: Session) -> None:
+        definition = StreamDefinition(name="Plant", base_url=simulator.url, key=KEY,
+                                      replay=ReplayWindow(seq_start=1))
+        await session.add_definition(definition)
+        first.remember_stream(definition, keystore)
+        await wait_until(lambda: session.window.log_view.model.rowCount() == 60, what="prefilled events")
+        await wait_until(lambda: session.window.tiles.model.rowCount() == 5, what="tiles")
+        session.window.resize(1010, 560)
+        session.window.log_view.table.setColumnWidth(7, 333)
+        session.window.splitter.setSizes([150, 300])
+        facts["split"] = session.window.splitter.sizes()
+        facts["tiles"] = {t.dsn: t.status_text() for t in session.window.tiles.model.tiles()}
+
+    async def day_two(session: Session) -> None:
+        window = session.window
+        # before any new event: the tiles come from the database
+        assert {t.dsn: t.status_text() for t in window.tiles.model.tiles()} == facts["tiles"]
+        assert window.height() == 560  # (offscreen clamps the width to its screen)
+        assert window.splitter.sizes() == facts["split"]
+        assert window.log_view.table.columnWidth(7) == 333
+        assert [s.name for s in session.engine.statuses()] == ["Plant"]
+        assert session.engine.statuses()[0].last_seq == 60
+        assert window.log_view.model.rowCount() == 60  # recent history
+        simulator.prefill(7)
+        await wait_until(lambda: window.log_view.model.rowCount() == 67, what="events after resuming")
+        facts["seqs"] = [r.seq for r in window.log_view.model.rows()[-7:]]
+
+    async def scenario() -> None:
+        await simulator.start()
+        simulator.prefill(60)
+        try:
+            assert await drive(day_one, database=str(db), demo=False, settings=first, keystore=keystore) == 0
+            second = AppSettings.load(QSettings(qsettings.fileName(), QSettings.Format.IniFormat))
+            assert [s.name for s in second.streams] == ["Plant"]
+            assert await drive(day_two, database=str(db), demo=False, settings=second, keystore=keystore) == 0
+        finally:
+            await simulator.stop()
+
+    run(scenario())
+    assert facts["seqs"] == list(range(61, 68))  # resumed after the last stored seq, nothing twice
+    assert count_events(db) == 67
+
+
+def test_unusable_database_opens_the_window_and_offers_another(tmp_path: Path, settings: AppSettings,
+                                                                keystore: Any, run: Callable[..., Any]) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+
+    async def user(session: Session) -> None:
+        window = session.window
+        assert session.engine is None
+        assert window.banner.isVisible()
+        assert "Choose another database" in window.banner.action_button.text()
+        assert "(not open)" in window.database_label.text()
+        assert not window.add_stream_action.isEnabled()
+        settings.database_url = str(tmp_path / "good.sqlite")
+        session._database_arg = settings.database_url
+        await session.reopen_database()
+        assert session.engine is not None
+        assert not window.banner.isVisible()
+        assert window.add_stream_action.isEnabled()
+        assert "good.sqlite" in window.database_label.text()
+
+    assert run(drive(user, database=str(blocker / "db.sqlite"), demo=False, settings=settings, keystore=keystore)) == 0
+
+
+def test_hostile_fleet_is_shown_as_plain_text(tmp_path: Path, settings: AppSettings, keystore: Any,
+                                              run: Callable[..., Any]) -> None:
+    simulator = Simulator(SimulatorConfig(devices=8, rate=300, keys={KEY: None}, hostile=True))
+
+    async def user(session: Session) -> None:
+        window = session.window
+        await session.add_definition(StreamDefinition(name="<i>Hostile</i>", base_url=simulator.url, key=KEY))
+        await wait_until(lambda: window.log_view.model.rowCount() >= 200, what="hostile events")
+        window.refresh.flush()
+        for label in window.findChildren(QLabel):
+            if label.text():
+                assert label.textFormat() == Qt.TextFormat.PlainText, label.objectName() or label.text()
+        assert window.log_view.stream_box.findText("<i>Hostile</i>") > 0
+        # every cell is one bounded line, whatever the fleet sent
+        model = window.log_view.model
+        for row in range(model.rowCount()):
+            text = model.index(row, 7).data() or ""
+            assert len(text) <= 400 and "\n" not in text
+
+    async def scenario() -> int:
+        await simulator.start()
+        try:
+            return await drive(user, database=str(tmp_path / "h.sqlite"), demo=False, settings=settings,
+                               keystore=keystore)
+        finally:
+            await simulator.stop()
+
+    assert run(scenario()) == 0
+
+
+def test_menus_shortcuts_and_about(tmp_path: Path, settings: AppSettings, keystore: Any, qtbot: Any,
+                                   run: Callable[..., Any]) -> None:
+    async def user(session: Session) -> None:
+        window = session.window
+        assert window.stack.currentWidget() is window.empty  # first start: two ways in
+        for action in (window.add_stream_action, window.focus_filter_action, window.pause_action,
+                       window.clear_filter_action, window.quit_action):
+            assert not action.shortcut().isEmpty(), action.objectName()
+        window.pause_action.trigger()
+        assert window.log_view.paused
+        window.pause_action.trigger()
+        assert not window.log_view.paused
+        assert __version__ in window.windowTitle()
+
+    assert run(drive(user, database=str(tmp_path / "m.sqlite"), demo=False, settings=settings, keystore=keystore)) == 0
+    about = AboutDialog(database="/tmp/x.sqlite")
+    qtbot.addWidget(about)
+    assert any(__version__ in label.text() for label in about.findChildren(QLabel))
+
+
+def test_command_line_demo_exits_cleanly_with_events_stored(tmp_path: Path) -> None:
+    db = tmp_path / "cli.sqlite"
+    home = tmp_path / "home"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"),
+           "XDG_DATA_HOME": str(home / "data"), "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    result = subprocess.run([sys.executable, "-m", "ayla_monitor", "--demo", "--exit-after", "3", "--db", str(db)],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert count_events(db) > 0
+    assert (home / "config").exists()  # settings went to the fake home, not the user's

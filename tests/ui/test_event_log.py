@@ -1,0 +1,228 @@
+"""The event log model, its filter proxy and the log widget."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QGuiApplication
+
+from ayla_monitor.dss.events import MalformedFrame
+from ayla_monitor.dss.frames import parse_frame
+from ayla_monitor.store.records import StoredEvent
+from ayla_monitor.ui.event_log import (
+    MALFORMED,
+    Column,
+    EventLogFilter,
+    EventLogModel,
+    EventLogView,
+    LogCriteria,
+    LogRow,
+    Role,
+    row_from_frame,
+    row_from_stored,
+)
+
+from .conftest import DATA, HOSTILE, sample
+
+DISPLAY = Qt.ItemDataRole.DisplayRole
+
+
+def all_sample_rows() -> list[LogRow]:
+    frames = json.loads((DATA / "frames.json").read_text())
+    rows = []
+    for i, text in enumerate(frames):
+        frame = parse_frame(text, 1_700_000_000.0 + i)
+        if hasattr(frame, "raw"):
+            rows.append(row_from_frame(1, frame))
+    rows.append(row_from_frame(2, MalformedFrame("12|{not json", "payload is not valid JSON", 1_700_000_100.0)))
+    return rows
+
+
+def cell(model: Any, row: int, column: Column, role: int = DISPLAY) -> Any:
+    return model.index(row, column).data(role)
+
+
+def test_model_passes_the_model_tester(qtmodeltester: Any) -> None:
+    model = EventLogModel(capacity=50)
+    model.append(all_sample_rows())
+    qtmodeltester.check(model)
+    proxy = EventLogFilter()
+    proxy.setSourceModel(model)
+    proxy.set_criteria(LogCriteria(event_type="datapoint"))
+    qtmodeltester.check(proxy)
+
+
+def test_columns_show_the_event(qtmodeltester: Any) -> None:
+    model = EventLogModel()
+    qtmodeltester.check(model)
+    model.set_stream_name(7, "Living room")
+    model.append([row_from_frame(7, sample("datapoint", received_at=1_700_000_000.125))])
+    assert cell(model, 0, Column.RECEIVED).endswith(".125")
+    assert cell(model, 0, Column.TIME) == "2018-09-24 10:25:14"
+    assert cell(model, 0, Column.STREAM) == "Living room"
+    assert cell(model, 0, Column.SEQ) == "13"
+    assert cell(model, 0, Column.TYPE) == "datapoint"
+    assert cell(model, 0, Column.DSN) == "AC000W005606115"
+    assert cell(model, 0, Column.PROPERTY) == "Blue_LED"
+    assert cell(model, 0, Column.VALUE) == "off"  # boolean 0
+    assert model.headerData(Column.RECEIVED, Qt.Orientation.Horizontal) == "Received"
+    assert model.data(QModelIndex()) is None
+    assert cell(model, 0, Column.VALUE, Qt.ItemDataRole.UserRole + 99) is None
+
+
+def test_window_is_bounded_with_one_insert_and_one_remove_per_batch(qtmodeltester: Any) -> None:
+    model = EventLogModel(capacity=5)
+    qtmodeltester.check(model)
+    inserted: list[tuple[int, int]] = []
+    removed: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _p, a, b: inserted.append((a, b)))
+    model.rowsRemoved.connect(lambda _p, a, b: removed.append((a, b)))
+    rows = [row_from_frame(1, sample("datapoint", seq=i)) for i in range(1, 10)]
+    model.append(rows[:3])
+    model.append(rows[3:7])
+    assert inserted == [(0, 2), (1, 4)]
+    assert removed == [(0, 1)]
+    assert [r.seq for r in model.rows()] == [3, 4, 5, 6, 7]
+    model.set_capacity(2)
+    assert [r.seq for r in model.rows()] == [6, 7]
+    model.append(rows)  # a batch larger than the window keeps its newest rows
+    assert [r.seq for r in model.rows()] == [8, 9]
+
+
+def test_bad_frames_show_reason_and_raw_text(qtmodeltester: Any) -> None:
+    model = EventLogModel()
+    qtmodeltester.check(model)
+    frame = parse_frame("5|{oops", 1_700_000_000.0)
+    assert isinstance(frame, MalformedFrame)
+    model.append([row_from_frame(3, frame)])
+    assert cell(model, 0, Column.TYPE) == MALFORMED
+    assert "not valid JSON" in cell(model, 0, Column.VALUE)
+    assert "5|{oops" in cell(model, 0, Column.VALUE, Qt.ItemDataRole.ToolTipRole)
+    row = cell(model, 0, Column.VALUE, Role.ROW)
+    assert row.details().startswith("Bad frame: payload is not valid JSON")
+    assert row.details().endswith("5|{oops")
+
+
+def test_hostile_and_huge_values_stay_plain_and_short(qtmodeltester: Any) -> None:
+    model = EventLogModel()
+    qtmodeltester.check(model)
+    huge = "A" * 1_000_000
+    model.append([
+        row_from_frame(1, sample("datapoint", base_type="string", value=HOSTILE)),
+        row_from_frame(1, sample("datapoint", base_type="message", value=huge)),
+        row_from_frame(1, sample("datapoint", base_type="string", value="line1\nline2")),
+    ])
+    assert cell(model, 0, Column.VALUE) == HOSTILE
+    tip = cell(model, 0, Column.VALUE, Qt.ItemDataRole.ToolTipRole)
+    assert "&lt;b&gt;x&lt;/b&gt;&lt;img" in tip and "<img" not in tip
+    assert len(cell(model, 1, Column.VALUE)) <= 301
+    assert len(cell(model, 1, Column.VALUE, Qt.ItemDataRole.ToolTipRole)) < 5000
+    assert "\n" not in cell(model, 2, Column.VALUE)
+
+
+@pytest.mark.parametrize(
+    ("criteria", "expected"),
+    [
+        (LogCriteria(), 6),
+        (LogCriteria(event_type="datapoint"), 1),
+        (LogCriteria(event_type=MALFORMED), 1),
+        (LogCriteria(stream_id=2), 1),
+        (LogCriteria(dsn="AC000W000340649"), 2),
+        (LogCriteria(property_name="blue_led"), 2),
+        (LogCriteria(text="Blue_LED"), 2),
+        (LogCriteria(text="Mountain View"), 0),
+        (LogCriteria(text="nonexistent-zzz"), 0),
+    ],
+)
+def test_filters(qtmodeltester: Any, criteria: LogCriteria, expected: int) -> None:
+    model = EventLogModel()
+    rows = all_sample_rows()
+    model.append(rows)
+    proxy = EventLogFilter()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy)
+    proxy.set_criteria(criteria)
+    assert proxy.rowCount() == expected
+    assert proxy.rowCount() == sum(criteria.accepts(r) for r in rows)
+
+
+def test_filter_applies_to_rows_arriving_later(qtmodeltester: Any) -> None:
+    model = EventLogModel()
+    qtmodeltester.check(model)
+    proxy = EventLogFilter()
+    proxy.setSourceModel(model)
+    proxy.set_criteria(LogCriteria(dsn="DEV2"))
+    model.append([row_from_frame(1, sample("datapoint", dsn="DEV1")), row_from_frame(1, sample("datapoint", dsn="DEV2"))])
+    model.append([row_from_frame(1, sample("connectivity", dsn="DEV2")), row_from_frame(1, sample("location"))])
+    assert proxy.rowCount() == 2
+    assert {proxy.index(r, Column.DSN).data() for r in range(2)} == {"DEV2"}
+
+
+def test_stored_events_become_rows(qtmodeltester: Any) -> None:
+    raw = (DATA / "connectivity.json").read_text()
+    stored = StoredEvent(id=1, stream_id=4, stream_name="s", seq=1, event_type="connectivity", oem_id="o",
+                         oem_model="m", dsn="D1", time="2018-09-24T10:26:37Z", user_uuid=None,
+                         property_name=None, base_type=None, display_name=None, value="Online", raw=raw,
+                         received_at=1_700_000_000.0, note=None)
+    point = StoredEvent(id=2, stream_id=4, stream_name="s", seq=2, event_type="datapoint", oem_id="o",
+                        oem_model="m", dsn="D1", time=None, user_uuid=None, property_name="Blue_LED",
+                        base_type="boolean", display_name="Blue_LED", value="1", raw="{}",
+                        received_at=1_700_000_001.0, note=None)
+    model = EventLogModel()
+    qtmodeltester.check(model)
+    model.append([row_from_stored(stored), row_from_stored(point)])
+    assert cell(model, 0, Column.VALUE) == "Online"
+    assert cell(model, 1, Column.VALUE) == "on"
+    assert cell(model, 1, Column.PROPERTY) == "Blue_LED"
+
+
+def test_view_pause_collects_and_counts(qtbot: Any) -> None:
+    view = EventLogView(capacity=100)
+    qtbot.addWidget(view)
+    view.add_rows([row_from_frame(1, sample("datapoint", seq=1))])
+    view.set_paused(True)
+    view.add_rows([row_from_frame(1, sample("datapoint", seq=i)) for i in range(2, 6)])
+    assert view.model.rowCount() == 1
+    assert view.waiting == 4
+    assert "4 waiting" in view.count_label.text()
+    assert view.pause_button.text() == "Resume"
+    view.toggle_pause()
+    assert view.model.rowCount() == 5
+    assert view.waiting == 0
+    assert "waiting" not in view.count_label.text()
+
+
+def test_view_filter_widgets_details_and_copy(qtbot: Any) -> None:
+    view = EventLogView()
+    qtbot.addWidget(view)
+    view.set_stream(1, "Kitchen")
+    view.add_rows(all_sample_rows())
+    qtbot.keyClicks(view.text_edit, "Blue_LED")
+    assert view.proxy.rowCount() == 2
+    assert "2 shown of 6" in view.count_label.text()
+    view.set_dsn_filter("AC000W005606115")
+    assert view.proxy.rowCount() == 2
+    view.clear_filters()
+    assert view.proxy.rowCount() == 6
+    view.stream_box.setCurrentIndex(view.stream_box.findData(1))
+    assert view.proxy.rowCount() == 5
+    view.clear_filters()
+
+    view.table.selectRow(1)
+    row = view.selected_row()
+    assert row is not None and row.event_type == "datapoint"
+    assert view.details.toPlainText() == json.dumps(json.loads(row.raw), indent=2, ensure_ascii=False)
+    assert view.copy_button.isEnabled()
+    view.copy_button.click()
+    assert QGuiApplication.clipboard().text() == view.details.toPlainText()
+
+
+def test_details_pane_shows_markup_as_text(qtbot: Any) -> None:
+    view = EventLogView()
+    qtbot.addWidget(view)
+    view.add_rows([row_from_frame(1, sample("datapoint", base_type="string", value=HOSTILE))])
+    view.table.selectRow(0)
+    assert f'"value": "{HOSTILE}"' in view.details.toPlainText()

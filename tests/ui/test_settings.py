@@ -1,0 +1,289 @@
+"""AppSettings in an ini file of the test's own, and the Settings dialog."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import qasync
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+from ayla_monitor.dss.endpoints import ReplayWindow
+from ayla_monitor.dss.subscription import StreamDefinition
+from ayla_monitor.keystore import Keystore
+from ayla_monitor.store.location import default_database_path
+from ayla_monitor.ui.settings import AppSettings, SavedStream, apply_color_scheme
+from ayla_monitor.ui.settings_dialog import SettingsDialog
+
+KEY = "2f6273dcbb224c5bb303b2a7e1234567"
+OTHER = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def ini(tmp_path: Path) -> Path:
+    return tmp_path / "settings.ini"
+
+
+def qsettings(path: Path) -> QSettings:
+    return QSettings(str(path), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def keystore(tmp_path: Path) -> Keystore:
+    return Keystore(fallback_path=tmp_path / "keys.json", use_keyring=False)
+
+
+@pytest.fixture
+def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+# -- AppSettings ----------------------------------------------------------------------
+
+
+def test_defaults_from_an_empty_file(ini: Path) -> None:
+    settings = AppSettings.load(qsettings(ini))
+    assert settings == AppSettings()
+    assert settings.database_url is None
+    assert settings.dead_after == 75.0
+    assert settings.log_window == 100_000
+    assert settings.retention_days is None
+    assert settings.theme == "system"
+    assert settings.streams == []
+
+
+def test_round_trip_through_the_ini_file(ini: Path) -> None:
+    settings = AppSettings.load(qsettings(ini))
+    settings.database_url = "mysql://ayla:pw@db.example:3306/ayla"
+    settings.dead_after = 120.0
+    settings.log_window = 5_000
+    settings.retention_days = 30
+    settings.theme = "dark"
+    settings.streams = [
+        SavedStream("Floor 2", "wss://stream-field.aylanetworks.com/stream", "aa11", "datapoint", 7, 9),
+        SavedStream("Sim", "ws://127.0.0.1:9/stream", "bb22", None),
+    ]
+    settings.save()
+    settings.save_state("main", b"\x00\x01geometry")
+    del settings
+    # a fresh QSettings object on the same file: what the next run reads
+    again = AppSettings.load(qsettings(ini))
+    assert again.database_url == "mysql://ayla:pw@db.example:3306/ayla"
+    assert (again.dead_after, again.log_window, again.retention_days, again.theme) == (120.0, 5_000, 30, "dark")
+    assert again.streams == [
+        SavedStream("Floor 2", "wss://stream-field.aylanetworks.com/stream", "aa11", "datapoint", 7, 9),
+        SavedStream("Sim", "ws://127.0.0.1:9/stream", "bb22", None),
+    ]
+    assert again.state("main") == b"\x00\x01geometry"
+    assert again.state("missing") is None
+    # a shorter list replaces a longer one completely
+    again.streams = again.streams[1:]
+    again.retention_days = None
+    again.save()
+    third = AppSettings.load(qsettings(ini))
+    assert [s.name for s in third.streams] == ["Sim"]
+    assert third.retention_days is None
+
+
+def test_garbage_in_the_file_falls_back_to_defaults(ini: Path) -> None:
+    ini.write_text(
+        "[connection]\ndead_after=soon\n[log]\nwindow=-5\n[appearance]\ntheme=purple\n"
+        "[database]\nretention_days=0\n"
+        "[streams]\nsize=2\n1\\name=ok\n1\\base_url=ws://h/stream\n1\\fingerprint=ff\n"
+        "1\\seq_start=9\n1\\seq_end=3\n2\\name=no fingerprint\n2\\base_url=ws://h/stream\n"
+    )
+    settings = AppSettings.load(qsettings(ini))
+    assert settings.dead_after == 75.0
+    assert settings.log_window == 1_000  # clamped to the smallest allowed
+    assert settings.theme == "system"
+    assert settings.retention_days is None
+    assert settings.streams == [SavedStream("ok", "ws://h/stream", "ff", None)]  # bad window dropped
+
+
+def test_keys_stay_out_of_the_settings_file(ini: Path, keystore: Keystore) -> None:
+    settings = AppSettings.load(qsettings(ini))
+    floor = StreamDefinition.create(KEY, name="Floor", subscription_type="datapoint", replay=ReplayWindow(5))
+    # a custom URL typed with its key in it must not carry the key into the file
+    sneaky = StreamDefinition(name="Sim", base_url=f"ws://127.0.0.1:9/stream?stream_key={OTHER}", key=OTHER)
+    settings.remember_stream(floor, keystore)
+    settings.remember_stream(sneaky, keystore)
+    text = ini.read_text()
+    assert KEY not in text and OTHER not in text
+    assert floor.fingerprint in text
+    assert keystore.get(floor.fingerprint) == KEY
+    assert keystore.get(sneaky.fingerprint) == OTHER
+
+    restored = AppSettings.load(qsettings(ini)).restore_streams(keystore)
+    assert [d for _, d in restored] == [floor, StreamDefinition("Sim", "ws://127.0.0.1:9/stream", OTHER)]
+
+    # an edit that changes the key replaces the entry in place and forgets the old key
+    edited = StreamDefinition.create(OTHER, name="Floor (new key)", subscription_type="datapoint")
+    settings.remember_stream(edited, keystore, replacing=floor.fingerprint)
+    assert [s.name for s in settings.streams] == ["Floor (new key)"]
+    assert keystore.get(floor.fingerprint) is None
+
+    settings.forget_stream(edited.fingerprint, keystore)
+    assert settings.streams == []
+    assert keystore.get(edited.fingerprint) is None
+    assert AppSettings.load(qsettings(ini)).streams == []
+
+
+def test_a_forgotten_key_restores_as_none(ini: Path, keystore: Keystore) -> None:
+    settings = AppSettings.load(qsettings(ini))
+    settings.streams = [SavedStream("Lost", "wss://stream.aylanetworks.com/stream", "0000", None)]
+    [(saved, definition)] = settings.restore_streams(keystore)
+    assert saved.name == "Lost"
+    assert definition is None
+
+
+def test_apply_color_scheme(qapp: QApplication) -> None:
+    def window_lightness() -> int:
+        return qapp.palette().color(QPalette.ColorRole.Window).lightness()
+
+    try:
+        apply_color_scheme("dark")
+        assert window_lightness() < 100
+        apply_color_scheme("light")
+        assert window_lightness() > 180
+    finally:
+        apply_color_scheme("system")
+    assert qapp.palette() == QPalette()
+
+
+# -- the dialog ---------------------------------------------------------------------------
+
+
+def ok_enabled(dialog: SettingsDialog) -> bool:
+    return dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+
+
+def test_dialog_shows_and_saves_the_settings(qtbot, ini: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = AppSettings.load(qsettings(ini))
+    dialog = SettingsDialog(settings, database_size=3 * 1024 * 1024)
+    qtbot.addWidget(dialog)
+    assert dialog.default_radio.isChecked()
+    assert dialog.default_path_label.text() == str(default_database_path())
+    assert dialog.size_label.text() == "The database in use holds 3.0 MB."
+    assert dialog.dead_after_spin.value() == 75
+    assert not dialog.retention_check.isChecked()
+    assert not dialog.retention_spin.isEnabled()
+    assert ok_enabled(dialog)
+
+    dialog.sqlite_radio.setChecked(True)
+    assert not ok_enabled(dialog)
+    assert dialog.problem_label.text() == "Enter the SQLite file's path, or choose the default file."
+    path = tmp_path / "mine.sqlite"
+    dialog.sqlite_edit.setText(str(path))
+    assert ok_enabled(dialog)
+    dialog.dead_after_spin.setValue(90)
+    dialog.log_window_spin.setValue(20_000)
+    dialog.retention_check.setChecked(True)
+    assert dialog.retention_spin.isEnabled()
+    dialog.retention_spin.setValue(14)
+    dialog.theme_combo.setCurrentIndex(dialog.theme_combo.findData("light"))
+    try:
+        dialog.accept()
+    finally:
+        apply_color_scheme("system")
+    assert settings.database_url == f"sqlite:///{path}"
+    assert (settings.dead_after, settings.log_window, settings.retention_days, settings.theme) == (
+        90.0, 20_000, 14, "light",
+    )
+    again = AppSettings.load(qsettings(ini))
+    assert again.database_url == f"sqlite:///{path}"
+    assert again.retention_days == 14
+
+    reopened = SettingsDialog(again)
+    qtbot.addWidget(reopened)
+    assert reopened.sqlite_radio.isChecked()
+    assert reopened.sqlite_edit.text() == str(path)
+    assert reopened.retention_spin.value() == 14
+    assert reopened.theme_combo.currentData() == "light"
+
+
+def test_cancel_changes_nothing(qtbot, ini: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = AppSettings.load(qsettings(ini))
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.dead_after_spin.setValue(300)
+    dialog.reject()
+    assert settings.dead_after == 75.0
+    assert not ini.exists() or "dead_after" not in ini.read_text()
+
+
+def test_mysql_url_validation(qtbot, ini: Path) -> None:  # type: ignore[no-untyped-def]
+    dialog = SettingsDialog(AppSettings.load(qsettings(ini)))
+    qtbot.addWidget(dialog)
+    dialog.mysql_radio.setChecked(True)
+    assert not ok_enabled(dialog)
+    assert not dialog.test_button.isEnabled()
+    assert dialog.problem_label.text() == "Enter a URL like mysql://USER:PASSWORD@HOST:PORT/DATABASE."
+    dialog.mysql_edit.setText("postgres://x@y/z")
+    assert dialog.problem_label.text().startswith("A MySQL database is given as")
+    dialog.mysql_edit.setText("mysql://ayla:secret@db.example:3306/")
+    assert "names no database" in dialog.problem_label.text()
+    assert "secret" not in dialog.problem_label.text()
+    dialog.mysql_edit.setText("mysql://ayla:secret@db.example:3306/ayla")
+    assert ok_enabled(dialog)
+    assert dialog.test_button.isEnabled()
+
+
+def test_mysql_test_button_runs_off_the_gui_thread(qtbot, ini: Path, loop) -> None:  # type: ignore[no-untyped-def]
+    seen: list[tuple[str, bool]] = []
+    answer: list[str | None] = ["The database server db.example:3306 refused user ayla (wrong password?)."]
+
+    def test_database(url: str) -> str | None:
+        seen.append((url, threading.current_thread() is threading.main_thread()))
+        return answer[0]
+
+    dialog = SettingsDialog(AppSettings.load(qsettings(ini)), test_database=test_database)
+    qtbot.addWidget(dialog)
+    dialog.mysql_radio.setChecked(True)
+    dialog.mysql_edit.setText("mysql://ayla:secret@db.example:3306/ayla")
+
+    async def run() -> str | None:
+        task = dialog._test_clicked()
+        await asyncio.sleep(0)
+        assert dialog.test_button.text() == "Testing…"
+        assert not dialog.test_button.isEnabled()
+        assert dialog.test_label.text() == "Connecting to mysql://ayla:***@db.example:3306/ayla…"
+        await task
+        return None
+
+    loop.run_until_complete(run())
+    assert seen == [("mysql://ayla:secret@db.example:3306/ayla", False)]
+    assert dialog.test_label.text() == answer[0]
+    assert "c62828" in dialog.test_label.styleSheet()
+    assert dialog.test_button.isEnabled()
+
+    answer[0] = None
+    assert loop.run_until_complete(dialog.test_connection()) is None
+    assert dialog.test_label.text() == "Connected to mysql://ayla:***@db.example:3306/ayla."
+    assert "2e7d32" in dialog.test_label.styleSheet()
+
+
+def test_default_database_test_uses_the_real_store(tmp_path: Path) -> None:
+    import socket
+
+    from ayla_monitor.ui.settings_dialog import default_test_database
+
+    assert default_test_database(f"sqlite:///{tmp_path / 'ok.sqlite'}") is None
+    assert (tmp_path / "ok.sqlite").exists()
+    with socket.socket() as probe:  # a port with nothing listening on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    error = default_test_database(f"mysql://ayla:secret@127.0.0.1:{port}/ayla")
+    assert error is not None
+    assert "secret" not in error
+    assert "\n" not in error

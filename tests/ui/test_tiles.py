@@ -1,0 +1,237 @@
+"""Device tiles: the model, sorting and filtering, painting and clicking."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QStyleOptionViewItem
+
+from ayla_monitor.dss.events import MalformedFrame
+from ayla_monitor.store.records import DeviceLocation, DeviceState, PropertyValue
+from ayla_monitor.ui import formatting
+from ayla_monitor.ui.tiles import DeviceTile, DeviceTilesModel, Role, SortMode, TileSortFilter, TilesView
+
+from .conftest import HOSTILE, sample
+
+NOW = 1_700_000_100.0
+
+
+def clock() -> float:
+    return NOW
+
+
+def test_model_builds_one_tile_per_device(qtmodeltester: Any) -> None:
+    model = DeviceTilesModel(clock=clock)
+    qtmodeltester.check(model)
+    inserted: list[tuple[int, int]] = []
+    model.rowsInserted.connect(lambda _p, a, b: inserted.append((a, b)))
+    model.apply([
+        sample("connectivity", received_at=NOW - 40, event_time="2023-11-14T22:13:00Z"),
+        sample("datapoint", received_at=NOW - 12),
+        sample("datapointack", received_at=NOW - 11),
+        sample("location", received_at=NOW - 10),
+        sample("registration", received_at=NOW - 9),
+        MalformedFrame("x", "no '|'", NOW),
+    ])
+    assert inserted == [(0, 2)]  # one insertion for the batch
+    assert model.rowCount() == 3
+    lamp = model.tile("AC000W000340649")
+    assert lamp is not None and lamp.online is True and lamp.registered is not None
+    board = model.tile("AC000W005606115")
+    assert board is not None
+    assert formatting.format_value(board.properties["Blue_LED"].base_type, board.properties["Blue_LED"].value) in ("on", "off")
+    assert board.last_received_at == NOW - 11
+    where = model.tile("AC000W000340779")
+    assert where is not None and where.location_text() is not None
+    assert model.summary() == (3, 1, 0)
+    qtmodeltester.check(model)
+
+
+def test_changes_announce_only_changed_rows(qtmodeltester: Any) -> None:
+    model = DeviceTilesModel()
+    qtmodeltester.check(model)
+    model.apply([sample("connectivity", dsn=f"D{i}") for i in range(5)])
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, roles: changed.append((a.row(), b.row())))
+    model.apply([sample("datapoint", dsn="D1"), sample("datapoint", dsn="D2"), sample("datapoint", dsn="D4")])
+    assert changed == [(1, 2), (4, 4)]
+    assert model.rowCount() == 5
+
+
+def test_offline_badge_and_duration(qtmodeltester: Any) -> None:
+    model = DeviceTilesModel(clock=clock)
+    qtmodeltester.check(model)
+    model.apply([sample("connectivity", status="Offline", received_at=NOW - 180, event_time="2023-11-14T22:10:00Z")])
+    tile = model.tiles()[0]
+    assert tile.online is False and tile.status_text() == "Offline"
+    assert tile.online_since == formatting.parse_iso("2023-11-14T22:10:00Z")
+    assert "Offline for" in tile.describe(NOW)
+
+
+def test_sort_and_filter(qtmodeltester: Any) -> None:
+    model = DeviceTilesModel()
+    model.apply([
+        sample("connectivity", dsn="B-online", status="Online", received_at=100.0),
+        sample("connectivity", dsn="A-offline", status="Offline", received_at=50.0, ),
+        sample("connectivity", dsn="C-offline", status="Offline", received_at=300.0, oem_model="smartplug"),
+        sample("datapoint", dsn="D-unknown", received_at=200.0),
+    ])
+    proxy = TileSortFilter()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy)
+
+    def order() -> list[str]:
+        return [proxy.index(r, 0).data(Role.DSN) for r in range(proxy.rowCount())]
+
+    assert order() == ["A-offline", "B-online", "C-offline", "D-unknown"]
+    proxy.set_sort_mode(SortMode.ACTIVITY)
+    assert order() == ["C-offline", "D-unknown", "B-online", "A-offline"]
+    proxy.set_sort_mode(SortMode.OFFLINE_FIRST)
+    assert order() == ["A-offline", "C-offline", "D-unknown", "B-online"]
+    # a change re-sorts: B goes offline
+    model.apply([sample("connectivity", dsn="B-online", status="Offline", received_at=400.0)])
+    assert order()[:3] == ["A-offline", "B-online", "C-offline"]
+    proxy.set_filter_text("SMARTPLUG")
+    assert order() == ["C-offline"]
+
+
+def test_restore_from_database_states(qtmodeltester: Any) -> None:
+    model = DeviceTilesModel(clock=clock)
+    qtmodeltester.check(model)
+    state = DeviceState(
+        dsn="AC1", oem_id="0dfc7900", oem_model="ledevb", online=False, online_since="2023-11-14T22:00:00Z",
+        last_event_time="2023-11-14T22:13:00Z", last_received_at=NOW - 30,
+        properties={"temp": PropertyValue("decimal", "Temperature", "21.5", None),
+                    "Blue_LED": PropertyValue("boolean", None, "1", None)},
+        location=DeviceLocation(37.4, -122.0, "wifi", None, None), registered=True, registration_type="Dsn",
+    )
+    model.load_states([state])
+    tile = model.tiles()[0]
+    assert (tile.online, tile.oem_model, tile.provider, tile.registration_text()) == (False, "ledevb", "wifi", "Registered (Dsn)")
+    assert formatting.format_value("boolean", tile.properties["Blue_LED"].value) == "on"
+    assert tile.changed_at == 0.0  # restored tiles do not flash
+
+
+def test_value_formatting_by_base_type() -> None:
+    fv = formatting.format_value
+    assert (fv("boolean", True), fv("boolean", 0), fv("boolean", "1")) == ("on", "off", "on")
+    assert fv("decimal", 21.5) == "21.5" and fv("decimal", 3.0) == "3.0" and fv("decimal", " 7.25 ") == "7.25"
+    assert fv("integer", 42) == "42"
+    assert fv("file", "https://files.example.com/dir/report.csv?sig=1") == "report.csv"
+    assert fv("string", None) == "—"
+    assert len(fv("message", "x" * 100_000)) <= formatting.ONE_LINE_LIMIT + 1
+    assert formatting.format_duration(185) == "3 min"
+    assert formatting.format_ago(NOW - 12, NOW) == "12 s ago"
+    assert formatting.is_openable_url("https://a/b") and not formatting.is_openable_url("javascript:alert(1)")
+
+
+def paint_tile(view: TilesView, row: int) -> QImage:
+    option = QStyleOptionViewItem()
+    option.initFrom(view.list)
+    option.rect = QRect(0, 0, view.delegate.tile_width, 168)
+    image = QImage(option.rect.size(), QImage.Format.Format_ARGB32)
+    image.fill(Qt.GlobalColor.white)
+    painter = QPainter(image)
+    view.delegate.paint(painter, option, view.proxy.index(row, 0))
+    painter.end()
+    return image
+
+
+def test_hostile_and_huge_values_paint_and_tooltip_as_text(qtbot: Any) -> None:
+    view = TilesView(clock=clock)
+    qtbot.addWidget(view)
+    view.apply([
+        sample("datapoint", base_type="string", value=HOSTILE),
+        sample("datapoint", dsn="X" * 5000, base_type="message", value="Z" * 1_000_000, property_name="P" * 3000),
+    ])
+    tip = view.proxy.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert "&lt;b&gt;x&lt;/b&gt;" in tip and "<img" not in tip
+    started = time.perf_counter()
+    for row in range(view.proxy.rowCount()):
+        image = paint_tile(view, row)
+        assert len({image.pixel(x, 30) for x in range(0, image.width(), 3)}) > 2
+    assert time.perf_counter() - started < 0.5
+    big = view.proxy.index(1, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert len(big) < 10_000
+
+
+def test_tile_paints_something(qtbot: Any) -> None:
+    view = TilesView(clock=clock)
+    qtbot.addWidget(view)
+    view.apply([sample("connectivity")])
+    image = paint_tile(view, 0)
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
+    assert len(colours) > 5  # a card with text and a badge, not a blank rectangle
+
+
+def test_clicking_a_tile_selects_the_device(qtbot: Any) -> None:
+    view = TilesView()
+    qtbot.addWidget(view)
+    view.resize(900, 500)
+    view.show()
+    view.apply([sample("connectivity", dsn="ONE"), sample("connectivity", dsn="TWO")])
+    qtbot.waitExposed(view)
+    index = view.proxy.index(1, 0)
+    rect = view.list.visualRect(index)
+    with qtbot.waitSignal(view.device_selected) as blocker:
+        qtbot.mouseClick(view.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert blocker.args == ["TWO"]
+    view.select_dsn("ONE")
+    assert view.list.selectionModel().selectedIndexes()[0].data(Role.DSN) == "ONE"
+    assert view.summary_label.text() == "2 devices · 2 online · 0 offline"
+
+
+def test_file_values_are_links(qtbot: Any) -> None:
+    view = TilesView()
+    qtbot.addWidget(view)
+    view.resize(900, 500)
+    view.show()
+    view.apply([sample("datapoint", base_type="file", property_name="log", value="https://f.example/a/log.txt"),
+                sample("datapoint", dsn="EVIL", base_type="file", property_name="log", value="javascript:alert(1)")])
+    qtbot.waitExposed(view)
+    for row, expected in ((0, "https://f.example/a/log.txt"), (1, None)):
+        index = view.proxy.index(row, 0)
+        tile = index.data(Role.TILE)
+        option = QStyleOptionViewItem()
+        option.initFrom(view.list)
+        option.rect = view.list.visualRect(index)
+        value_rect = view.delegate._layout(option)["props"][0][1]
+        assert view.delegate.file_url_at(option, tile, value_rect.center()) == expected
+        assert view.delegate.file_url_at(option, tile, QPoint(option.rect.left() + 1, option.rect.top() + 1)) is None
+
+
+def test_two_thousand_devices_scroll_smoothly(qtbot: Any) -> None:
+    view = TilesView()
+    qtbot.addWidget(view)
+    view.resize(1200, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    started = time.perf_counter()
+    view.apply([sample("connectivity", dsn=f"AC{i:06d}", status="Online" if i % 3 else "Offline") for i in range(2000)])
+    view.apply([sample("datapoint", dsn=f"AC{i:06d}", value=i % 2) for i in range(2000)])
+    build = time.perf_counter() - started
+    assert view.model.rowCount() == 2000
+    assert view.summary_label.text().startswith("2,000 devices")
+    bar = view.list.verticalScrollBar()
+    assert bar.maximum() > 10 * view.list.viewport().height()
+    frames = []
+    for step in range(20):
+        bar.setValue(bar.maximum() * step // 19)
+        t0 = time.perf_counter()
+        view.list.viewport().repaint()
+        frames.append(time.perf_counter() - t0)
+    frames.sort()
+    assert build < 3.0
+    assert frames[-2] < 0.05, f"slowest repaints {frames[-3:]}"
+
+
+def test_describe_lists_everything_untruncated_enough() -> None:
+    tile = DeviceTile("D")
+    for i in range(10):
+        tile.apply(sample("datapoint", dsn="D", property_name=f"p{i}", display_name=f"p{i}",
+                          base_type="integer", value=i * 1000))
+    text = tile.describe(NOW)
+    assert all(f"p{i} [integer]: {i * 1000}" in text for i in range(10))
