@@ -63,6 +63,10 @@ class ClientOptions:
     open_timeout: float = 10.0
     #: websockets' receive queue, in frames: read ahead while frames are parsed.
     max_queue: int = 4096
+    #: Pause after each batch during a burst. 0 lets other tasks run (enough
+    #: headless); a window under qasync needs a real pause (1 ms) for Qt's own
+    #: timers and paint events to get their turn (benchmarks/gui_load.py).
+    pause_between_batches: float = 0.0
 
 
 class StreamSink(Protocol):
@@ -272,6 +276,7 @@ class StreamClient:
         mono = time.monotonic
         sink = self.sink
         debug = log.isEnabledFor(logging.DEBUG)
+        pause = self.options.pause_between_batches
         async for message in ws:
             now = mono()
             link.last_frame = now
@@ -293,7 +298,7 @@ class StreamClient:
                 await self._deliver(batch, link)
                 # websockets hands over queued frames without suspending: give
                 # the rest of the loop (other streams, the window) its turn.
-                await asyncio.sleep(0)
+                await asyncio.sleep(pause)
 
     async def _deliver(self, batch: list[Event | MalformedFrame], link: _Link) -> None:
         # One batch at a time, in order, even when the sink makes us wait.

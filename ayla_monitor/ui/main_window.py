@@ -47,7 +47,7 @@ __all__ = ["MainWindow", "EmptyState", "Banner", "REFRESH_MS"]
 log = logging.getLogger(__name__)
 
 #: How often tiles, log and status catch up with what arrived (milliseconds).
-REFRESH_MS = 250
+REFRESH_MS = 100
 
 _DEMO_STYLE = (
     "QLabel#demo-badge { background: #d9822b; color: white; border-radius: 9px;"
@@ -165,7 +165,7 @@ class MainWindow(QMainWindow):
         self._database_text = ""
         self._stream_count = 0
         self._pending_rows: list[LogRow] = []
-        self._pending_events: list[Any] = []
+        self._pending_frames: list[Any] = []
         self._pending_status: dict[int, StreamStatus] = {}
         self._health: WriterHealth | None = None
         self._health_shown: WriterHealth | None = None
@@ -265,12 +265,19 @@ class MainWindow(QMainWindow):
         self.follow_action.setChecked(True)
         self.focus_tiles_action = self._action("Filter &devices", "Ctrl+Shift+F", name="focus-tiles")
         self.about_action = self._action(f"&About {APP_NAME}", None, name="about")
+        self.history_action = self._action("&History…", "Ctrl+H", name="history",
+                                           tip="Search the stored events by time, device, property and text")
+        self.export_action = self._action("&Export events…", "Ctrl+E", name="export",
+                                          tip="The stored events the log's filter matches, as CSV or JSON Lines")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addAction(self.add_stream_action)
         file_menu.addAction(self.demo_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.history_action)
+        file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
@@ -295,6 +302,8 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addAction(self.pause_action)
         toolbar.addAction(self.clear_filter_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.history_action)
         spacer = QWidget(toolbar)
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         toolbar.addWidget(spacer)
@@ -381,7 +390,7 @@ class MainWindow(QMainWindow):
     # -- updates in (cheap: buffered until the next refresh)
     def add_frames(self, stream_id: int, frames: Sequence[Any]) -> None:
         """A batch from one stream; shown at the next refresh."""
-        self._pending_events.append(frames)
+        self._pending_frames.extend(frames)
         self._pending_rows.extend(row_from_frame(stream_id, f) for f in frames)
         self._received += len(frames)
         self.refresh()
@@ -412,9 +421,9 @@ class MainWindow(QMainWindow):
     def _flush(self) -> None:
         if self._pending_rows:
             rows, self._pending_rows = self._pending_rows, []
-            batches, self._pending_events = self._pending_events, []
+            frames, self._pending_frames = self._pending_frames, []
             self.log_view.add_rows(rows)
-            self.tiles.apply(f for batch in batches for f in batch if f.__class__ is not MalformedFrame)
+            self.tiles.apply(f for f in frames if f.__class__ is not MalformedFrame)
             if self.stack.currentWidget() is not self.splitter:
                 self._update_page()
         if self._pending_status:

@@ -1,0 +1,151 @@
+"""The main window under a burst: how fast it ingests, how late its loop runs, how much memory.
+
+The simulator runs in a separate process (this file started with ``--serve``)
+with ``N`` events prefilled in its replay buffer; the window (offscreen unless
+``QT_QPA_PLATFORM`` says otherwise) connects with ``seq_start=1`` and receives
+them as fast as the socket allows, storing them in a fresh SQLite file.
+
+Printed: events/s stored, the event-loop lag (p50, p99, max) from a 10 ms
+timer that measures its own lateness, and peak and final memory (RSS).
+
+    .venv/bin/python benchmarks/gui_load.py --events 500000 --log-window 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_API", "pyside6")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def serve(events: int, devices: int) -> None:
+    """The child: a simulator with ``events`` prefilled, printing its URL."""
+    from ayla_monitor.simulator.server import DEMO_KEY, Simulator, SimulatorConfig
+
+    async def main() -> None:
+        sim = Simulator(SimulatorConfig(devices=devices, rate=0, keys={DEMO_KEY: None},
+                                        replay_size=max(1, events), heartbeat=30))
+        sim.prefill(events)
+        await sim.start("127.0.0.1", 0)
+        print(sim.url, flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent goes
+        await sim.stop()
+
+    asyncio.run(main())
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def measure(args: argparse.Namespace) -> int:
+    import psutil
+    import qasync
+    from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
+
+    from ayla_monitor.dss.endpoints import ReplayWindow
+    from ayla_monitor.dss.subscription import StreamDefinition
+    from ayla_monitor.keystore import Keystore
+    from ayla_monitor.simulator.server import DEMO_KEY
+    from ayla_monitor.ui.app import Session, prepare_application, run_app, tune_garbage_collector
+    from ayla_monitor.ui.settings import AppSettings
+
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, __file__, "--serve", "--events", str(args.events),
+                              "--devices", str(args.devices)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    url = child.stdout.readline().strip()
+    print(f"simulator ready with {args.events:,} events in {time.perf_counter() - started:.1f} s at {url}")
+
+    tmp = Path(tempfile.mkdtemp(prefix="gui-load-"))
+    prepare_application()
+    tune_garbage_collector()  # as run_gui does
+    settings = AppSettings.load(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
+    settings.log_window = args.log_window
+    keystore = Keystore(fallback_path=tmp / "keys.json", use_keyring=False)
+    process = psutil.Process()
+    lags: list[float] = []
+    peak = [process.memory_info().rss]
+    result: dict[str, float] = {}
+
+    def ready(session: Session) -> None:
+        window = session.window
+        clock = QElapsedTimer()
+        interval = 10
+        tick = QTimer(window)
+        tick.setTimerType(tick.timerType().PreciseTimer)
+        clock.start()
+        last = [clock.elapsed()]
+
+        def on_tick() -> None:
+            now = clock.elapsed()
+            lags.append(max(0, now - last[0] - interval))
+            last[0] = now
+
+        tick.timeout.connect(on_tick)
+        tick.start(interval)
+
+        async def run() -> None:
+            definition = StreamDefinition(name="load", base_url=url, key=DEMO_KEY, replay=ReplayWindow(seq_start=1))
+            t0 = time.perf_counter()
+            await session.add_definition(definition)
+            stored = 0
+            while stored < args.events and time.perf_counter() - t0 < args.timeout:
+                await asyncio.sleep(0.2)
+                health = session.engine.health if session.engine else None
+                stored = health.stored if health else 0
+                peak[0] = max(peak[0], process.memory_info().rss)
+            result["seconds"] = time.perf_counter() - t0
+            result["stored"] = stored
+            result["log_rows"] = window.log_view.model.rowCount()
+            result["tiles"] = window.tiles.model.rowCount()
+            tick.stop()
+            window.close()
+
+        task = asyncio.ensure_future(run())
+        window.destroyed.connect(task.cancel)
+
+    code = qasync.run(run_app(database=str(tmp / "load.sqlite"), demo=False, exit_after=args.timeout + 30,
+                              settings=settings, keystore=keystore, on_ready=ready))
+    final = process.memory_info().rss
+    child.stdin.close()  # type: ignore[union-attr]
+    child.wait(10)
+    seconds = result.get("seconds", float("nan"))
+    stored = result.get("stored", 0)
+    print(f"exit code {code}; stored {stored:,.0f} of {args.events:,} events in {seconds:.1f} s "
+          f"= {stored / seconds:,.0f} events/s")
+    print(f"log rows {result.get('log_rows', 0):,.0f} (window {args.log_window:,}); tiles {result.get('tiles', 0):,.0f}")
+    print(f"loop lag ms: p50 {percentile(lags, 50):.1f}  p99 {percentile(lags, 99):.1f}  max {max(lags, default=0):.1f}"
+          f"  ({len(lags):,} ticks)")
+    print(f"memory: peak {peak[0] / 2**20:,.0f} MB, at the end {final / 2**20:,.0f} MB")
+    return code
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--devices", type=int, default=200)
+    parser.add_argument("--log-window", type=int, default=100_000)
+    parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.events, args.devices)
+        return 0
+    return measure(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
