@@ -418,6 +418,13 @@ def _cmd_simulate(args: argparse.Namespace, err: TextIO) -> int:
 
 
 def _cmd_window(args: argparse.Namespace, err: TextIO) -> int:
+    from ayla_monitor.display import display_problem
+
+    # Before Qt is imported: without a display Qt aborts with a misleading message.
+    problem = display_problem()
+    if problem is not None:
+        err.write(f"ayla-monitor: {problem}\n")
+        return ExitCode.NO_DISPLAY
     from ayla_monitor.ui.app import run_gui
 
     return run_gui(database=args.db, demo=args.demo, exit_after=args.exit_after)

@@ -27,8 +27,9 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "core": ({"dss", "dss.client", "store", "core"}, QT | DB),
     "headless": ({"dss", "dss.client", "store", "core", "headless"}, QT | DB),
     "keystore": ({"dss", "keystore"}, QT | DB),
+    "display": ({"display"}, QT | DB | IO),
     "ui": ({"dss", "dss.client", "store", "core", "headless", "simulator", "keystore", "ui", "root"}, DB),
-    "cli": ({"dss", "dss.client", "store", "core", "headless", "simulator", "ui", "root"}, QT | DB),
+    "cli": ({"dss", "dss.client", "store", "core", "headless", "simulator", "ui", "display", "root"}, QT | DB),
     "root": ({"cli", "root"}, QT | DB),
 }
 
