@@ -74,6 +74,11 @@ HEADER_TIPS = {
 }
 
 
+#: Hidden at first so that the panel fits a narrow dock; the header's context
+#: menu shows them again, and the name's tooltip tells them all.
+COMPACT_HIDDEN = (Column.TYPE, Column.HEARTBEATS, Column.LAST_EVENT, Column.BAD_FRAMES)
+
+
 class Role(enum.IntEnum):
     STATUS = Qt.ItemDataRole.UserRole + 1  # the StreamStatus of the row
     STREAM_ID = Qt.ItemDataRole.UserRole + 2
@@ -204,7 +209,9 @@ class StreamsModel(QAbstractTableModel):
 
     def _tooltip(self, status: StreamStatus, column: Column) -> str | None:
         if column == Column.NAME:
-            return tooltip_text(f"{status.name}\n{status.display_url}")
+            lines = [status.name, status.display_url, f"subscription: {status.subscription_type or 'any'}"]
+            lines += [f"{HEADERS[c].lower()}: {self._display(status, c) or '—'}" for c in Column if c > Column.TYPE]
+            return tooltip_text("\n".join(lines))
         if column == Column.STATE:
             text = status.describe(self._clock())
             if status.reconnects:
@@ -313,6 +320,10 @@ class StreamsPanel(QWidget):
         header.setStretchLastSection(False)
         for column, width in ((Column.NAME, 170), (Column.TYPE, 100), (Column.LAST_EVENT, 150)):
             self.view.setColumnWidth(column, width)
+        for column in COMPACT_HIDDEN:
+            self.view.setColumnHidden(column, True)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._header_menu)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.view.doubleClicked.connect(lambda _index: self._emit(self.edit_requested))
@@ -403,6 +414,18 @@ class StreamsPanel(QWidget):
         stream_id = self.selected_stream_id()
         if stream_id is not None:
             signal.emit(stream_id)
+
+    def _header_menu(self, pos: QPoint) -> None:
+        """Show or hide columns (the name column always stays)."""
+        menu = QMenu(self)
+        for column in Column:
+            if column == Column.NAME:
+                continue
+            action = menu.addAction(HEADERS[column])
+            action.setCheckable(True)
+            action.setChecked(not self.view.isColumnHidden(column))
+            action.toggled.connect(lambda shown, c=column: self.view.setColumnHidden(c, not shown))
+        menu.popup(self.view.horizontalHeader().mapToGlobal(pos))
 
     def _context_menu(self, pos: QPoint) -> None:
         index = self.view.indexAt(pos)

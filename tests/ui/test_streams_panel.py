@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDialogButtonBox, QMenu
 
 from ayla_monitor.core.status import StreamState, StreamStatus
 from ayla_monitor.ui.streams_panel import Column, Role, StreamsModel, StreamsPanel
@@ -223,4 +223,22 @@ def test_context_menu_selects_the_row_under_the_mouse(qtbot) -> None:  # type: i
     assert [a.text() for a in menu.actions() if not a.isSeparator()] == [
         "Connect", "Disconnect", "Edit…", "Replay from seq…", "Remove", "Add stream…",
     ]
+    menu.close()
+
+
+def test_narrow_dock_shows_few_columns_and_the_name_tells_all(qtbot, qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+    panel = StreamsPanel(clock=Clock())
+    qtbot.addWidget(panel)
+    qtmodeltester.check(panel.model)
+    panel.model.update_status(status(3, state=StreamState.LIVE, heartbeats=9, malformed=4, last_seq=77))
+    shown = [c for c in Column if not panel.view.isColumnHidden(c)]
+    assert shown == [Column.NAME, Column.STATE, Column.EVENTS, Column.LAST_SEQ]
+    tip = str(cell(panel.model, 0, Column.NAME, Qt.ItemDataRole.ToolTipRole))
+    assert "heartbeats: 9" in tip and "bad frames: 4" in tip and "subscription: datapoint" in tip
+    panel._header_menu(panel.view.horizontalHeader().rect().center())
+    menu = panel.findChildren(QMenu)[-1]
+    beats = next(a for a in menu.actions() if a.text() == "Heartbeats")
+    assert not beats.isChecked()
+    beats.setChecked(True)
+    assert not panel.view.isColumnHidden(Column.HEARTBEATS)
     menu.close()
