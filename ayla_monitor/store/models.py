@@ -107,6 +107,12 @@ class Event(BaseModel):
             (("dsn", "event_type", "property_name", "time"), False),
             (("event_type", "time"), False),
             (("property_name", "time"), False),
+            # The history browser's "everything, newest first" and retention's
+            # "older than": both walk the time index instead of the table.
+            (("time",), False),
+            # One device's events by time (history and export of one device,
+            # its connectivity timeline and location list).
+            (("dsn", "time"), False),
         )
 
 

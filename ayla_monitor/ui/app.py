@@ -19,9 +19,9 @@ import gc
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 os.environ.setdefault("QT_API", "pyside6")
@@ -29,7 +29,7 @@ os.environ.setdefault("QT_API", "pyside6")
 import qasync  # noqa: E402
 import shiboken6  # noqa: E402
 from PySide6.QtCore import QSettings, QTimer  # noqa: E402  (PySide6 before qasync)
-from PySide6.QtWidgets import QApplication, QDialog  # noqa: E402
+from PySide6.QtWidgets import QApplication, QDialog, QWidget  # noqa: E402
 
 from ayla_monitor import APP_NAME, __version__  # noqa: E402
 from ayla_monitor.core.engine import Engine  # noqa: E402
@@ -42,7 +42,9 @@ from ayla_monitor.store.errors import StoreError  # noqa: E402
 from ayla_monitor.store.location import describe_database, resolve_database_url  # noqa: E402
 from ayla_monitor.ui.about import AboutDialog  # noqa: E402
 from ayla_monitor.ui.bridge import EngineBridge  # noqa: E402
+from ayla_monitor.ui.crash import install as install_crash_reporter  # noqa: E402
 from ayla_monitor.ui.event_log import row_from_stored  # noqa: E402
+from ayla_monitor.ui.formatting import format_bytes  # noqa: E402
 from ayla_monitor.ui.main_window import MainWindow  # noqa: E402
 from ayla_monitor.ui.resources import app_icon  # noqa: E402
 from ayla_monitor.ui.settings import AppSettings, SavedStream, apply_color_scheme  # noqa: E402
@@ -56,6 +58,9 @@ HISTORY_EVENTS = 2_000
 DEMO_NAME = "Demo (simulator)"
 #: Events the database writer may hold before the streams wait (bounds memory under a burst).
 WRITER_QUEUE = 20_000
+#: Retention runs at start and then this often (seconds), pausing between batches.
+RETENTION_INTERVAL = 15 * 60
+RETENTION_PAUSE = 0.2
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,12 @@ class Session:
         self._tasks: asyncio.TaskGroup | None = None
         self._bridge_task: asyncio.Task[None] | None = None
         self._dialogs: list[QDialog] = []
+        #: device views and history windows (closed with the database they read).
+        self._windows: list[QWidget] = []
+        self._retention_task: asyncio.Task[None] | None = None
+        self._retention_wake = asyncio.Event()
+        #: events deleted by retention since start.
+        self.retention_deleted = 0
 
         self.bridge.frames_received.connect(window.add_frames)
         self.bridge.status_changed.connect(window.update_status)
@@ -97,6 +108,9 @@ class Session:
         window.demo_action.triggered.connect(lambda: self.start_demo())
         window.settings_action.triggered.connect(lambda: self.open_settings())
         window.about_action.triggered.connect(self.show_about)
+        window.history_action.triggered.connect(lambda: self.open_history())
+        window.export_action.triggered.connect(lambda: self.open_export())
+        window.tiles.device_opened.connect(lambda dsn: self.open_device(dsn))
         panel = window.streams_panel
         if panel is not None:
             add = getattr(panel, "add_requested", None)
@@ -139,6 +153,7 @@ class Session:
         self.engine = engine
         assert self._tasks is not None, "start() first"
         self._bridge_task = self._tasks.create_task(self.bridge.run(engine.subscribe()), name="bridge")
+        self._retention_task = self._tasks.create_task(self._retention_loop(engine), name="retention")
         window.banner.hide()
         window.set_engine_ready(True)
         await self.load_history()
@@ -177,6 +192,14 @@ class Session:
         await self._stop_simulator()
 
     async def _close_engine(self) -> None:
+        for widget in list(self._windows):
+            if shiboken6.isValid(widget):
+                widget.close()
+        self._windows.clear()
+        retention, self._retention_task = self._retention_task, None
+        if retention is not None:
+            retention.cancel()
+            await asyncio.wait([retention])
         task, self._bridge_task = self._bridge_task, None
         engine, self.engine = self.engine, None
         if engine is not None:
@@ -353,9 +376,11 @@ class Session:
         from ayla_monitor.ui.settings_dialog import SettingsDialog
 
         before = (self.settings.database_url, self.settings.log_window, self.settings.theme,
-                  self.settings.dead_after)
+                  self.settings.dead_after, self.settings.retention_days)
         size = None
         dialog = SettingsDialog(self.settings, self.window, database_size=size)
+        if self.engine is not None and self._tasks is not None:
+            self._tasks.create_task(self._show_database_size(dialog), name="database-size")
 
         def finished(result: int) -> None:
             self._forget_dialog(dialog)
@@ -367,9 +392,26 @@ class Session:
         dialog.open()
         return dialog
 
+    async def _show_database_size(self, dialog: QDialog) -> None:
+        """The database's size in the settings (measured off the loop)."""
+        engine = self.engine
+        if engine is None:
+            return
+        try:
+            size = await asyncio.to_thread(engine.store.size_bytes)
+        except StoreError as exc:
+            log.info("The database size is not known: %s", exc)
+            return
+        label = getattr(dialog, "size_label", None)
+        if size is not None and label is not None and shiboken6.isValid(label):
+            label.setText(f"The database in use holds {format_bytes(size)}.")
+            label.setVisible(True)
+
     def _settings_changed(self, before: tuple[Any, ...]) -> None:
-        url, log_window, theme, dead_after = before
+        url, log_window, theme, dead_after, retention_days = before
         settings = self.settings
+        if settings.retention_days != retention_days:
+            self._retention_wake.set()
         if settings.log_window != log_window:
             self.window.log_view.set_capacity(settings.log_window)
         if settings.theme != theme:
@@ -391,6 +433,105 @@ class Session:
             await self.restore_streams()
             if demo:
                 await self._start_demo()
+
+    # -- retention
+    async def _retention_loop(self, engine: Engine) -> None:
+        """Delete events older than the retention setting, a small batch at a
+        time with pauses between, at start and then every RETENTION_INTERVAL."""
+        from ayla_monitor.store.retention import BATCH, cutoff_for, delete_batch
+
+        while True:
+            days = self.settings.retention_days
+            if days:
+                cutoff = cutoff_for(time.time(), days)
+                deleted = 0
+                try:
+                    while True:
+                        batch = await asyncio.to_thread(delete_batch, engine.store, cutoff, BATCH)
+                        deleted += batch.total
+                        if batch.events < BATCH and batch.malformed < BATCH:
+                            break
+                        await asyncio.sleep(RETENTION_PAUSE)
+                except StoreError as exc:
+                    log.warning("Deleting old events failed: %s", exc)
+                if deleted:
+                    self.retention_deleted += deleted
+                    log.info("Retention: deleted %d events older than %d days", deleted, days)
+                    size = await asyncio.to_thread(engine.store.size_bytes)
+                    self.window.set_database(describe_database(engine.database_url), size)
+            self._retention_wake.clear()
+            try:
+                await asyncio.wait_for(self._retention_wake.wait(), RETENTION_INTERVAL)
+            except TimeoutError:
+                pass
+
+    # -- device views, history, export
+    def _store(self) -> Any:
+        if self.engine is None:
+            self.window.show_error("No database is open; choose a database first.",
+                                   "Choose another database…", self.open_settings)
+            return None
+        return self.engine.store
+
+    def _keep(self, widget: QWidget) -> None:
+        self._windows.append(widget)
+        widget.destroyed.connect(lambda *_: self._windows.remove(widget) if widget in self._windows else None)
+
+    def open_device(self, dsn: str) -> Any:
+        """The device view of ``dsn`` (raised if it is open already)."""
+        from ayla_monitor.ui.device_view import DeviceView
+
+        for widget in self._windows:
+            if isinstance(widget, DeviceView) and widget.dsn == dsn and shiboken6.isValid(widget):
+                widget.raise_()
+                widget.activateWindow()
+                return widget
+        store = self._store()
+        if store is None:
+            return None
+        tile = self.window.tiles.model.tile(dsn)
+        view = DeviceView(dsn, store, self.window, model=tile.oem_model if tile else None,
+                          online=tile.online if tile else None)
+        self.bridge.frames_received.connect(view.add_frames)
+        view.export_requested.connect(lambda query: self.open_export(query))
+        self._keep(view)
+        view.show()
+        view.reload()
+        return view
+
+    def open_history(self) -> Any:
+        from ayla_monitor.ui.history import HistoryWindow
+
+        for widget in self._windows:
+            if isinstance(widget, HistoryWindow) and shiboken6.isValid(widget):
+                widget.raise_()
+                widget.activateWindow()
+                return widget
+        store = self._store()
+        if store is None:
+            return None
+        window = HistoryWindow(store, self.window)
+        window.device_requested.connect(lambda dsn: self.open_device(dsn))
+        window.export_requested.connect(lambda query: self.open_export(query))
+        self._keep(window)
+        window.show()
+        window.search()
+        return window
+
+    def open_export(self, query: Any = None) -> QDialog | None:
+        """Export ``query`` (a HistoryQuery), or what the live log's filter matches."""
+        from ayla_monitor.ui.export_dialog import ExportDialog, query_from_criteria
+
+        store = self._store()
+        if store is None:
+            return None
+        if query is None:
+            query = query_from_criteria(self.window.log_view.criteria())
+        dialog = ExportDialog(store, query, self.window)
+        dialog.finished.connect(lambda _: self._forget_dialog(dialog))
+        self._dialogs.append(dialog)
+        dialog.open()
+        return dialog
 
     def show_about(self) -> None:
         dialog = AboutDialog(self.window, database=describe_database(self.database_url) if self.database_url else None)
@@ -463,6 +604,7 @@ async def run_app(*, database: str | None, demo: bool, exit_after: float | None,
     window.closed.connect(quit_event.set)
     window.restore_layout()
     session = Session(window, settings, keystore=keystore, database=database, demo=demo_options)
+    crash_reporter = install_crash_reporter(window)
     window.show()
     timer: QTimer | None = None
     if exit_after is not None:
@@ -471,8 +613,6 @@ async def run_app(*, database: str | None, demo: bool, exit_after: float | None,
         timer.setSingleShot(True)
         timer.timeout.connect(window.close)
         timer.start(max(0, int(exit_after * 1000)))
-    previous_hook = sys.excepthook
-    sys.excepthook = functools.partial(_excepthook, window, previous_hook)
     try:
         async with asyncio.TaskGroup() as tasks:
             try:
@@ -483,22 +623,12 @@ async def run_app(*, database: str | None, demo: bool, exit_after: float | None,
             finally:
                 await session.close()
     finally:
-        sys.excepthook = previous_hook
+        crash_reporter.uninstall()
         if shiboken6.isValid(window) and timer is not None:
             timer.stop()
         # The window is freed with its Python wrapper; a deleteLater() here would
         # run in whatever loop comes next (tests run several apps in one process).
     return 0
-
-
-def _excepthook(window: MainWindow, previous: Any, kind: type[BaseException], exc: BaseException,
-                tb: TracebackType | None) -> None:
-    """A bug in a slot: the traceback goes to the log, one sentence to the window."""
-    log.error("Unexpected error", exc_info=(kind, exc, tb))
-    try:
-        window.show_error(f"Something went wrong inside {APP_NAME} ({kind.__name__}); details are in the log.")
-    except RuntimeError:  # the window is gone
-        previous(kind, exc, tb)
 
 
 def run_gui(*, database: str | None, demo: bool, exit_after: float | None,

@@ -375,6 +375,8 @@ class MainWindow(QMainWindow):
         """Without a database the window can show but not record: say so in the actions."""
         for action in (self.add_stream_action, self.demo_action):
             action.setEnabled(ready and not (action is self.demo_action and self._demo))
+        self.history_action.setEnabled(ready)
+        self.export_action.setEnabled(ready)
         self.empty.add_button.setEnabled(ready)
         self.empty.demo_button.setEnabled(ready and not self._demo)
 

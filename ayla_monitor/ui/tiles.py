@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import logging
 import time
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QPoint,
     QRect,
+    QRectF,
     QSize,
     QSortFilterProxyModel,
     Qt,
@@ -67,6 +69,7 @@ from ayla_monitor.dss.events import (
     Registration,
     value_text,
 )
+from ayla_monitor.dss.values import as_number
 from ayla_monitor.ui.formatting import (
     format_ago,
     format_duration,
@@ -76,6 +79,7 @@ from ayla_monitor.ui.formatting import (
     parse_iso,
     tooltip_text,
 )
+from ayla_monitor.ui.sparkline import paint_sparkline, pick_trend, push
 
 __all__ = [
     "PropertyState",
@@ -99,6 +103,10 @@ HIGHLIGHT_SECONDS = 1.5
 MAX_PROPERTIES = 4
 
 TILE_WIDTH = 296
+#: Base types a sparkline can show.
+_NUMERIC = frozenset({"integer", "decimal", "float"})
+#: Width of the sparkline, at most (it takes the right of the "Last heard" line).
+SPARK_WIDTH = 110
 TILE_HEIGHT = 168
 
 
@@ -120,7 +128,7 @@ class DeviceTile:
 
     __slots__ = ("dsn", "oem_id", "oem_model", "online", "online_since", "last_event_time",
                  "last_received_at", "properties", "lat", "long", "provider", "registered",
-                 "registration_type", "changed_at", "sorted_names")
+                 "registration_type", "changed_at", "sorted_names", "trends")
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
@@ -139,6 +147,8 @@ class DeviceTile:
         #: monotonic time of the last change, for the highlight.
         self.changed_at = 0.0
         self.sorted_names: list[str] | None = None
+        #: recent values of each numeric property, for the sparkline.
+        self.trends: dict[str, array] = {}
 
     # -- from live events
     def apply(self, event: Any) -> None:
@@ -168,6 +178,10 @@ class DeviceTile:
                     self.sorted_names = None
                 self.properties[name] = PropertyState(event.base_type, event.display_name,
                                                       event.value, when)
+                if event.base_type in _NUMERIC and event.__class__ is Datapoint:
+                    number = as_number(event.raw_value)
+                    if number is not None:
+                        push(self.trends, name, number)
         elif isinstance(event, Location):
             self.lat, self.long, self.provider = event.lat, event.long, event.provider
         elif isinstance(event, Registration):
@@ -193,6 +207,10 @@ class DeviceTile:
             self.properties[name] = PropertyState(
                 getattr(prop, "base_type", None), getattr(prop, "display_name", None),
                 getattr(prop, "value", None), getattr(prop, "time", None))
+            if getattr(prop, "base_type", None) in _NUMERIC and name not in self.trends:
+                number = as_number(getattr(prop, "value", None))
+                if number is not None:
+                    push(self.trends, name, number)
         self.sorted_names = None
         location = getattr(state, "location", None)
         if location is not None:
@@ -291,6 +309,8 @@ class DeviceTilesModel(QAbstractListModel):
         self._tiles: list[DeviceTile] = []
         self._rows: dict[str, int] = {}
         self.clock = clock
+        #: the property the sparklines show where a tile has it (else its busiest number).
+        self.trend_property: str | None = None
 
     def tiles(self) -> Sequence[DeviceTile]:
         return self._tiles
@@ -353,6 +373,12 @@ class DeviceTilesModel(QAbstractListModel):
                 tile.load(state)
         self._announce(changed)
         self._insert(new.values())
+
+    def set_trend_property(self, name: str | None) -> None:
+        """Show ``name``'s trend on every tile that has it."""
+        self.trend_property = name
+        if self._tiles:
+            self.dataChanged.emit(self.index(0), self.index(len(self._tiles) - 1), [Role.TILE])
 
     def clear(self) -> None:
         self.beginResetModel()
@@ -588,8 +614,20 @@ class TileDelegate(QStyledItemDelegate):
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          fm_s.elidedText(model, Qt.TextElideMode.ElideRight, sub.width() - since_w - 8))
         heard = f"Last heard {format_ago(tile.last_received_at, now)}"
-        painter.drawText(g["heard"], Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         fm_s.elidedText(heard, Qt.TextElideMode.ElideRight, g["heard"].width()))
+        heard_rect: QRect = g["heard"]
+        trend = pick_trend(tile.trends, self.trend_property(index))
+        if trend is not None:
+            spark_w = min(SPARK_WIDTH, heard_rect.width() // 2)
+            label = fm_s.elidedText(one_line(trend, 40), Qt.TextElideMode.ElideRight, spark_w // 2)
+            label_w = fm_s.horizontalAdvance(label) + 6
+            spark = QRectF(heard_rect.right() - spark_w + label_w, heard_rect.top() + 2,
+                           spark_w - label_w, heard_rect.height() - 3)
+            painter.drawText(QRect(heard_rect.right() - spark_w, heard_rect.top(), label_w, heard_rect.height()),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, label)
+            paint_sparkline(painter, spark, tile.trends[trend], accent)
+            heard_rect = heard_rect.adjusted(0, 0, -spark_w - 6, 0)
+        painter.drawText(heard_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         fm_s.elidedText(heard, Qt.TextElideMode.ElideRight, heard_rect.width()))
 
         sep = QColor(text)
         sep.setAlphaF(0.10)
@@ -643,6 +681,13 @@ class TileDelegate(QStyledItemDelegate):
                              fm_s.elidedText("  ·  ".join(parts), Qt.TextElideMode.ElideRight, footer.width()))
         painter.restore()
 
+    @staticmethod
+    def trend_property(index: QModelIndex | QPersistentModelIndex) -> str | None:
+        model = index.model()
+        while isinstance(model, QSortFilterProxyModel):
+            model = model.sourceModel()
+        return getattr(model, "trend_property", None)
+
     # -- links and tooltips
     def file_url_at(self, option: QStyleOptionViewItem, tile: DeviceTile, pos: QPoint) -> str | None:
         """The http(s) URL of the file property painted under ``pos``, if any."""
@@ -682,6 +727,8 @@ class TilesView(QWidget):
 
     #: a tile was clicked: filter the log to this DSN (``""`` clears).
     device_selected = Signal(str)
+    #: a tile was double-clicked (or "Open device" chosen): show that device.
+    device_opened = Signal(str)
 
     def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], float] = time.time) -> None:
         super().__init__(parent)
@@ -765,6 +812,7 @@ class TilesView(QWidget):
         self.sort_box.currentIndexChanged.connect(
             lambda _: self.proxy.set_sort_mode(self.sort_box.currentData()))
         self.list.clicked.connect(self._clicked)
+        self.list.doubleClicked.connect(self._double_clicked)
         self.list.customContextMenuRequested.connect(self._context_menu)
         self.model.rowsInserted.connect(self.refresh_summary)
         self.model.modelReset.connect(self.refresh_summary)
@@ -778,7 +826,10 @@ class TilesView(QWidget):
     def _fit_columns(self) -> None:
         """Stretch the tiles so that whole columns fill the width (no ragged gap)."""
         spacing = self.list.spacing()
-        available = self.list.viewport().width() - 2 * spacing
+        # Always leave room for the scroll bar: sizing by the viewport alone made
+        # the bar appear and vanish in turn (a layout loop at 100% CPU).
+        bar = self.list.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        available = self.list.contentsRect().width() - bar - 2 * spacing
         columns = max(1, available // (TILE_WIDTH + 2 * spacing))
         width = max(TILE_WIDTH, available // columns - 2 * spacing)
         if width != self.delegate.tile_width:
@@ -830,14 +881,30 @@ class TilesView(QWidget):
         if isinstance(tile, DeviceTile):
             self.device_selected.emit(tile.dsn)
 
+    def _double_clicked(self, index: QModelIndex) -> None:
+        tile = index.data(Role.TILE)
+        if isinstance(tile, DeviceTile):
+            self.device_opened.emit(tile.dsn)
+
     def _context_menu(self, pos: QPoint) -> None:
         index = self.list.indexAt(pos)
         tile = index.data(Role.TILE) if index.isValid() else None
         if not isinstance(tile, DeviceTile):
             return
         menu = QMenu(self)
+        menu.addAction("Open device (charts, history)…", lambda: self.device_opened.emit(tile.dsn))
         menu.addAction("Show this device's events", lambda: self.device_selected.emit(tile.dsn))
         menu.addAction("Show all events", lambda: self.device_selected.emit(""))
+        numbers = [n for n in tile.property_names() if n in tile.trends]
+        if numbers:
+            trends = menu.addMenu("Sparkline shows")
+            current = pick_trend(tile.trends, self.model.trend_property)
+            for name in numbers:
+                action = trends.addAction(one_line(name, 40), lambda n=name: self.model.set_trend_property(n))
+                action.setCheckable(True)
+                action.setChecked(name == current)
+            trends.addSeparator()
+            trends.addAction("The busiest number of each device", lambda: self.model.set_trend_property(None))
         menu.addSeparator()
         menu.addAction("Copy DSN", lambda: QGuiApplication.clipboard().setText(tile.dsn))
         menu.addAction("Copy details",

@@ -1,0 +1,307 @@
+"""Exporting stored events from the window: CSV or JSON Lines, with a
+progress bar and Cancel.
+
+The rows stream from the database a page at a time on a worker thread
+(:func:`export_to_file`), so an export of millions of events holds one page
+in memory and the window keeps running; the file is written under a
+temporary name and only renamed when complete, so a cancelled or failed
+export leaves nothing half-written behind. Stream keys are never stored, so
+no export can contain one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import qasync
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ayla_monitor.headless.export import write_events
+from ayla_monitor.store.database import Store
+from ayla_monitor.store.errors import StoreError
+from ayla_monitor.store.history import HistoryQuery, count_history, iso_of, iter_history
+from ayla_monitor.store.records import StoredEvent
+from ayla_monitor.ui.formatting import format_count, one_line
+
+__all__ = ["ExportDialog", "ExportCancelled", "export_to_file", "FORMATS", "describe_query", "query_from_criteria"]
+
+log = logging.getLogger(__name__)
+
+#: format -> (label, file suffix).
+FORMATS = {"csv": ("CSV (spreadsheets)", ".csv"), "jsonl": ("JSON Lines (one event per line)", ".jsonl")}
+
+
+class ExportCancelled(Exception):
+    """The user cancelled the export."""
+
+
+def export_to_file(
+    store: Store,
+    query: HistoryQuery,
+    fmt: str,
+    path: Path,
+    *,
+    progress: Callable[[int], None] | None = None,
+    cancel: threading.Event | None = None,
+    every: int = 500,
+) -> int:
+    """Write every event ``query`` finds to ``path`` (blocking: call it from a
+    thread); returns how many. ``progress(count)`` is called every ``every``
+    events; setting ``cancel`` stops it with :class:`ExportCancelled`, and no
+    file is left behind then (nor after an error)."""
+    part = path.with_name(path.name + ".part")
+
+    def events() -> Iterator[StoredEvent]:
+        count = 0
+        for event in iter_history(store, query):
+            if cancel is not None and cancel.is_set():
+                raise ExportCancelled
+            yield event
+            count += 1
+            if progress is not None and count % every == 0:
+                progress(count)
+
+    try:
+        with open(part, "w", encoding="utf-8", newline="") as out:
+            written = write_events(events(), fmt, out)
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    if progress is not None:
+        progress(written)
+    return written
+
+
+def describe_query(query: HistoryQuery) -> str:
+    """The query in words, for the dialog."""
+    parts = []
+    if query.dsn:
+        parts.append(f"device {one_line(query.dsn, 40)}")
+    if query.event_types:
+        parts.append(" or ".join(query.event_types) + " events")
+    if query.property_name or query.property_like:
+        parts.append(f"property {one_line(query.property_name or query.property_like or '', 40)}")
+    if query.text:
+        parts.append(f"containing {one_line(query.text, 40)!r}")
+    if query.since is not None:
+        parts.append(f"from {iso_of(query.since)}")
+    if query.until is not None:
+        parts.append(f"until {iso_of(query.until)}")
+    return ", ".join(parts) if parts else "all stored events"
+
+
+def query_from_criteria(criteria: Any) -> HistoryQuery:
+    """The live log's filter (a ``LogCriteria``) as a query over the database."""
+    kind = getattr(criteria, "event_type", None)
+    return HistoryQuery(
+        stream_ids=[criteria.stream_id] if getattr(criteria, "stream_id", None) is not None else None,
+        event_types=[kind] if kind else None,
+        dsn=getattr(criteria, "dsn", None) or None,
+        property_like=getattr(criteria, "property_name", None) or None,
+        text=getattr(criteria, "text", None) or None,
+        descending=False,
+    )
+
+
+class ExportDialog(QDialog):
+    """Choose a format and a file, watch the progress, cancel if it takes too long."""
+
+    #: the export ended: (events written, path) or (-1, error or "cancelled").
+    finished_export = Signal(int, str)
+
+    def __init__(self, store: Store, query: HistoryQuery, parent: QWidget | None = None, *,
+                 directory: Path | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export events")
+        self.setObjectName("export-dialog")
+        self.setMinimumWidth(560)
+        self.store = store
+        self.query = query
+        self.written = 0
+        self.total: int | None = None
+        self.result_path: Path | None = None
+        self.error: str | None = None
+        self.running = False
+        self._cancel = threading.Event()
+        self._progress_count = 0
+        base = directory or Path.home()
+
+        what = QLabel(f"Export {describe_query(query)}.", self)
+        what.setTextFormat(Qt.TextFormat.PlainText)
+        what.setWordWrap(True)
+        self.format_box = QComboBox(self)
+        self.format_box.setObjectName("export-format")
+        for key, (label, _suffix) in FORMATS.items():
+            self.format_box.addItem(label, key)
+        self.path_edit = QLineEdit(str(base / "ayla-events.csv"), self)
+        self.path_edit.setObjectName("export-path")
+        browse = QPushButton("Browse…", self)
+        browse.clicked.connect(self._browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path_edit, 1)
+        path_row.addWidget(browse)
+        form = QFormLayout()
+        form.addRow("Format", self.format_box)
+        form.addRow("File", path_row)
+        self.progress = QProgressBar(self)
+        self.progress.setObjectName("export-progress")
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(False)
+        self.status = QLabel(self)
+        self.status.setObjectName("export-status")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status.setWordWrap(True)
+        note = QLabel("Stream keys are never stored, so an export never contains one.", self)
+        note.setTextFormat(Qt.TextFormat.PlainText)
+        note.setEnabled(False)
+        self.buttons = QDialogButtonBox(self)
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.open_button = self.buttons.addButton("Open file", QDialogButtonBox.ButtonRole.ActionRole)
+        self.open_button.setVisible(False)
+        self.export_button.clicked.connect(lambda: self.start())
+        self.cancel_button.clicked.connect(self._cancel_clicked)
+        self.open_button.clicked.connect(self._open_file)
+        self.format_box.currentIndexChanged.connect(self._format_changed)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(what)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(note)
+        layout.addWidget(self.buttons)
+
+        self.timer = QTimer(self)
+        self.timer.setObjectName("export-progress-timer")
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self._show_progress)
+
+    @property
+    def fmt(self) -> str:
+        return str(self.format_box.currentData())
+
+    def _format_changed(self) -> None:
+        path = Path(self.path_edit.text().strip() or "ayla-events")
+        self.path_edit.setText(str(path.with_suffix(FORMATS[self.fmt][1])))
+
+    def _browse(self) -> None:
+        label, suffix = FORMATS[self.fmt]
+        path, _ = QFileDialog.getSaveFileName(self, "Export events", self.path_edit.text(),
+                                              f"{label} (*{suffix})")
+        if path:
+            self.path_edit.setText(path)
+
+    @qasync.asyncSlot()
+    async def start(self) -> None:
+        await self.run_export()
+
+    async def run_export(self) -> None:
+        """Count, then write on a worker thread while the bar moves."""
+        if self.running:
+            return
+        text = self.path_edit.text().strip()
+        if not text:
+            self.status.setText("Choose a file to write.")
+            return
+        path = Path(text).expanduser()
+        if not path.parent.is_dir():
+            self.status.setText(f"The folder {path.parent} does not exist.")
+            return
+        self.running = True
+        self._cancel.clear()
+        self.result_path = None
+        self.error = None
+        self._progress_count = 0
+        self.export_button.setEnabled(False)
+        self.open_button.setVisible(False)
+        self.format_box.setEnabled(False)
+        self.path_edit.setEnabled(False)
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)
+        self.status.setText("Counting events…")
+        self.timer.start()
+        store, query, fmt = self.store, self.query, self.fmt
+        try:
+            self.total = await asyncio.to_thread(count_history, store, query)
+            if self.total:
+                self.progress.setRange(0, self.total)
+            self.status.setText(f"Writing {format_count(self.total or 0)} events to {path.name}…")
+            written = await asyncio.to_thread(export_to_file, store, query, fmt, path,
+                                              progress=self._set_count, cancel=self._cancel)
+        except ExportCancelled:
+            self.status.setText("Cancelled; no file was written.")
+            self.error = "cancelled"
+            self.finished_export.emit(-1, "cancelled")
+        except (StoreError, OSError) as exc:
+            self.error = str(exc)
+            self.status.setText(f"The export failed: {exc}")
+            self.finished_export.emit(-1, str(exc))
+        else:
+            self.written = written
+            self.result_path = path
+            self.progress.setRange(0, max(1, written))
+            self.progress.setValue(max(1, written))
+            self.status.setText(f"Wrote {format_count(written)} events to {path}.")
+            self.open_button.setVisible(True)
+            self.finished_export.emit(written, str(path))
+        finally:
+            self.running = False
+            self.timer.stop()
+            self.export_button.setEnabled(True)
+            self.format_box.setEnabled(True)
+            self.path_edit.setEnabled(True)
+            self.cancel_button.setText("Close")
+
+    def _set_count(self, count: int) -> None:
+        # Called on the worker thread: only store the number; the timer shows it.
+        self._progress_count = count
+
+    def _show_progress(self) -> None:
+        count = self._progress_count
+        if self.total:
+            self.progress.setValue(min(count, self.total))
+            self.status.setText(f"Wrote {format_count(count)} of {format_count(self.total)} events…")
+
+    def cancel(self) -> None:
+        """Stop a running export (its partial file is removed)."""
+        self._cancel.set()
+
+    def _cancel_clicked(self) -> None:
+        if self.running:
+            self.cancel()
+            self.status.setText("Cancelling…")
+        else:
+            self.reject()
+
+    def _open_file(self) -> None:
+        if self.result_path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.result_path)))
+
+    def reject(self) -> None:
+        if self.running:
+            self.cancel()
+            return
+        super().reject()
