@@ -128,7 +128,7 @@ class Engine:
         options: ClientOptions | None = None,
         clock: Callable[[], float] = time.time,
         max_events: int | None = None,
-        max_pending: int = 50_000,
+        max_pending: int = 20_000,
         spill_dir: Path | None = None,
     ) -> None:
         self.database_url = database_url

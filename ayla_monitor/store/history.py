@@ -509,6 +509,11 @@ class HistoryQuery:
             where.append(Event.stream.in_(list(self.stream_ids)))
         if self.event_types:
             where.append(Event.event_type.in_(list(self.event_types)))
+        elif self.property_name or self.property_like:
+            # Only datapoints carry a property: saying so lets MariaDB walk the
+            # (dsn, event_type, property_name, time) index instead of the
+            # time index (512 ms -> a few ms for a device's property on 1M rows).
+            where.append(Event.event_type.in_(["datapoint", "datapointack"]))
         if self.dsn:
             where.append(Event.dsn == self.dsn)
         if self.property_name:
@@ -559,7 +564,13 @@ def history_page(
             where.append((Event.time > after.time) | (Event.id > after.id))
 
     def work(db: peewee.Database) -> list[Any]:
-        order = (Event.time.desc(), Event.id.desc()) if query.descending else (Event.time, Event.id)
+        key: Any = Event.time
+        if query.dsn and isinstance(db, peewee.MySQLDatabase):
+            # MariaDB's ORDER BY ... LIMIT shortcut walks the whole time index
+            # backwards for one device's events (0.5 s on 1M rows); sorting the
+            # device's few thousand rows from its own index takes milliseconds.
+            key = fn.CONCAT(Event.time, "")
+        order = (key.desc(), Event.id.desc()) if query.descending else (key, Event.id)
         select = Event.select(*_EVENT_FIELDS).where(*where).order_by(*order).limit(size + 1)
         return list(select.tuples().bind(db))
 

@@ -57,13 +57,24 @@ from ayla_monitor.ui.formatting import (
     tooltip_text,
 )
 
-__all__ = ["HistoryModel", "HistoryColumn", "HistoryWindow", "PAGE_SIZE", "MAX_LOADED", "RANGE_CHOICES"]
+__all__ = [
+    "HistoryModel",
+    "HistoryColumn",
+    "HistoryWindow",
+    "PAGE_SIZE",
+    "FIRST_PAGE_SIZE",
+    "MAX_LOADED",
+    "RANGE_CHOICES",
+]
 
 log = logging.getLogger(__name__)
 
 _ROOT = QModelIndex()
 #: Rows per page read from the database.
 PAGE_SIZE = 500
+#: The first page only has to fill the window (about two screens): a filter
+#: the index cannot serve (text, property) then scans a fifth of the rows.
+FIRST_PAGE_SIZE = 100
 #: Most rows the table holds; narrow the query to see further.
 MAX_LOADED = 100_000
 #: Range choices: label -> seconds back from now (``None``: all time, ``-1``: custom).
@@ -392,7 +403,7 @@ class HistoryWindow(QWidget):
 
         def first() -> tuple[HistoryPage, float, dict[int, str]]:
             started = time.perf_counter()
-            page = history_page(store, query, None, PAGE_SIZE)
+            page = history_page(store, query, None, FIRST_PAGE_SIZE)
             elapsed = time.perf_counter() - started
             return page, elapsed, {s.id: s.name for s in store.streams()}
 

@@ -113,6 +113,7 @@ def test_an_empty_range_says_so(window: HistoryWindow, run: Callable[..., Any]) 
 def test_scrolling_loads_further_pages(qtbot: Any, tmp_path: Path, run: Callable[..., Any],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(history_ui, "PAGE_SIZE", 40)
+    monkeypatch.setattr(history_ui, "FIRST_PAGE_SIZE", 25)
     url = f"sqlite:///{tmp_path / 'big.sqlite'}"
     write_story(url, big_story(130))
     with Store.open(url) as store:
@@ -120,7 +121,7 @@ def test_scrolling_loads_further_pages(qtbot: Any, tmp_path: Path, run: Callable
         qtbot.addWidget(window)
         window.range_box.setCurrentText("All time")  # searches
         run(wait_until(lambda: window.total == 130, what="the count"))
-        assert window.model.rowCount() == 40
+        assert window.model.rowCount() == 25  # the first page fills the window; then pages of 40
         while window.model.canFetchMore(QModelIndex()):
             before = window.model.rowCount()
             window.model.fetchMore(QModelIndex())
