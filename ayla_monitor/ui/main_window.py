@@ -210,7 +210,7 @@ class MainWindow(QMainWindow):
             self.streams_dock.setWidget(streams_panel)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.streams_dock)
         self.view_menu.insertAction(self.view_menu.actions()[0], self.streams_dock.toggleViewAction())
-        self.resizeDocks([self.streams_dock], [270], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.streams_dock], [300], Qt.Orientation.Horizontal)
 
         self._build_status_bar()
 

@@ -76,7 +76,7 @@ HEADER_TIPS = {
 
 #: Hidden at first so that the panel fits a narrow dock; the header's context
 #: menu shows them again, and the name's tooltip tells them all.
-COMPACT_HIDDEN = (Column.TYPE, Column.HEARTBEATS, Column.LAST_EVENT, Column.BAD_FRAMES)
+COMPACT_HIDDEN = (Column.TYPE, Column.HEARTBEATS, Column.LAST_SEQ, Column.LAST_EVENT, Column.BAD_FRAMES)
 
 
 class Role(enum.IntEnum):
@@ -318,7 +318,7 @@ class StreamsPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(Column.STATE, QHeaderView.ResizeMode.Stretch)
         header.setStretchLastSection(False)
-        for column, width in ((Column.NAME, 170), (Column.TYPE, 100), (Column.LAST_EVENT, 150)):
+        for column, width in ((Column.NAME, 130), (Column.EVENTS, 70), (Column.TYPE, 100), (Column.LAST_EVENT, 150)):
             self.view.setColumnWidth(column, width)
         for column in COMPACT_HIDDEN:
             self.view.setColumnHidden(column, True)

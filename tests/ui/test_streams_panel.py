@@ -232,9 +232,9 @@ def test_narrow_dock_shows_few_columns_and_the_name_tells_all(qtbot, qtmodeltest
     qtmodeltester.check(panel.model)
     panel.model.update_status(status(3, state=StreamState.LIVE, heartbeats=9, malformed=4, last_seq=77))
     shown = [c for c in Column if not panel.view.isColumnHidden(c)]
-    assert shown == [Column.NAME, Column.STATE, Column.EVENTS, Column.LAST_SEQ]
+    assert shown == [Column.NAME, Column.STATE, Column.EVENTS]
     tip = str(cell(panel.model, 0, Column.NAME, Qt.ItemDataRole.ToolTipRole))
-    assert "heartbeats: 9" in tip and "bad frames: 4" in tip and "subscription: datapoint" in tip
+    assert "heartbeats: 9" in tip and "bad frames: 4" in tip and "last seq: 77" in tip and "subscription: datapoint" in tip
     panel._header_menu(panel.view.horizontalHeader().rect().center())
     menu = panel.findChildren(QMenu)[-1]
     beats = next(a for a in menu.actions() if a.text() == "Heartbeats")
