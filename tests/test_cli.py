@@ -215,3 +215,23 @@ def test_time_bounds() -> None:
     assert parse_time_bound("2018-09-24T12:26:37+02:00") == "2018-09-24T10:26:37Z"
     with pytest.raises(ValueError, match="not a date"):
         parse_time_bound("yesterday")
+
+
+def test_export_reads_rows_of_the_original_design(tmp_path: Path) -> None:
+    """A row written by the original collector (only the original columns) exports too."""
+    from ayla_monitor.store.database import Store
+
+    db = tmp_path / "old.sqlite"
+    Store.open(f"sqlite:///{db}").close()  # the schema
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO events (event_type, oem_id, oem_model, dsn, time, user_uuid) VALUES "
+            "('connectivity', '0dfc7900', 'ledevb', 'AC000W000340649', '2018-09-24T10:26:37Z', "
+            "'40e45b84-690c-11e8-acf3-12f911dcfe40')"
+        )
+    for fmt in ("jsonl", "csv"):
+        done = cli("export", "--db", str(db), "--format", fmt)
+        assert done.returncode == 0, done.stderr
+        assert "AC000W000340649" in done.stdout and "2018-09-24T10:26:37Z" in done.stdout
+    row = json.loads(cli("export", "--db", str(db)).stdout)
+    assert row["received_at"] is None and row["event"] is None and row["seq"] is None

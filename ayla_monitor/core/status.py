@@ -39,7 +39,7 @@ class StreamStatus:
     reconnects: int = 0
 
     def snapshot(self) -> StreamStatus:
-        return StreamStatus(**{name: getattr(self, name) for name in self.__slots__})  # type: ignore[attr-defined]
+        return StreamStatus(**{name: getattr(self, name) for name in self.__slots__})
 
     def describe(self, now: float) -> str:
         """``live``, ``reconnecting in 4 s``, ``stopped: key rejected …``."""

@@ -18,6 +18,7 @@ Rules (from the DSS documentation, made robust):
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from ayla_monitor.dss.events import (
@@ -39,6 +40,7 @@ __all__ = ["parse_frame", "parse_event", "encode_frame", "HEARTBEAT_FRAME", "HEA
 HEARTBEAT_FRAME = "1|Z"
 HEARTBEAT_REPLY = "Z"
 
+_fast_loads: Callable[[str], Any]
 try:  # orjson decodes DSS events about twice as fast; json stays the reference
     from orjson import loads as _fast_loads
 except ImportError:  # pragma: no cover - orjson is a dependency, but keep working without it
@@ -174,6 +176,8 @@ def parse_event(obj: dict[str, Any], raw: str, received_at: float, note: str | N
         note = _join(note, f"body {body_key!r} is missing")
         body = {}
     user_uuid = _str(body.get("user_uuid"))
+    # The fields every event starts with, up to (not including) its time.
+    who = (seq, event_type, oem_id, oem_model, dsn, resource_tags, user_uuid)
 
     if event_type == "datapoint" or event_type == "datapointack":
         base_type = _str(meta.get("base_type"))
@@ -183,8 +187,8 @@ def parse_event(obj: dict[str, Any], raw: str, received_at: float, note: str | N
             note = _join(note, value_note)
         from_device = _str(body.get("created_at_from_device"))
         created = _str(body.get("created_at"))
-        head = (seq, event_type, oem_id, oem_model, dsn, resource_tags, user_uuid, from_device or created)
-        fields = (
+        fields = who + (
+            from_device or created,
             received_at,
             raw,
             note,
@@ -200,10 +204,9 @@ def parse_event(obj: dict[str, Any], raw: str, received_at: float, note: str | N
             _str(body.get("updated_at")),
         )
         if event_type == "datapoint":
-            return Datapoint(*head, *fields)
+            return Datapoint(*fields)
         status = body.get("ack_status")
         return DatapointAck(
-            *head,
             *fields,
             status if status.__class__ is int else _seq(status),
             body.get("ack_message"),
@@ -211,38 +214,16 @@ def parse_event(obj: dict[str, Any], raw: str, received_at: float, note: str | N
             _str(body.get("acked_at")),
         )
     if event_type == "connectivity":
-        return Connectivity(
-            seq,
-            event_type,
-            oem_id,
-            oem_model,
-            dsn,
-            resource_tags,
-            user_uuid,
-            _str(body.get("event_time")),
-            received_at,
-            raw,
-            note,
-            _str(body.get("status")),
-        )
+        status = _str(body.get("status"))
+        return Connectivity(*who, _str(body.get("event_time")), received_at, raw, note, status)
     if event_type == "location":
-        return Location(
-            seq,
-            event_type,
-            oem_id,
-            oem_model,
-            dsn,
-            resource_tags,
-            user_uuid,
-            _str(body.get("created_at")),
-            received_at,
-            raw,
-            note,
+        where = (
             _str(body.get("ip")),
             parse_coordinate(body.get("lat")),
             parse_coordinate(body.get("long")),
             _str(body.get("provider")),
         )
+        return Location(*who, _str(body.get("created_at")), received_at, raw, note, *where)
     registered = _bool(body.get("registered"))
     when = body.get("registered_at") if registered else body.get("unregistered_at")
     return Registration(

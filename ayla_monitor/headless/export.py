@@ -37,7 +37,10 @@ EVENT_FIELDS = (
 MALFORMED_FIELDS = ("id", "stream", "received_at", "reason", "raw")
 
 
-def _iso(epoch: float) -> str:
+def _iso(epoch: float | None) -> str | None:
+    """Rows from the original table may have no received time."""
+    if epoch is None:
+        return None
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -80,7 +83,9 @@ def _event_row(event: StoredEvent) -> dict[str, Any]:
     }
 
 
-def _raw_json(raw: str) -> Any:
+def _raw_json(raw: str | None) -> Any:
+    if raw is None:
+        return None
     try:
         return json.loads(raw)
     except ValueError:
