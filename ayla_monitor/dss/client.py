@@ -35,6 +35,7 @@ from ayla_monitor.dss.endpoints import ReplayWindow
 from ayla_monitor.dss.errors import KeyRejected, LinkError, StreamError
 from ayla_monitor.dss.events import Event, Heartbeat, MalformedFrame
 from ayla_monitor.dss.frames import HEARTBEAT_REPLY, parse_frame
+from ayla_monitor.dss.keys import RedactingLogger
 from ayla_monitor.dss.link import StreamState
 from ayla_monitor.dss.subscription import StreamDefinition
 
@@ -149,6 +150,8 @@ def _connect(definition: StreamDefinition, url: str, options: ClientOptions) -> 
         "close_timeout": 2,
         "user_agent_header": "ayla-monitor",
         "proxy": True if options.proxy is None else (options.proxy or None),
+        # websockets logs the request line, key included, at DEBUG
+        "logger": RedactingLogger(logging.getLogger("websockets.client"), {}),
     }
     if url.startswith("wss:"):
         kwargs["ssl"] = _ssl_context(options)

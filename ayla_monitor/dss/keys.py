@@ -7,9 +7,11 @@ fingerprint; nothing else in the program should hold it as text for display.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from typing import Any
 
-__all__ = ["is_valid_key", "normalize_key", "mask_key", "key_fingerprint", "redact"]
+__all__ = ["is_valid_key", "normalize_key", "mask_key", "key_fingerprint", "redact", "RedactingLogger"]
 
 _KEY = re.compile(r"[0-9a-f]{32}")
 _KEY_ANYWHERE = re.compile(r"(?i)(?<![0-9a-f])([0-9a-f]{4})[0-9a-f]{24}([0-9a-f]{4})(?![0-9a-f])")
@@ -41,3 +43,14 @@ def redact(text: str) -> str:
     """``text`` with anything shaped like a stream key masked (for log lines
     and messages that may quote a URL)."""
     return _KEY_ANYWHERE.sub(r"\1…\2", text)
+
+
+class RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """A logger for ``websockets`` that masks anything key-shaped: its DEBUG
+    lines quote the request path, and the path holds the key."""
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            kwargs.pop("extra", None)
+            self.logger.log(level, "%s", redact(text), **kwargs)

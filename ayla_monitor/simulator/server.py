@@ -36,7 +36,7 @@ from websockets.protocol import State
 
 from ayla_monitor.dss import wire
 from ayla_monitor.dss.frames import HEARTBEAT_FRAME, HEARTBEAT_REPLY
-from ayla_monitor.dss.keys import is_valid_key, mask_key, redact
+from ayla_monitor.dss.keys import RedactingLogger, is_valid_key, mask_key
 from ayla_monitor.dss.subscription import SUBSCRIPTION_TYPES
 from ayla_monitor.simulator.errors import ListenError, SimulatorConfigError
 from ayla_monitor.simulator.fleet import Fleet, event_route
@@ -195,17 +195,6 @@ class _Subscription:
             items.reverse()
             return items
         return list(islice(buffer, len(buffer) - count, None))
-
-
-class _RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """Hands websockets a logger that masks anything key-shaped (its DEBUG
-    lines quote the request path, which holds the key)."""
-
-    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
-        if self.isEnabledFor(level):
-            text = str(msg) % args if args else str(msg)
-            kwargs.pop("extra", None)
-            self.logger.log(level, "%s", redact(text), **kwargs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,7 +480,7 @@ class Simulator:
                 ping_interval=None,  # DSS keeps the link alive with 1|Z; a stall must be silent
                 close_timeout=2,
                 write_limit=2**20,
-                logger=_RedactingLogger(logging.getLogger("websockets.server"), {}),
+                logger=RedactingLogger(logging.getLogger("websockets.server"), {}),
             )
         except OSError as exc:
             raise ListenError(f"the simulator cannot listen on {host}:{port}: {exc.strerror or exc}") from exc

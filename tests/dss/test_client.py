@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -237,3 +238,18 @@ def test_unknown_host_is_named(host: str) -> None:
         assert f"Cannot find host {host}" in result.message
 
     run(main())
+
+
+def test_debug_logs_never_hold_the_key(caplog: pytest.LogCaptureFixture) -> None:
+    """websockets quotes the request path (which carries the key) at DEBUG."""
+
+    async def main() -> None:
+        async with Simulator(SimulatorConfig(keys={KEY: None}, heartbeat=0.05, rate=0)) as sim:
+            assert (await probe(definition(sim.url))).ok
+            assert not (await probe(definition(sim.url, key=OTHER))).ok
+
+    with caplog.at_level(logging.DEBUG):
+        run(main())
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "GET /stream?stream_key=0123…cdef" in text  # the line is there, masked
+    assert KEY not in text and OTHER not in text
