@@ -570,10 +570,13 @@ async def run_simulator(
     once listening. Prefills ``config.prefill`` events first."""
     simulator = Simulator(config)
     simulator.prefill(config.prefill)
-    async with simulator:
+    await simulator.start(host, port)
+    try:
         if ready is not None:
             ready(simulator.url)
         if stop is None:
             await asyncio.Future()  # until cancelled
         else:
             await stop.wait()
+    finally:
+        await simulator.stop()

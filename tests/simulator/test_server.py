@@ -314,3 +314,21 @@ def test_first_live_client_sees_the_fleet_come_online() -> None:
         }
 
     run(main())
+
+
+def test_run_simulator_listens_where_it_is_told() -> None:
+    """`ayla-monitor simulate --port 8765` must serve on 8765, not on a free port."""
+
+    async def main() -> None:
+        with socket.socket() as probe_socket:
+            probe_socket.bind(("127.0.0.1", 0))
+            port = probe_socket.getsockname()[1]
+        stop = asyncio.Event()
+        urls: list[str] = []
+        task = asyncio.create_task(run_simulator(SimulatorConfig(rate=0), "127.0.0.1", port, ready=urls.append, stop=stop))
+        await eventually(lambda: bool(urls), "ready")
+        assert urls == [f"ws://127.0.0.1:{port}/stream"]
+        stop.set()
+        await task
+
+    run(main())
