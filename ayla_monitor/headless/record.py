@@ -201,7 +201,7 @@ def summary(result: RecordResult) -> list[str]:
     rate = events / result.seconds if result.seconds > 0 else 0.0
     lines = [
         f"Received {_plural(events, 'event')} and {_plural(bad, 'malformed frame')} in "
-        f"{result.seconds:.1f} s ({rate:,.0f}/s); {result.stored:,} new rows stored."
+        f"{result.seconds:.1f} s ({rate:,.0f}/s); {result.stored:,} written to the database."
     ]
     for s in result.statuses:
         seq = f"last seq {s.last_seq}" if s.last_seq is not None else "no seq"
