@@ -25,11 +25,9 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QRadioButton,
-    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -43,6 +41,7 @@ from ayla_monitor.store.location import (
     resolve_database_url,
     sqlite_path,
 )
+from ayla_monitor.ui.dialog_parts import error_color, ok_color, plain_label, problem_footer
 from ayla_monitor.ui.formatting import format_bytes
 from ayla_monitor.ui.settings import (
     DEAD_AFTER_RANGE,
@@ -52,7 +51,6 @@ from ayla_monitor.ui.settings import (
     AppSettings,
     apply_color_scheme,
 )
-from ayla_monitor.ui.stream_dialog import error_color, ok_color
 
 __all__ = ["SettingsDialog", "DatabaseTest", "default_test_database"]
 
@@ -119,7 +117,7 @@ class SettingsDialog(QDialog):
         for radio in (self.default_radio, self.sqlite_radio, self.mysql_radio):
             group.addButton(radio)
             radio.toggled.connect(self._revalidate)
-        self.default_path_label = self._plain_label(str(default_database_path()))
+        self.default_path_label = plain_label(str(default_database_path()))
         self.default_path_label.setWordWrap(False)
         self.default_path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         db.addRow(self.default_radio, self.default_path_label)
@@ -145,7 +143,7 @@ class SettingsDialog(QDialog):
         mysql_row.addWidget(self.mysql_edit, 1)
         mysql_row.addWidget(self.test_button)
         db.addRow(self.mysql_radio, mysql_row)
-        self.test_label = self._plain_label()
+        self.test_label = plain_label()
         self.test_label.setObjectName("test_result")
         db.addRow("", self.test_label)
         size = (
@@ -153,7 +151,7 @@ class SettingsDialog(QDialog):
             if database_size is not None
             else ""
         )
-        self.size_label = self._plain_label(size)
+        self.size_label = plain_label(size)
         self.size_label.setVisible(bool(size))
         db.addRow("", self.size_label)
         outer.addWidget(db_box)
@@ -198,27 +196,9 @@ class SettingsDialog(QDialog):
         retention.addStretch(1)
         outer.addWidget(retention_box)
 
-        self.problem_label = self._plain_label()
-        self.problem_label.setObjectName("problem")
-        self.problem_label.setStyleSheet(f"color: {error_color()};")
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.problem_label, 1)
-        bottom.addWidget(self.buttons)
+        self.problem_label, self.buttons, bottom = problem_footer(self)
         outer.addStretch(1)
         outer.addLayout(bottom)
-
-    @staticmethod
-    def _plain_label(text: str = "") -> QLabel:
-        label = QLabel(text)
-        label.setTextFormat(Qt.TextFormat.PlainText)
-        label.setWordWrap(True)
-        label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        return label
 
     def _load(self, settings: AppSettings) -> None:
         url = settings.database_url

@@ -23,7 +23,6 @@ from PySide6.QtGui import (
     QGuiApplication,
     QKeyEvent,
     QKeySequence,
-    QPalette,
     QRegularExpressionValidator,
 )
 from PySide6.QtWidgets import (
@@ -38,7 +37,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
-    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -58,12 +56,13 @@ from ayla_monitor.dss.endpoints import (
 from ayla_monitor.dss.errors import ConfigError
 from ayla_monitor.dss.keys import is_valid_key, mask_key, normalize_key, redact
 from ayla_monitor.dss.subscription import SUBSCRIPTION_TYPES, StreamDefinition, parse_subscription
+from ayla_monitor.ui.dialog_parts import error_color, ok_color, plain_label, problem_footer
 from ayla_monitor.ui.settings import SavedStream
 
 if TYPE_CHECKING:
     from ayla_monitor.keystore import Keystore
 
-__all__ = ["StreamDialog", "ProbeFunction", "ok_color", "error_color"]
+__all__ = ["StreamDialog", "ProbeFunction"]
 
 log = logging.getLogger(__name__)
 
@@ -83,20 +82,6 @@ ProbeFunction = Callable[[StreamDefinition], Awaitable[_Result]]
 
 _ANY_TYPE = "any"
 _HEX = "0123456789abcdef"
-
-
-def _dark() -> bool:
-    return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
-
-
-def ok_color() -> str:
-    """Green for "it worked", readable on the current palette."""
-    return "#81c784" if _dark() else "#2e7d32"
-
-
-def error_color() -> str:
-    """Red for a problem, readable on the current palette."""
-    return "#ef9a9a" if _dark() else "#c62828"
 
 
 def _sentence(text: str) -> str:
@@ -271,12 +256,12 @@ class StreamDialog(QDialog):
         replay_row.addWidget(self.seq_end_edit)
         form.addRow(self.replay_check, replay_row)
 
-        self.url_preview = self._plain_label(selectable=True)
+        self.url_preview = plain_label(selectable=True)
         self.url_preview.setWordWrap(False)
         self.url_preview.setObjectName("url_preview")
         form.addRow("Connects to:", self.url_preview)
 
-        self.paste_label = self._plain_label()
+        self.paste_label = plain_label()
         self.paste_label.setObjectName("paste_feedback")
         self.paste_label.setText("Tip: paste a subscription's JSON anywhere here to fill the form.")
         self.paste_label.setStyleSheet("color: palette(placeholder-text);")
@@ -284,7 +269,7 @@ class StreamDialog(QDialog):
 
         self.test_button = QPushButton("Test &connection")
         self.test_button.clicked.connect(self._test_clicked)
-        self.test_label = self._plain_label()
+        self.test_label = plain_label()
         self.test_label.setObjectName("test_result")
         self.test_label.setMinimumWidth(360)  # wrapped labels otherwise reserve extra lines
         test_row = QHBoxLayout()
@@ -294,7 +279,7 @@ class StreamDialog(QDialog):
 
         self.remember_check = QCheckBox("Re&member this stream (its key goes to the system keyring)")
         self.remember_check.setChecked(remember)
-        self.keystore_label = self._plain_label()
+        self.keystore_label = plain_label()
         self.keystore_label.setObjectName("keystore_note")
         self.keystore_label.setMinimumWidth(440)
         self.keystore_label.hide()
@@ -304,32 +289,12 @@ class StreamDialog(QDialog):
         remember_box.addWidget(self.keystore_label)
         form.addRow("", remember_box)
 
-        self.problem_label = self._plain_label()
-        self.problem_label.setObjectName("problem")
-        self.problem_label.setStyleSheet(f"color: {error_color()};")
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.problem_label, 1)
-        bottom.addWidget(self.buttons)
+        self.problem_label, self.buttons, bottom = problem_footer(self)
 
         outer = QVBoxLayout(self)
         outer.addLayout(form)
         outer.addStretch(1)
         outer.addLayout(bottom)
-
-    @staticmethod
-    def _plain_label(selectable: bool = False) -> QLabel:
-        label = QLabel()
-        label.setTextFormat(Qt.TextFormat.PlainText)
-        label.setWordWrap(True)
-        label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        if selectable:
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        return label
 
     def _set_keystore_note(self, keystore: Keystore | None) -> None:
         if keystore is None:
