@@ -94,10 +94,14 @@ class StatusLine:
             parts.append(f"DATABASE: {health.error}")
         return " · ".join(parts)
 
+    def due(self) -> bool:
+        """Whether the next :meth:`update` would print."""
+        return time.monotonic() - self._last_print >= self.every
+
     def update(self, statuses: Sequence[StreamStatus], health: WriterHealth, *, force: bool = False) -> None:
-        mono = time.monotonic()
-        if not force and mono - self._last_print < self.every:
+        if not force and not self.due():
             return
+        mono = time.monotonic()
         events = sum(s.events for s in statuses)
         elapsed = mono - self._last_time
         if elapsed > 0:
@@ -158,11 +162,16 @@ async def record(
 
             async def watch() -> None:
                 async for update in updates:
-                    if isinstance(update, (StatusChanged, WriterHealth)):
-                        statuses = engine.statuses()
-                        line.update(statuses, engine.health)
-                        if statuses and all(s.state is StreamState.STOPPED for s in statuses):
-                            stop.set()
+                    # Snapshots only when a stream stops or the line is due,
+                    # not for every batch of a burst.
+                    if (
+                        isinstance(update, StatusChanged)
+                        and update.status.state is StreamState.STOPPED
+                        and all(s.state is StreamState.STOPPED for s in engine.statuses())
+                    ):
+                        stop.set()
+                    if line.due():
+                        line.update(engine.statuses(), engine.health)
 
             async def deadline() -> None:
                 if exit_after is not None:
@@ -178,9 +187,8 @@ async def record(
                 await stop.wait()
                 for task in helpers:
                     task.cancel()
-            result.statuses = engine.statuses()
-            for definition_id in [s.stream_id for s in result.statuses]:
-                await engine.stop_stream(definition_id)
+            for status in engine.statuses():
+                await engine.stop_stream(status.stream_id)
             result.statuses = engine.statuses()
         line.update(result.statuses, engine.health, force=True)
         result.stored = engine.health.stored
