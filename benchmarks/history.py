@@ -44,7 +44,7 @@ from ayla_monitor.store.history import (
 )
 from ayla_monitor.store.models import MODELS
 from ayla_monitor.store.rows import EVENT_COLUMNS, build_rows
-from ayla_monitor.store.writer import insert_sql
+from ayla_monitor.store.writer_process import insert_sql
 
 DEVICES = 200
 DAYS = 8

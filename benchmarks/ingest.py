@@ -27,13 +27,23 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 KEY = "be0c4" * 6 + "be"  # a local simulator key, not a secret
 DEFAULT_MYSQL = "mysql://root@127.0.0.1:3306/test"
 
 
 def _usage() -> dict[str, float]:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
+    """CPU and peak memory of this process, and of its finished children (the
+    recorder's database writer process)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "cpu": own.ru_utime + own.ru_stime,
+        "peak_mb": own.ru_maxrss / 1024,
+        "child_cpu": kids.ru_utime + kids.ru_stime,
+        "child_peak_mb": kids.ru_maxrss / 1024,
+    }
 
 
 # -- the child processes -------------------------------------------------------
@@ -107,9 +117,13 @@ def child_record(url: str, events: int, database: str) -> None:
 # -- the driver ----------------------------------------------------------------
 
 
-def run_child(*args: str) -> dict[str, float]:
+def run_child(simulator: psutil.Process, *args: str) -> dict[str, float]:
+    """Run one client; its figures, with the simulator's CPU seconds meanwhile."""
+    before = sum(simulator.cpu_times()[:2])
     out = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    result["sim_cpu"] = sum(simulator.cpu_times()[:2]) - before
+    return result
 
 
 def drop_mysql_tables(url: str) -> None:
@@ -156,17 +170,18 @@ def main() -> int:
         url = sim.stdout.readline().strip()
         print(f"simulator ready with {n:,} events in {time.perf_counter() - started:.1f} s at {url}")
         rows: list[tuple[str, dict[str, float]]] = []
-        rows.append(("bare client (receive + parse)", run_child("_bare", url, str(n))))
+        simulator = psutil.Process(sim.pid)
+        rows.append(("bare client (receive + parse)", run_child(simulator, "_bare", url, str(n))))
         with tempfile.TemporaryDirectory() as tmp:
             db = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
-            rows.append(("recorder -> SQLite", run_child("_record", url, str(n), db)))
+            rows.append(("recorder -> SQLite", run_child(simulator, "_record", url, str(n), db)))
         if not args.no_mysql:
             try:
                 drop_mysql_tables(args.mysql)
             except Exception as exc:  # the server may simply not be there
                 print(f"MySQL/MariaDB skipped: {exc}")
             else:
-                rows.append(("recorder -> MariaDB", run_child("_record", url, str(n), args.mysql)))
+                rows.append(("recorder -> MariaDB", run_child(simulator, "_record", url, str(n), args.mysql)))
     finally:
         sim.terminate()
         sim.wait()
@@ -174,14 +189,17 @@ def main() -> int:
     bare_rate = rows[0][1]["events"] / rows[0][1]["seconds"]
     print()
     print(
-        f"{'client':32} {'events':>9} {'seconds':>8} {'events/s':>10} {'vs bare':>8} {'CPU s':>7} {'peak MB':>8}"
+        f"{'client':30} {'events':>8} {'seconds':>7} {'events/s':>9} {'vs bare':>7} "
+        f"{'CPU s: client':>13} {'writer':>6} {'sim':>5} {'peak MB':>7}"
     )
     for name, r in rows:
         rate = r["events"] / r["seconds"]
         print(
-            f"{name:32} {int(r['events']):>9,} {r['seconds']:>8.2f} {rate:>10,.0f} "
-            f"{rate / bare_rate:>8.2f} {r['cpu']:>7.2f} {r['peak_mb']:>8.0f}"
+            f"{name:30} {int(r['events']):>8,} {r['seconds']:>7.2f} {rate:>9,.0f} {rate / bare_rate:>7.2f} "
+            f"{r['cpu']:>13.2f} {r['child_cpu']:>6.2f} {r['sim_cpu']:>5.2f} {r['peak_mb'] + r['child_peak_mb']:>7.0f}"
         )
+    print("(CPU s: the client process, its database writer process, the simulator meanwhile;")
+    print(" peak MB: the client's peak RSS plus its writer process's)")
     missing = [name for name, r in rows if int(r["events"]) != n]
     if missing:
         print(f"INCOMPLETE: {', '.join(missing)} did not get all {n:,} events")

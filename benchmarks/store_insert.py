@@ -23,7 +23,8 @@ from ayla_monitor.dss.frames import encode_frame, parse_frame
 from ayla_monitor.store.database import Store, open_connected
 from ayla_monitor.store.models import MODELS, Event
 from ayla_monitor.store.rows import EVENT_COLUMNS, build_rows
-from ayla_monitor.store.writer import EventWriter, insert_sql
+from ayla_monitor.store.writer import EventWriter
+from ayla_monitor.store.writer_process import insert_sql
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 CHUNK = 5000  # rows per transaction, as the writer batches

@@ -1,14 +1,16 @@
-"""The one thread that writes the live stream: :class:`EventWriter`.
+"""What writes the live stream: :class:`EventWriter`.
 
 The event loop hands it batches of parsed frames with :meth:`EventWriter.submit`,
-which never blocks and never touches SQL. The thread turns frames into row
-tuples (:mod:`ayla_monitor.store.rows`) and stores them with ``executemany``
-on peewee's cursor inside ``db.atomic()``: ``INSERT OR IGNORE`` on SQLite,
-``INSERT IGNORE`` on MySQL, so a replayed event, or one another machine
-already stored, is skipped by the unique (stream, seq) key. Measured on this
-project's rows, that is several times faster than
-``insert_many(...).on_conflict_ignore()``, which spends most of its time
-building SQL text (see ``benchmarks/store_insert.py``).
+which never blocks and never touches SQL. A thread turns frames into row
+tuples (:mod:`ayla_monitor.store.rows`) and hands them to the writer's own
+process (:mod:`ayla_monitor.store.writer_process`, which says why a process),
+which stores them with raw ``INSERT`` statements on peewee's cursor inside
+``db.atomic()``: ``INSERT OR IGNORE`` on SQLite, ``INSERT IGNORE`` on MySQL,
+so a replayed event, or one another machine already stored, is skipped by
+the unique (stream, seq) key. Measured on this project's rows, that is
+several times faster than ``insert_many(...).on_conflict_ignore()``, which
+spends most of its time building SQL text (see ``benchmarks/store_insert.py``).
+If the process dies it is started again, and its batch is retried.
 
 Nothing received is dropped silently: while the database fails, batches stay
 queued, the failure is reported, and writing is retried with a capped
@@ -20,72 +22,116 @@ from __future__ import annotations
 
 import json
 import logging
+import marshal
+import multiprocessing
 import os
 import tempfile
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
-from itertools import chain
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import peewee
-from peewee import __exception_wrapper__ as _as_peewee_errors  # type: ignore[attr-defined]
-
 from ayla_monitor.dss.events import Event, MalformedFrame
-from ayla_monitor.store.connection import explain_failure
-from ayla_monitor.store.database import open_connected
-from ayla_monitor.store.errors import DatabaseUnavailable, WriteFailed
-from ayla_monitor.store.location import default_database_path, describe_database, is_mysql_url
+from ayla_monitor.store import writer_process
+from ayla_monitor.store.errors import WriteFailed
+from ayla_monitor.store.location import default_database_path, describe_database
 from ayla_monitor.store.records import WriterReport
-from ayla_monitor.store.rows import EVENT_COLUMNS, MALFORMED_COLUMNS, Row, build_rows, clean_rows
+from ayla_monitor.store.rows import Row, build_rows
 
-__all__ = ["EventWriter", "insert_sql"]
+__all__ = ["EventWriter"]
 
 log = logging.getLogger(__name__)
 
-Batch = tuple[int, Sequence[Any]]
+class _WriterGone(Exception):
+    """The writer process died or its pipe broke (a crash, or it was killed)."""
 
 
-def insert_sql(mysql: bool, table: str, columns: Sequence[str], ignore: bool = True) -> str:
-    """``INSERT [OR] IGNORE`` text for ``executemany`` in the backend's dialect."""
-    if mysql:
-        cols = ", ".join(f"`{c}`" for c in columns)
-        marks = ", ".join(["%s"] * len(columns))
-        verb = "INSERT IGNORE INTO" if ignore else "INSERT INTO"
-        return f"{verb} `{table}` ({cols}) VALUES ({marks})"
-    cols = ", ".join(f'"{c}"' for c in columns)
-    marks = ", ".join(["?"] * len(columns))
-    verb = "INSERT OR IGNORE INTO" if ignore else "INSERT INTO"
-    return f'{verb} "{table}" ({cols}) VALUES ({marks})'
+@dataclass(slots=True, eq=False)
+class _Batch:
+    """Frames of one stream as submitted, with their rows ready for the process."""
+
+    stream_id: int
+    frames: Sequence[Any]
+    rows: bytes  # marshal of (event rows, malformed rows); dropped once sent
+    events: int
+    malformed: int
+    top: int | None  # the highest seq among the events
+
+    @classmethod
+    def build(cls, stream_id: int, frames: Sequence[Any]) -> _Batch:
+        events: list[Row] = []
+        malformed: list[Row] = []
+        top = build_rows(stream_id, frames, events, malformed)
+        return cls(stream_id, frames, marshal.dumps((events, malformed)), len(events), len(malformed), top)
+
+    def take_rows(self) -> bytes:
+        """The rows to send, built again if they were sent before (a retry)."""
+        rows, self.rows = self.rows, b""
+        return rows or _Batch.build(self.stream_id, self.frames).rows
 
 
-#: SQLite rows per INSERT statement (x 15 columns stays under SQLite's
-#: 32,766-variable limit). sqlite3 releases the GIL once per statement step:
-#: one row per step made the writer and the event loop hand the GIL back and
-#: forth 5,000 times a batch, and the recorder stored 21k events/s where the
-#: writer alone managed 53k (benchmarks/ingest.py).
-SQLITE_ROWS_PER_STATEMENT = 500
+@dataclass(slots=True)
+class _Sent:
+    """A batch sent to the process, its reply not read yet."""
+
+    taken: list[_Batch]
+    events: int
+    malformed: int
 
 
-def sqlite_multi_row_sql(table: str, columns: Sequence[str], rows: int) -> str:
-    """``INSERT OR IGNORE`` of ``rows`` rows in one statement (SQLite)."""
-    cols = ", ".join(f'"{c}"' for c in columns)
-    one = "(" + ", ".join(["?"] * len(columns)) + ")"
-    return f'INSERT OR IGNORE INTO "{table}" ({cols}) VALUES ' + ", ".join([one] * rows)
+class _WriterProcess:
+    """The parent's handle on one :mod:`~ayla_monitor.store.writer_process`."""
 
-
-def _update_last_seq_sql(mysql: bool) -> str:
-    if mysql:
-        return (
-            "UPDATE `streams` SET `last_seq` = %s WHERE `id` = %s AND (`last_seq` IS NULL OR `last_seq` < %s)"
+    def __init__(self, url: str) -> None:
+        context = multiprocessing.get_context("spawn")  # fork is unsafe with Qt's and our threads
+        self._conn, child_end = context.Pipe()
+        self.process = context.Process(
+            target=writer_process.serve, args=(child_end, url), name="ayla-db-writer", daemon=True
         )
-    return 'UPDATE "streams" SET "last_seq" = ? WHERE "id" = ? AND ("last_seq" IS NULL OR "last_seq" < ?)'
+        self.process.start()
+        child_end.close()
+
+    def send(self, generation: int, rows: list[bytes], tops: dict[int, int]) -> None:
+        """Send batches' rows to be stored in one transaction (blocks, without
+        the GIL, while the process is busy with the request before)."""
+        try:
+            self._conn.send_bytes(marshal.dumps((generation, rows, tops)))
+        except (OSError, ValueError) as exc:
+            raise self._gone() from exc
+
+    def receive(self) -> tuple[Any, ...]:
+        """The reply to the oldest batch sent and not answered yet."""
+        try:
+            reply: tuple[Any, ...] = marshal.loads(self._conn.recv_bytes())
+        except (EOFError, OSError, ValueError) as exc:
+            raise self._gone() from exc
+        return reply
+
+    def _gone(self) -> _WriterGone:
+        self.process.join(1.0)
+        code = self.process.exitcode
+        how = "was killed" if code is not None and code < 0 else f"stopped (exit code {code})"
+        return _WriterGone(f"The database writer process {how}")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        try:
+            self._conn.send_bytes(b"")
+        except OSError:
+            pass
+        self._conn.close()
+        self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(1.0)
 
 
 class EventWriter:
-    """Stores submitted frames from a dedicated thread with its own connection.
+    """Stores submitted frames: a thread builds the rows, a process of its own
+    (with its own connection) writes them.
 
     Backpressure policy: :meth:`submit` never blocks and never drops. When
     accepting a batch would take the frames waiting to be written past
@@ -99,9 +145,9 @@ class EventWriter:
     commit and every failure; it must be quick and thread-safe (e.g.
     ``loop.call_soon_threadsafe``).
 
-    Always :meth:`close` a started writer (the thread is a daemon so that a
-    hung database cannot keep the process alive; frames still queued at exit
-    without ``close()`` would be lost). :meth:`flush` and :meth:`close` block:
+    Always :meth:`close` a started writer (the thread and the process are
+    daemons so that a hung database cannot keep the program alive; frames
+    still queued at exit without ``close()`` would be lost). :meth:`flush` and :meth:`close` block:
     call them from a worker thread, not the event loop.
     """
 
@@ -117,24 +163,19 @@ class EventWriter:
         retry_delays: tuple[float, float] = (0.5, 5.0),
     ) -> None:
         self.url = url
-        self._mysql = is_mysql_url(url)
         self._max_pending = max_pending
         self._interval = commit_interval
         self._notify = notify
         self._spill_dir = spill_dir
         self._batch_rows = batch_rows
         self._retry_first, self._retry_cap = retry_delays
-        self._event_sql = insert_sql(self._mysql, "events", EVENT_COLUMNS)
-        self._event_chunk_sql = sqlite_multi_row_sql("events", EVENT_COLUMNS, SQLITE_ROWS_PER_STATEMENT)
-        self._malformed_sql = insert_sql(self._mysql, "malformed_frames", MALFORMED_COLUMNS, ignore=False)
-        self._seq_sql = _update_last_seq_sql(self._mysql)
 
         self._cond = threading.Condition(threading.Lock())
-        self._queue: deque[Batch] = deque()
+        self._queue: deque[_Batch] = deque()
         self._queued = 0  # frames in the queue
         self._first_at: float | None = None  # when the oldest queued frame arrived
-        self._in_flight: list[Batch] = []
-        self._rejected: list[Batch] = []  # refused row by row by the database (a bug)
+        self._in_flight: list[_Batch] = []
+        self._rejected: list[_Batch] = []  # refused row by row by the database (a bug)
         self._submitted = 0
         self._done = 0
         self._stored = 0
@@ -145,13 +186,17 @@ class EventWriter:
         self._closing = False
         self._close_deadline = 0.0
         self._thread: threading.Thread | None = None
+        self._process: _WriterProcess | None = None
+        self._generation = 0  # see writer_process: bumped after every failure
 
     # -- the caller's side -----------------------------------------------
 
     def start(self) -> None:
-        """Start the writer thread (it connects, and retries until it can)."""
+        """Start the writer process and the thread that feeds it (the process
+        connects, and retries until it can). Blocks for the process's start."""
         if self._thread is not None:
             raise RuntimeError("the writer was already started")
+        self._process = _WriterProcess(self.url)  # here, so that its start-up overlaps the caller's
         self._thread = threading.Thread(target=self._run, name="ayla-event-writer", daemon=True)
         self._thread.start()
 
@@ -169,7 +214,12 @@ class EventWriter:
             pending = self._submitted - self._done
             if pending and pending + count > self._max_pending:
                 return False
-            self._queue.append((stream_id, frames))
+        # Rows are built here, on the caller's thread, while the feeding thread
+        # only moves bytes: two threads both running Python ran each other
+        # out of the GIL (the recorder lost a fifth of its rate to it).
+        batch = _Batch.build(stream_id, frames)
+        with cond:
+            self._queue.append(batch)
             self._submitted += count
             self._queued += count
             if self._first_at is None:
@@ -237,6 +287,9 @@ class EventWriter:
             thread.join(timeout + 2.0)
             if thread.is_alive():
                 log.error("The event writer did not stop within %.0f s; saving what it holds", timeout)
+                process = self._process
+                if process is not None:
+                    process.process.kill()  # a hung statement: the spill file keeps its rows
         with self._cond:
             left = list(self._rejected) + list(self._in_flight) + list(self._queue)
             self._queue.clear()
@@ -253,14 +306,18 @@ class EventWriter:
         except Exception:  # a watcher's bug must not stop the writing
             log.exception("The writer's notify callback failed")
 
-    def _take(self) -> list[Batch] | None:
-        """Wait for work and take up to ``batch_rows`` frames; ``None`` to stop."""
+    def _take(self, block: bool) -> list[_Batch] | None:
+        """Take up to ``batch_rows`` frames once a batch is due (full, old
+        enough, flushed or closing); ``None`` to stop. With ``block=False``,
+        return ``[]`` at once when no batch is due."""
         cond = self._cond
         with cond:
             while True:
                 if not self._queue:
                     if self._closing:
                         return None
+                    if not block:
+                        return []
                     cond.wait()
                     continue
                 if self._closing or self._flush_waiters or self._queued >= self._batch_rows:
@@ -269,27 +326,35 @@ class EventWriter:
                 remaining = self._first_at + self._interval - time.monotonic()
                 if remaining <= 0:
                     break
+                if not block:
+                    return []
                 cond.wait(remaining)
-            taken: list[Batch] = []
+            taken: list[_Batch] = []
             rows = 0
             queue = self._queue
             while queue and rows < self._batch_rows:
                 batch = queue.popleft()
                 taken.append(batch)
-                rows += len(batch[1])
+                rows += len(batch.frames)
             self._queued -= rows
             if not queue:
                 self._first_at = None
-            self._in_flight = taken
+            self._in_flight.extend(taken)
             return taken
 
-    def _give_back(self, taken: list[Batch]) -> None:
+    def _give_back(self, taken: list[_Batch]) -> None:
+        """Put unwritten batches back at the front of the queue, in order."""
         with self._cond:
             self._queue.extendleft(reversed(taken))
-            self._queued += sum(len(b[1]) for b in taken)
+            self._queued += sum(len(b.frames) for b in taken)
             if self._first_at is None:
                 self._first_at = time.monotonic()
-            self._in_flight = []
+            self._land(taken)
+
+    def _land(self, taken: list[_Batch]) -> None:
+        """Drop ``taken`` from the batches in flight (call with the lock held)."""
+        gone = {id(b) for b in taken}
+        self._in_flight = [b for b in self._in_flight if id(b) not in gone]
 
     def _wait_retry(self, delay: float) -> bool:
         """Sleep ``delay`` unless closing runs out of time; ``False`` to give up."""
@@ -306,139 +371,136 @@ class EventWriter:
                 self._cond.wait(end - now)
 
     def _run(self) -> None:
-        database: peewee.Database | None = None
+        """Feed the process, one batch ahead: the next batch's rows are built
+        and sent while the process still writes the previous one."""
         delay = self._retry_first
+        sent: deque[_Sent] = deque()  # sent, reply not read yet; oldest first
         try:
             while True:
-                taken = self._take()
-                if taken is None:
+                taken = self._take(block=not sent)
+                if taken is None and not sent:
                     return
+                unsent = taken or []
                 try:
-                    if database is None:
-                        database = open_connected(self.url, bulk=True)
-                    self._write(database, taken)
-                except Exception as exc:  # noqa: BLE001 - every failure keeps the rows
-                    self._give_back(taken)
-                    self._fail(exc)
-                    if database is not None:
-                        try:
-                            database.close()
-                        except Exception:  # noqa: BLE001 - the connection is gone anyway
-                            pass
-                        database = None
-                    if not self._wait_retry(delay):
-                        return
-                    delay = min(self._retry_cap, delay * 2)
+                    if self._process is None:
+                        self._process = _WriterProcess(self.url)
+                    if taken:
+                        sent.append(self._send(self._process, taken))
+                        unsent = []
+                    failure = None
+                    if sent and (not taken or len(sent) > 1):
+                        failure = self._settle(self._process, sent)
+                except _WriterGone as exc:
+                    self._process.stop(0)  # type: ignore[union-attr]
+                    self._process = None
+                    failure = (str(exc), "")
+                except Exception as exc:  # noqa: BLE001 - a bug here must not lose the rows
+                    failure = (f"Storing events failed ({type(exc).__name__}: {exc})",
+                               "".join(traceback.format_exception(exc)))
+                if failure is None:
+                    delay = self._retry_first
                     continue
-                delay = self._retry_first
-                count = sum(len(b[1]) for b in taken)
-                with self._cond:
-                    self._in_flight = []
-                    self._done += count
-                    self._cond.notify_all()
-                if self._error is not None and not self._rejected:
-                    log.warning("Writing to %s works again", describe_database(self.url))
-                    self._error = None
-                self._report()
+                # The process skips what was sent after a failure: all of it goes back.
+                self._give_back([b for s in sent for b in s.taken] + unsent)
+                sent.clear()
+                self._generation += 1
+                self._fail(*failure)
+                if not self._wait_retry(delay):
+                    return
+                delay = min(self._retry_cap, delay * 2)
         finally:
-            if database is not None:
-                database.close()
+            if self._process is not None:
+                self._process.stop()
+            self._process = None
 
-    def _fail(self, exc: BaseException) -> None:
-        if isinstance(exc, DatabaseUnavailable):
-            message = str(exc).rstrip(".") + "; the events are kept and writing is retried."
-        elif isinstance(exc, (peewee.PeeweeException, OSError)) or exc.__class__.__module__.startswith(
-            ("sqlite3", "pymysql")
-        ):
-            message = explain_failure(exc, self.url) + "; the events are kept and writing is retried."
-        else:
-            message = (
-                f"Storing events failed ({type(exc).__name__}: {exc}); they are kept and writing is retried."
-            )
-            log.error("Storing events failed", exc_info=exc)
+    def _send(self, process: _WriterProcess, taken: list[_Batch]) -> _Sent:
+        tops: dict[int, int] = {}
+        for batch in taken:
+            top = batch.top
+            if top is not None and (batch.stream_id not in tops or top > tops[batch.stream_id]):
+                tops[batch.stream_id] = top
+        process.send(self._generation, [b.take_rows() for b in taken], tops)
+        return _Sent(taken, sum(b.events for b in taken), sum(b.malformed for b in taken))
+
+    def _settle(self, process: _WriterProcess, sent: deque[_Sent]) -> tuple[str, str] | None:
+        """Read the reply to the oldest batch sent. Count it when stored;
+        ``(sentence, traceback)`` when the database failed (the batch stays
+        in ``sent``; the process skips the ones after it)."""
+        batch = sent[0]
+        reply = process.receive()
+        if reply[0] == "failed":
+            for _later in range(len(sent) - 1):
+                process.receive()  # ("skipped",)
+            return reply[1], reply[2]
+        if reply[0] == "refused":
+            skipped = [b for s in list(sent)[1:] for b in s.taken]
+            for _later in range(len(sent) - 1):
+                process.receive()
+            sent.clear()
+            self._generation += 1
+            failure = self._isolate(process, batch.taken)
+            if failure is not None:
+                sent.append(_Sent(batch.taken, 0, 0))
+                if skipped:
+                    sent.append(_Sent(skipped, 0, 0))
+                return failure
+            self._give_back(skipped)
+            self._committed(batch.taken)
+            return None
+        sent.popleft()
+        inserted = reply[1]
+        self._stored += batch.events
+        self._malformed_stored += batch.malformed
+        self._duplicates += batch.events - inserted
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("Committed %d events (%d new), %d malformed", batch.events, inserted, batch.malformed)
+        self._committed(batch.taken)
+        return None
+
+    def _committed(self, taken: list[_Batch]) -> None:
+        count = sum(len(b.frames) for b in taken)
+        with self._cond:
+            self._land(taken)
+            self._done += count
+            self._cond.notify_all()
+        if self._error is not None and not self._rejected:
+            log.warning("Writing to %s works again", describe_database(self.url))
+            self._error = None
+        self._report()
+
+    def _fail(self, sentence: str, trace: str) -> None:
+        """Report a failed write: ``sentence`` for the user, ``trace`` (a
+        traceback, when the failure is a bug rather than the database's) for the log."""
+        if trace:
+            log.error("Storing events failed:\n%s", trace.rstrip())
+        message = sentence.rstrip(".") + "; the events are kept and writing is retried."
         if message != self._error:
             log.error("%s", message)
         self._error = message
         self._report()
 
-    def _write(self, database: peewee.Database, taken: list[Batch]) -> None:
-        events: list[Row] = []
-        malformed: list[Row] = []
-        tops: dict[int, int] = {}
-        for stream_id, frames in taken:
-            top = build_rows(stream_id, frames, events, malformed)
-            if top is not None and (stream_id not in tops or top > tops[stream_id]):
-                tops[stream_id] = top
-        try:
-            inserted = self._insert(database, events, malformed, tops)
-        except UnicodeEncodeError:
-            # Lone surrogates from "\ud800"-style escapes: the driver refused
-            # the batch (rolled back); escape them and write again.
-            events = clean_rows(events)
-            malformed = clean_rows(malformed)
-            inserted = self._insert(database, events, malformed, tops)
-        except (peewee.IntegrityError, peewee.DataError):
-            self._isolate(database, taken)
-            return
-        self._stored += len(events)
-        self._malformed_stored += len(malformed)
-        self._duplicates += len(events) - inserted
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("Committed %d events (%d new), %d malformed", len(events), inserted, len(malformed))
-
-    def _insert(
-        self, database: peewee.Database, events: list[Row], malformed: list[Row], tops: dict[int, int]
-    ) -> int:
-        inserted = 0
-        lock = {} if self._mysql else {"lock_type": "IMMEDIATE"}
-        # peewee's own wrapper (what execute_sql uses) turns the driver's
-        # errors into peewee's, so that sqlite3 and PyMySQL fail alike.
-        with database.atomic(**lock), _as_peewee_errors:
-            cursor = database.cursor()
-            if events and self._mysql:
-                # PyMySQL already turns executemany into multi-row INSERTs.
-                cursor.executemany(self._event_sql, events)
-                inserted = max(cursor.rowcount, 0)
-            elif events:
-                step = SQLITE_ROWS_PER_STATEMENT
-                full = len(events) - len(events) % step
-                for start in range(0, full, step):
-                    cursor.execute(self._event_chunk_sql, list(chain.from_iterable(events[start : start + step])))
-                    inserted += max(cursor.rowcount, 0)
-                if full < len(events):
-                    cursor.executemany(self._event_sql, events[full:])
-                    inserted += max(cursor.rowcount, 0)
-            if malformed:
-                cursor.executemany(self._malformed_sql, malformed)
-            for stream_id, top in tops.items():
-                cursor.execute(self._seq_sql, (top, stream_id, top))
-        return inserted
-
-    def _isolate(self, database: peewee.Database, taken: list[Batch]) -> None:
+    def _isolate(self, process: _WriterProcess, taken: list[_Batch]) -> tuple[str, str] | None:
         """Write frame by frame a batch the database refused as a whole: keep
         the frames it refuses one by one (a caller's bug, e.g. an unknown
         stream id) for the spill file, store the rest."""
-        refused: list[Batch] = []
-        last: Exception | None = None
-        for stream_id, frames in taken:
-            for frame in frames:
-                events: list[Row] = []
-                malformed: list[Row] = []
-                top = build_rows(stream_id, (frame,), events, malformed)
-                try:
-                    inserted = self._insert(
-                        database,
-                        clean_rows(events),
-                        clean_rows(malformed),
-                        {} if top is None else {stream_id: top},
-                    )
-                except (peewee.IntegrityError, peewee.DataError) as exc:
-                    refused.append((stream_id, (frame,)))
-                    last = exc
+        refused: list[_Batch] = []
+        last = ""
+        for whole in taken:
+            stream_id = whole.stream_id
+            for frame in whole.frames:
+                one = _Batch.build(stream_id, (frame,))
+                process.send(self._generation, [one.take_rows()], {} if one.top is None else {stream_id: one.top})
+                reply = process.receive()
+                if reply[0] == "failed":
+                    return reply[1], reply[2]
+                if reply[0] == "refused":
+                    refused.append(one)
+                    last = reply[1]
+                    self._generation += 1  # so that the process takes the next frame
                     continue
-                self._stored += len(events)
-                self._malformed_stored += len(malformed)
-                self._duplicates += len(events) - inserted
+                self._stored += one.events
+                self._malformed_stored += one.malformed
+                self._duplicates += one.events - reply[1]
         if refused:
             with self._cond:
                 self._rejected.extend(refused)
@@ -447,12 +509,13 @@ class EventWriter:
                 f"({last}); they will be saved to a file when recording stops."
             )
             log.error("%s", self._error)
+        return None
 
-    def _spill(self, batches: list[Batch]) -> Path:
+    def _spill(self, batches: list[_Batch]) -> Path:
         """Write unstored frames as JSON Lines; the spill folder, else the temp folder."""
         name = time.strftime("unstored-%Y%m%d-%H%M%S")
         folders = [self._spill_dir or default_database_path().parent, Path(tempfile.gettempdir())]
-        count = sum(len(b[1]) for b in batches)
+        count = sum(len(b.frames) for b in batches)
         failure: OSError | None = None
         for folder in folders:
             try:
@@ -463,9 +526,9 @@ class EventWriter:
                     path = folder / f"{name}-{n}.jsonl"
                     n += 1
                 with open(path, "x", encoding="utf-8") as out:
-                    for stream_id, frames in batches:
-                        for frame in frames:
-                            out.write(json.dumps(_spill_line(stream_id, frame)))
+                    for batch in batches:
+                        for frame in batch.frames:
+                            out.write(json.dumps(_spill_line(batch.stream_id, frame)))
                             out.write("\n")
                     out.flush()
                     os.fsync(out.fileno())

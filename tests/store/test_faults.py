@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +19,7 @@ from ayla_monitor.dss.frames import parse_frame
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.errors import DatabaseUnavailable
 from ayla_monitor.store.records import WriterReport
-from ayla_monitor.store.writer import EventWriter
+from ayla_monitor.store.writer import EventWriter, _Batch, _WriterProcess
 
 UNREACHABLE_MYSQL = "mysql://root:s3cret@127.0.0.1:1/test"
 
@@ -135,3 +139,85 @@ def test_a_lone_frame_is_committed_within_the_commit_interval(tmp_path: Path, ma
         assert 0.04 <= elapsed < 2, elapsed
         assert store.count_events() == 1 and writer.stored == 1
         assert writer.close() is None
+
+
+def test_a_killed_writer_process_is_restarted_and_nothing_is_lost(tmp_path: Path, make_event: MakeEvent) -> None:
+    url = f"sqlite:///{tmp_path}/events.sqlite"
+    with Store.open(url) as store:
+        sid = store.ensure_stream("s", "wss://h", "f", None).id
+        reports: list[WriterReport] = []
+        writer = EventWriter(url, commit_interval=0.01, notify=reports.append, retry_delays=(0.05, 0.1))
+        writer.start()
+        assert writer.submit(sid, [make_event("datapoint", seq=i) for i in range(1, 11)])
+        assert writer.flush(timeout=10)
+        first = writer._process
+        assert first is not None
+        os.kill(first.process.pid, signal.SIGKILL)
+        first.process.join(5)
+        assert writer.submit(sid, [make_event("datapoint", seq=i) for i in range(11, 21)])
+        assert writer.flush(timeout=10)
+        assert any(r.error and "database writer process was killed" in r.error for r in reports)
+        assert writer.error is None  # it works again
+        assert writer._process is not None and writer._process.process.pid != first.process.pid
+        assert writer.close() is None
+        assert [e.seq for e in store.iter_events()] == list(range(1, 21))
+        assert store.last_seq(sid) == 20
+
+
+def test_ctrl_c_reaches_the_writer_process_without_stopping_it(tmp_path: Path, make_event: MakeEvent) -> None:
+    """Ctrl+C goes to the whole process group: the writer process must live on
+    to store what the recorder still holds when it stops."""
+    url = f"sqlite:///{tmp_path}/events.sqlite"
+    with Store.open(url) as store:
+        sid = store.ensure_stream("s", "wss://h", "f", None).id
+        writer = EventWriter(url, commit_interval=0.01)
+        writer.start()
+        assert writer.submit(sid, [make_event("datapoint", seq=1)])
+        assert writer.flush(timeout=10)
+        child = writer._process
+        assert child is not None
+        os.kill(child.process.pid, signal.SIGINT)
+        assert writer.submit(sid, [make_event("datapoint", seq=2)])
+        assert writer.flush(timeout=10)
+        assert writer._process is child and child.process.is_alive()
+        assert writer.close() is None
+        assert not child.process.is_alive() and child.process.exitcode == 0
+        assert [e.seq for e in store.iter_events()] == [1, 2]
+
+
+def test_after_a_failed_batch_the_process_skips_the_rest_of_its_generation(
+    tmp_path: Path, make_event: MakeEvent
+) -> None:
+    """Batches are stored in order: one sent behind a batch that failed is not
+    stored before it (else last_seq could run ahead of a gap)."""
+    url = f"sqlite:///{tmp_path}/events.sqlite"
+    with Store.open(url) as store:
+        sid = store.ensure_stream("s", "wss://h", "f", None).id
+        good = _Batch.build(sid, [make_event("datapoint", seq=5)])
+        bad = _Batch.build(sid + 41, [make_event("datapoint", seq=4)])  # no such stream: refused
+        process = _WriterProcess(url)
+        try:
+            process.send(0, [bad.rows], {})
+            process.send(0, [good.rows], {sid: 5})
+            assert process.receive()[0] == "refused"
+            assert process.receive() == ("skipped",)
+            assert store.count_events() == 0 and store.last_seq(sid) is None
+            process.send(1, [good.rows], {sid: 5})
+            assert process.receive() == ("ok", 1)
+        finally:
+            process.stop()
+        assert [e.seq for e in store.iter_events()] == [5] and store.last_seq(sid) == 5
+
+
+def test_a_writer_left_open_does_not_hang_the_exit(tmp_path: Path) -> None:
+    """multiprocessing ends daemon processes with SIGTERM at exit and waits for
+    them: a writer process that ignored it would hang every unclosed exit."""
+    script = (
+        "from ayla_monitor.store.writer import EventWriter\n"
+        "if __name__ == '__main__':\n"
+        f"    EventWriter('sqlite:///{tmp_path}/events.sqlite').start()\n"
+    )
+    path = tmp_path / "left_open.py"
+    path.write_text(script)
+    done = subprocess.run([sys.executable, str(path)], timeout=60, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
