@@ -46,6 +46,7 @@ __all__ = ["EventWriter"]
 
 log = logging.getLogger(__name__)
 
+
 class _WriterGone(Exception):
     """The writer process died or its pipe broke (a crash, or it was killed)."""
 
@@ -114,7 +115,12 @@ class _WriterProcess:
     def _gone(self) -> _WriterGone:
         self.process.join(1.0)
         code = self.process.exitcode
-        how = "was killed" if code is not None and code < 0 else f"stopped (exit code {code})"
+        if code is None:
+            how = "stopped answering"
+        elif code < 0:
+            how = "was killed"
+        else:
+            how = f"stopped (exit code {code})"
         return _WriterGone(f"The database writer process {how}")
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -130,8 +136,8 @@ class _WriterProcess:
 
 
 class EventWriter:
-    """Stores submitted frames: a thread builds the rows, a process of its own
-    (with its own connection) writes them.
+    """Stores submitted frames: :meth:`submit` builds their rows, a thread
+    feeds them to a process of its own (with its own connection) that writes them.
 
     Backpressure policy: :meth:`submit` never blocks and never drops. When
     accepting a batch would take the frames waiting to be written past
@@ -371,8 +377,8 @@ class EventWriter:
                 self._cond.wait(end - now)
 
     def _run(self) -> None:
-        """Feed the process, one batch ahead: the next batch's rows are built
-        and sent while the process still writes the previous one."""
+        """Feed the process, one batch ahead: the next batch is sent while the
+        process still writes the previous one."""
         delay = self._retry_first
         sent: deque[_Sent] = deque()  # sent, reply not read yet; oldest first
         try:
@@ -390,13 +396,15 @@ class EventWriter:
                     failure = None
                     if sent and (not taken or len(sent) > 1):
                         failure = self._settle(self._process, sent)
-                except _WriterGone as exc:
-                    self._process.stop(0)  # type: ignore[union-attr]
-                    self._process = None
-                    failure = (str(exc), "")
                 except Exception as exc:  # noqa: BLE001 - a bug here must not lose the rows
-                    failure = (f"Storing events failed ({type(exc).__name__}: {exc})",
-                               "".join(traceback.format_exception(exc)))
+                    if isinstance(exc, _WriterGone):
+                        failure = (str(exc), "")
+                    else:
+                        failure = (f"Storing events failed ({type(exc).__name__}: {exc})",
+                                   "".join(traceback.format_exception(exc)))
+                    if self._process is not None:  # its replies can no longer be matched: a new one
+                        self._process.stop(0)
+                        self._process = None
                 if failure is None:
                     delay = self._retry_first
                     continue
