@@ -123,8 +123,9 @@ def bundle_size(folder: Path) -> int:
 
 def strip_debug_symbols(folder: Path) -> int:
     """Strip debug symbols from libpython and the standard library's extension
-    modules (most of their size); bytes saved. Other libraries are left alone:
-    stripping some (numpy's OpenBLAS) makes them unloadable."""
+    modules (most of their size); bytes saved. The wheels' libraries are left as
+    shipped (already stripped; stripping some third-party builds again can make
+    them unloadable)."""
     strip = shutil.which("strip")
     if strip is None or not sys.platform.startswith("linux"):
         return 0

@@ -1,10 +1,10 @@
 """What goes into the desktop bundle and what is left out (pure data, no PyInstaller).
 
 The spec file imports this module; ``tests/packaging`` checks it. The app uses
-QtCore, QtGui and QtWidgets (and pyqtgraph, for the charts, also QtOpenGL and
-QtOpenGLWidgets), so everything else PySide6 ships (QML,
-Quick, Designer, OpenGL, printing, SQL drivers, most plugins) and Qt's
-translations (the app is in English) are pruned, as are test packages.
+QtCore, QtGui and QtWidgets only (the charts are drawn with QPainter), so
+everything else PySide6 ships (QML, Quick, Designer, OpenGL, printing, SQL
+drivers, most plugins) and Qt's translations (the app is in English) are
+pruned, as are test packages.
 """
 
 from __future__ import annotations
@@ -40,8 +40,6 @@ REQUIRED_DISTRIBUTIONS: tuple[tuple[str, str], ...] = (
     ("orjson", "orjson"),
     ("platformdirs", "platformdirs"),
     ("keyring", "keyring"),
-    ("numpy", "numpy"),
-    ("pyqtgraph", "pyqtgraph"),
 )
 
 #: Imported lazily or by name, so PyInstaller's analysis cannot see them.
@@ -97,26 +95,9 @@ EXCLUDED_MODULES: tuple[str, ...] = (
     "PySide6.QtPdf",
     "PySide6.QtMultimedia",
     "PySide6.QtWebEngineCore",
+    "PySide6.QtOpenGL",
+    "PySide6.QtOpenGLWidgets",
     "PySide6.scripts",
-    # pyqtgraph parts the charts do not use (3D needs PyOpenGL; notebooks; demos)
-    "pyqtgraph.examples",
-    "pyqtgraph.opengl",
-    "pyqtgraph.jupyter",
-    "pyqtgraph.canvas",
-    "pyqtgraph.flowchart",
-    "pyqtgraph.console",
-    "OpenGL",
-    "numpy.f2py",
-    "numpy.distutils",
-    "numpy.testing",
-    "scipy",
-    "matplotlib",
-    "IPython",
-    "jupyter_rfb",
-    "h5py",
-    "numba",
-    "cupy",
-    "colorcet",
 )
 
 #: Qt plugins kept, as paths under ``plugins/`` (fnmatch patterns). Everything
@@ -149,12 +130,13 @@ KEPT_PLUGINS: tuple[str, ...] = (
     "styles/*",
 )
 
-#: Qt libraries that nothing kept links to (regex on the file name).
+#: Qt libraries that nothing kept links to (regex on the file name). Qt6OpenGL
+#: itself stays: the Wayland EGL client plugins link to it.
 EXCLUDED_LIBRARIES: tuple[str, ...] = (
     r"Qt6(Qml|Quick|Designer|Help|Labs|Lottie|Pdf|ShaderTools|Sql|Test|VirtualKeyboard|Charts|Graphs|"
     r"DataVisualization|Multimedia|WebEngine|WebChannel|WebSockets|Positioning|Location|3D|Bluetooth|Nfc|"
     r"Sensors|SerialPort|SerialBus|RemoteObjects|Scxml|StateMachine|TextToSpeech|SpatialAudio|HttpServer|"
-    r"NetworkAuth|Concurrent|PrintSupport|Xml|UiTools|EglFS|EglFsKms|SvgWidgets)",
+    r"Network|Concurrent|PrintSupport|Xml|UiTools|EglFS|EglFsKms|SvgWidgets|OpenGLWidgets)",
 )
 
 #: Loaded with dlopen at run time (no DT_NEEDED entry), so kept regardless.

@@ -14,7 +14,7 @@ import pytest
 
 PACKAGE = Path(__file__).parent.parent / "ayla_monitor"
 
-QT = {"PySide6", "qasync", "shiboken6", "pyqtgraph"}
+QT = {"PySide6", "qasync", "shiboken6"}
 DB = {"peewee", "playhouse", "pymysql"}
 IO = {"asyncio", "websockets", "socket", "ssl", "threading", "time", "selectors"}
 

@@ -205,7 +205,8 @@ class DeviceView(QWidget):
         self.readout = QLabel(self)
         self.readout.setObjectName("readout")
         self.readout.setTextFormat(_PLAIN)
-        self.readout.setText("Hover over a chart for times and values; drag to pan, wheel to zoom.")
+        self.readout.setText("Hover over a chart for times and values; drag to pan, wheel to zoom, "
+                             "right-click to show all data or copy the image.")
         self.note_label = QLabel(self)
         self.note_label.setObjectName("skipped-note")
         self.note_label.setTextFormat(_PLAIN)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ QT = "PySide6/Qt"
         f"{QT}/plugins/xcbglintegrations/libqxcb-glx-integration.so",
         f"{QT}/lib/libQt6Widgets.so.6",
         f"{QT}/lib/libQt6XcbQpa.so.6",
+        f"{QT}/lib/libQt6OpenGL.so.6",
         f"{QT}/lib/libicudata.so.73",
         "PySide6/QtWidgets.abi3.so",
         "libpython3.11.so.1.0",
@@ -51,6 +53,8 @@ def test_kept(dest: str) -> None:
         f"{QT}/lib/libQt6Quick.so.6",
         f"{QT}/lib/libQt6Qml.so.6",
         f"{QT}/lib/libQt6Pdf.so.6",
+        f"{QT}/lib/libQt6Network.so.6",
+        f"{QT}/lib/libQt6OpenGLWidgets.so.6",
         f"{QT}/qml/QtQuick/qmldir",
         "libQt6Designer.so.6",
     ],
@@ -103,6 +107,21 @@ def test_the_app_imports_only_the_qt_modules_kept() -> None:
                 used.update(a.name for a in node.names if a.name.startswith("PySide6."))
     assert used, "the app imports Qt somewhere"
     assert not used & set(rules.EXCLUDED_MODULES), "a Qt module the app imports is excluded from the bundle"
+
+
+def test_the_bundle_requires_what_the_project_depends_on_and_no_more() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = project["dependencies"] + project["optional-dependencies"]["bundle"]
+    names = {re.split(r"[\[<>=;! ]", spec, maxsplit=1)[0].lower() for spec in wanted} - {"pyinstaller"}
+    required = {dist.lower() for dist, _ in rules.REQUIRED_DISTRIBUTIONS} - {"shiboken6"}
+    assert required == names
+
+
+def test_qt_opengl_is_left_out() -> None:
+    # The charts paint with QPainter on QtWidgets: no OpenGL bindings (8.5 MB).
+    assert {"PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets"} <= set(rules.EXCLUDED_MODULES)
 
 
 def test_cryptography_is_bundled_for_mysql_8() -> None:

@@ -17,6 +17,7 @@ from ayla_monitor.store.history import HistoryQuery
 from ayla_monitor.ui.device_view import CUSTOM, DeviceView
 from tests.store.test_history import DSN, T0, Story, device_story, write_story
 from tests.ui.conftest import wait_until
+from tests.ui.test_charts import inside, wheel
 
 NOW = T0 + 800
 
@@ -92,6 +93,21 @@ def test_live_values_and_states_append(view: DeviceView) -> None:
     assert view.status_label.text() == "Offline"
     assert view.spans[-1].online is False and view.spans[-1].start == NOW - 5
     assert _tree_rows(view)["temperature"].text(2) == "24.5"
+
+
+def test_a_user_zoom_stops_following_the_live_edge_until_reset(view: DeviceView, qtbot: Any) -> None:
+    view.resize(1200, 700)
+    view.show()
+    view.charts.grab()
+    assert view._follow
+    with qtbot.waitSignal(view.charts.user_ranged, timeout=1000):
+        wheel(view.charts, inside(view.charts), 1)
+    assert not view._follow
+    zoomed = view.charts.x_range()
+    view._redraw()  # a live refresh leaves the user's range alone
+    assert view.charts.x_range() == zoomed
+    view.reset_button.click()
+    assert view._follow and view.charts.x_range() == pytest.approx(view.view_range())
 
 
 def test_hover_readout_names_time_state_and_values(view: DeviceView) -> None:

@@ -170,7 +170,8 @@ def test_window_opens_device_history_and_export_and_keeps_retention(
         await wait_until(lambda: bool(view.series) and any(s.times for s in view.series.values()),
                          what="chart values")
         counts = {n: len(s.times) for n, s in view.series.items()}
-        await wait_until(lambda: any(len(s.times) > counts[n] for n, s in view.series.items()),
+        # (a property first seen live gets a new series: it counts from 0)
+        await wait_until(lambda: any(len(s.times) > counts.get(n, 0) for n, s in view.series.items()),
                          what="live values to reach the chart")
         history = session.open_history()
         await wait_until(lambda: history.searches >= 1, what="the history search")
