@@ -2,8 +2,8 @@
 
 Each stream runs a :class:`~ayla_monitor.dss.client.StreamClient` in the
 engine's task group. What it receives goes to the
-:class:`~ayla_monitor.store.writer.EventWriter` thread (the loop never waits
-on SQL) and, as :class:`~ayla_monitor.core.status.FramesReceived` batches, to
+:class:`~ayla_monitor.store.writer.EventWriter` (the loop never waits on
+SQL: a process of its own writes) and, as :class:`~ayla_monitor.core.status.FramesReceived` batches, to
 every watcher from :meth:`Engine.subscribe`.
 
 Backpressure, not loss: when the writer's queue is full, a stream stops
@@ -316,7 +316,7 @@ class Engine:
             queue.put_nowait(update)
 
     def _writer_report(self, report: WriterReport) -> None:
-        # Called on the writer thread.
+        # Called on the writer's feeding thread.
         loop = self._loop
         if loop is not None and not loop.is_closed():
             health = WriterHealth(report.stored, report.pending, report.error)

@@ -8,9 +8,9 @@ MySQL (``TEXT`` stops at 64 KB) and plain text on SQLite.
 
 Models are bound to :data:`db`, a :class:`peewee.DatabaseProxy`, as peewee's
 docs recommend. The proxy is deliberately left uninitialised: the store and
-each writer thread hold their own :class:`peewee.Database` and every query
+the writer process hold their own :class:`peewee.Database` and every query
 names it (``query.bind(database)``), so two databases (or a reader and a
-writer thread) in one process never share a connection by accident, and a
+writer) in one process never share a connection by accident, and a
 query that forgets its database fails loudly instead of writing elsewhere.
 """
 

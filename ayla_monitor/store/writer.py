@@ -147,7 +147,7 @@ class EventWriter:
     larger than ``max_pending`` is still accepted when nothing is pending, so
     a caller can always make progress.
 
-    ``notify(WriterReport)`` is called from the writer thread after every
+    ``notify(WriterReport)`` is called from the feeding thread after every
     commit and every failure; it must be quick and thread-safe (e.g.
     ``loop.call_soon_threadsafe``).
 
@@ -302,7 +302,7 @@ class EventWriter:
             self._queued = 0
         return self._spill(left) if left else None
 
-    # -- the writer thread -----------------------------------------------
+    # -- the feeding thread ----------------------------------------------
 
     def _report(self) -> None:
         if self._notify is None:
