@@ -6,7 +6,10 @@ with ``N`` events prefilled in its replay buffer; the window (offscreen unless
 them as fast as the socket allows, storing them in a fresh SQLite file.
 
 Printed: events/s stored, the event-loop lag (p50, p99, max) from a 10 ms
-timer that measures its own lateness, and peak and final memory (RSS).
+timer that measures its own lateness, the garbage collections (count, time,
+longest pause per generation) and peak and final memory (RSS). The window's
+own CPU cost per event, without sockets or a database, is measured by
+``benchmarks/window_refresh.py``.
 
     .venv/bin/python benchmarks/gui_load.py --events 500000 --log-window 100000
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import subprocess
 import sys
@@ -79,6 +83,14 @@ def measure(args: argparse.Namespace) -> int:
     lags: list[float] = []
     peak = [process.memory_info().rss]
     result: dict[str, float] = {}
+    gc_pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            gc_pauses[info["generation"]].append(time.perf_counter() - gc_started[0])
 
     def ready(session: Session) -> None:
         window = session.window
@@ -117,8 +129,10 @@ def measure(args: argparse.Namespace) -> int:
         task = asyncio.ensure_future(run())
         window.destroyed.connect(task.cancel)
 
+    gc.callbacks.append(on_gc)
     code = qasync.run(run_app(database=str(tmp / "load.sqlite"), demo=False, exit_after=args.timeout + 30,
                               settings=settings, keystore=keystore, on_ready=ready))
+    gc.callbacks.remove(on_gc)
     final = process.memory_info().rss
     child.stdin.close()  # type: ignore[union-attr]
     child.wait(10)
@@ -129,6 +143,9 @@ def measure(args: argparse.Namespace) -> int:
     print(f"log rows {result.get('log_rows', 0):,.0f} (window {args.log_window:,}); tiles {result.get('tiles', 0):,.0f}")
     print(f"loop lag ms: p50 {percentile(lags, 50):.1f}  p99 {percentile(lags, 99):.1f}  max {max(lags, default=0):.1f}"
           f"  ({len(lags):,} ticks)")
+    print("garbage collections: " + "; ".join(
+        f"gen{g} {len(p)} x, {sum(p) * 1e3:,.0f} ms, longest {max(p, default=0) * 1e3:.1f} ms"
+        for g, p in gc_pauses.items()))
     print(f"memory: peak {peak[0] / 2**20:,.0f} MB, at the end {final / 2**20:,.0f} MB")
     return code
 
