@@ -235,3 +235,82 @@ def test_describe_lists_everything_untruncated_enough() -> None:
                           base_type="integer", value=i * 1000))
     text = tile.describe(NOW)
     assert all(f"p{i} [integer]: {i * 1000}" in text for i in range(10))
+
+
+def test_fold_takes_events_in_and_announce_shows_them(qtmodeltester: Any) -> None:
+    model = DeviceTilesModel(clock=clock)
+    qtmodeltester.check(model)
+    model.apply([sample("connectivity", dsn="OLD")])
+    signals: list[str] = []
+    model.dataChanged.connect(lambda a, b, roles: signals.append(f"changed {a.row()}-{b.row()}"))
+    model.rowsInserted.connect(lambda _p, a, b: signals.append(f"inserted {a}-{b}"))
+    model.tile("OLD").changed_at = 0.0  # type: ignore[union-attr]
+    model.fold([sample("datapoint", dsn="OLD", value=1), sample("connectivity", dsn="NEW")])
+    model.fold([sample("datapoint", dsn="OLD", value=0), sample("datapoint", dsn="NEW", value=1)])
+    assert signals == [] and model.rowCount() == 1  # nothing shown before the refresh...
+    assert model.tile("NEW") is not None  # ...but what arrived is known
+    assert model.tile("OLD").changed_at == 0.0  # type: ignore[union-attr]
+    before = time.monotonic()
+    assert model.announce() == 2
+    assert signals == ["changed 0-0", "inserted 1-1"]  # one announcement per refresh
+    assert model.rowCount() == 2 and model.row_of("NEW") == 1
+    old, new = model.tile("OLD"), model.tile("NEW")
+    assert old is not None and new is not None
+    assert old.changed_at >= before and new.changed_at >= before  # highlighted from the refresh on
+    assert formatting.format_value("boolean", old.properties["Blue_LED"].value) == "off"  # the newest value
+    assert new.online is True
+    assert model.announce() == 0 and len(signals) == 2
+    qtmodeltester.check(model)
+
+
+def test_folding_in_batches_is_the_same_as_applying_at_once() -> None:
+    events = [sample("connectivity", dsn=f"D{i % 7}", status="Online" if i % 3 else "Offline",
+                     received_at=NOW - 100 + i, event_time=f"2023-11-14T22:{i % 60:02d}:00Z") for i in range(40)]
+    events += [sample("datapoint", dsn=f"D{i % 7}", base_type="integer", value=i, property_name=f"p{i % 3}",
+                      received_at=NOW - 50 + i) for i in range(60)]
+    events += [sample("location", dsn="D1"), sample("registration", dsn="D2"), MalformedFrame("x", "bad", NOW)]
+    at_once = DeviceTilesModel(clock=clock)
+    at_once.apply(events)
+    folded = DeviceTilesModel(clock=clock)
+    for start in range(0, len(events), 9):
+        folded.fold(events[start:start + 9])
+    folded.announce()
+    assert [t.dsn for t in folded.tiles()] == [t.dsn for t in at_once.tiles()]
+    for a, b in zip(folded.tiles(), at_once.tiles(), strict=True):
+        assert a.describe(NOW) == b.describe(NOW)
+        assert {k: list(v) for k, v in a.trends.items()} == {k: list(v) for k, v in b.trends.items()}
+
+
+def test_restoring_states_shows_what_was_folded_first() -> None:
+    model = DeviceTilesModel(clock=clock)
+    model.fold([sample("connectivity", dsn="AC1", status="Online")])
+    model.load_states([DeviceState(dsn="AC1", oem_id="o", oem_model="m", online=None, online_since=None,
+                                   last_event_time=None, last_received_at=None, properties={}, location=None,
+                                   registered=None, registration_type=None)])
+    assert model.rowCount() == 1  # one tile, not one folded and one restored
+    assert model.tiles()[0].oem_model == "m"
+
+
+def test_dsn_order_holds_for_new_devices_without_a_dynamic_proxy(qtmodeltester: Any) -> None:
+    model = DeviceTilesModel()
+    proxy = TileSortFilter()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy)
+
+    def order() -> list[str]:
+        return [proxy.index(r, 0).data(Role.DSN) for r in range(proxy.rowCount())]
+
+    model.apply([sample("connectivity", dsn=d) for d in ("M", "C", "X")])
+    model.apply([sample("connectivity", dsn=d) for d in ("A", "Z", "D")])
+    assert order() == ["A", "C", "D", "M", "X", "Z"]
+    assert not proxy.dynamicSortFilter()  # a DSN never changes: changes need no re-sorting
+    proxy.set_sort_mode(SortMode.ACTIVITY)
+    assert proxy.dynamicSortFilter()
+    model.apply([sample("connectivity", dsn="D", received_at=NOW + 5)])
+    assert order()[0] == "D"
+    proxy.set_sort_mode(SortMode.DSN)
+    proxy.set_filter_text("z")
+    assert proxy.dynamicSortFilter() and order() == ["Z"]
+    proxy.set_filter_text("")
+    model.apply([sample("connectivity", dsn="B")])
+    assert order() == ["A", "B", "C", "D", "M", "X", "Z"]
