@@ -5,15 +5,17 @@ follow and pause, and a details pane with the selected event's JSON.
 capped at ``capacity`` rows (older events stay in the database). A batch is
 inserted with one ``beginInsertRows``, and what falls out of the window is
 removed with one ``beginRemoveRows``. :class:`EventLogFilter` is the proxy
-that filters; its criteria apply to rows arriving later as well.
+that filters; its criteria apply to rows arriving later as well. A burst
+reaches the table :data:`APPEND_CHUNK` rows per turn of the event loop.
 """
 
 from __future__ import annotations
 
+import bisect
 import enum
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +24,6 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
@@ -62,10 +63,12 @@ from ayla_monitor.ui.formatting import (
     one_line,
     tooltip_text,
 )
+from ayla_monitor.ui.throttle import Throttle
 
 __all__ = [
     "MALFORMED",
     "DEFAULT_CAPACITY",
+    "APPEND_CHUNK",
     "LogRow",
     "Column",
     "Role",
@@ -84,6 +87,10 @@ _ROOT = QModelIndex()  # the invisible root, as a default argument
 #: The type shown for frames that are not DSS events.
 MALFORMED = "bad frame"
 DEFAULT_CAPACITY = 100_000
+#: Rows the table takes in one go; more (a burst, a resume after a long pause)
+#: follow on the next turns of the event loop, so that the loop is never held
+#: long (with a filter, each row is tested: about a microsecond).
+APPEND_CHUNK = 5_000
 
 _PAD = (Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 _RIGHT = (Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -94,15 +101,17 @@ class LogRow:
 
     ``summary`` is the value column's full text (the value, a status, a
     position, or a bad frame's reason); ``base_type`` and ``value`` let the
-    cell format it.
+    cell format it. Built with ``summary=None`` it is the value's text,
+    made when first read: most rows scroll out of the window unread, and
+    making it for every datapoint was half the cost of a row.
     """
 
     __slots__ = ("received_at", "time", "stream_id", "seq", "event_type", "dsn", "property_name",
-                 "base_type", "value", "summary", "raw", "note", "malformed")
+                 "base_type", "value", "_summary", "raw", "note", "malformed")
 
-    def __init__(self, *, received_at: float, time: str | None, stream_id: int | None,
+    def __init__(self, received_at: float, time: str | None, stream_id: int | None,
                  seq: int | None, event_type: str, dsn: str | None, property_name: str | None,
-                 base_type: str | None, value: Any, summary: str, raw: str, note: str | None,
+                 base_type: str | None, value: Any, summary: str | None, raw: str, note: str | None,
                  malformed: bool = False) -> None:
         self.received_at = received_at
         self.time = time
@@ -113,10 +122,21 @@ class LogRow:
         self.property_name = property_name
         self.base_type = base_type
         self.value = value
-        self.summary = summary
+        self._summary = summary
         self.raw = raw
         self.note = note
         self.malformed = malformed
+
+    @property
+    def summary(self) -> str:
+        text = self._summary
+        if text is None:
+            text = self._summary = _text(self.value) or ""
+        return text
+
+    @summary.setter
+    def summary(self, text: str) -> None:
+        self._summary = text
 
     @property
     def value_display(self) -> str:
@@ -153,16 +173,26 @@ class LogRow:
         return f"LogRow({self.event_type!r}, dsn={self.dsn!r}, seq={self.seq!r})"
 
 
+def _text(value: Any) -> str | None:
+    """:func:`value_text`, with its common cases first (it writes JSON for every number)."""
+    cls = value.__class__
+    if cls is str:
+        return value  # type: ignore[no-any-return]
+    if cls is int:
+        return str(value)
+    return value_text(value)
+
+
 def _summary(frame: Any) -> str:
     match frame:
         case Connectivity():
             return frame.status or ""
         case DatapointAck():
             status = "" if frame.ack_status is None else f"ack {frame.ack_status}"
-            message = value_text(frame.ack_message) or ""
+            message = _text(frame.ack_message) or ""
             return " ".join(p for p in (status, message) if p)
         case Datapoint():
-            return value_text(frame.value) or ""
+            return _text(frame.value) or ""
         case Location():
             lat = "?" if frame.lat is None else f"{frame.lat:g}"
             lon = "?" if frame.long is None else f"{frame.long:g}"
@@ -176,6 +206,9 @@ def _summary(frame: Any) -> str:
 
 def row_from_frame(stream_id: int | None, frame: Any) -> LogRow:
     """A log row for an event or a malformed frame as the engine delivered it."""
+    if frame.__class__ is Datapoint:  # most of a stream: the short way
+        return LogRow(frame.received_at, frame.time, stream_id, frame.seq, frame.event_type or "?", frame.dsn,
+                      frame.property_name, frame.base_type, frame.value, None, frame.raw, frame.note)
     if isinstance(frame, MalformedFrame):
         return LogRow(received_at=frame.received_at, time=None, stream_id=stream_id, seq=None,
                       event_type=MALFORMED, dsn=None, property_name=None, base_type=None,
@@ -184,10 +217,8 @@ def row_from_frame(stream_id: int | None, frame: Any) -> LogRow:
         prop, base, value = frame.property_name, frame.base_type, frame.value
     else:
         prop = base = value = None
-    return LogRow(received_at=frame.received_at, time=frame.time, stream_id=stream_id,
-                  seq=frame.seq, event_type=frame.event_type or "?", dsn=frame.dsn,
-                  property_name=prop, base_type=base, value=value, summary=_summary(frame),
-                  raw=frame.raw, note=frame.note)
+    return LogRow(frame.received_at, frame.time, stream_id, frame.seq, frame.event_type or "?", frame.dsn,
+                  prop, base, value, _summary(frame), frame.raw, frame.note)
 
 
 def row_from_stored(event: Any) -> LogRow:
@@ -250,12 +281,33 @@ class Role(enum.IntEnum):
     DSN = Qt.ItemDataRole.UserRole + 2
 
 
+# Roles as plain ints: data() runs for every role of every visible cell at each repaint.
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_FONT = int(Qt.ItemDataRole.FontRole)
+_ROW = int(Role.ROW)
+_DSN = int(Role.DSN)
+_PAD_INT = int(_PAD)
+_RIGHT_INT = int(_RIGHT)
+_SEQ = int(Column.SEQ)
+_VALUE = int(Column.VALUE)
+_MONO_COLUMNS = (int(Column.RECEIVED), _SEQ)
+#: The roles the log answers (a view asks for seven per cell and repaint; the rest are None at once).
+_ROLES = frozenset({_DISPLAY, _TOOLTIP, _FOREGROUND, _ALIGNMENT, _FONT, _ROW, _DSN})
+_COLUMNS = len(Column)
+
+
 class EventLogModel(QAbstractTableModel):
     """Recent events, oldest first, at most :attr:`capacity` of them."""
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[LogRow] = []
+        #: how many rows have left the window at the front since the last reset
+        #: (row ``r`` is the ``first_id + r``-th row since then).
+        self._first_id = 0
         self._capacity = max(1, capacity)
         self._stream_names: dict[int, str] = {}
         self._bad = QColor(200, 60, 60)
@@ -278,6 +330,11 @@ class EventLogModel(QAbstractTableModel):
     def rows(self) -> Sequence[LogRow]:
         return self._rows
 
+    @property
+    def first_id(self) -> int:
+        """The running number of row 0 (rows are numbered from the last reset)."""
+        return self._first_id
+
     def set_stream_name(self, stream_id: int, name: str) -> None:
         self._stream_names[stream_id] = name
         if self._rows:
@@ -295,9 +352,12 @@ class EventLogModel(QAbstractTableModel):
         new = list(rows)
         if not new:
             return
-        if len(new) > self._capacity:
-            new = new[-self._capacity:]
+        skipped = len(new) - self._capacity
+        if skipped > 0:
+            new = new[skipped:]
         self._trim(len(new))
+        if skipped > 0:
+            self._first_id += skipped  # never shown, still counted
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
         self._rows.extend(new)
@@ -308,6 +368,7 @@ class EventLogModel(QAbstractTableModel):
             return
         self.beginResetModel()
         self._rows = []
+        self._first_id = 0
         self.endResetModel()
 
     def _trim(self, incoming: int) -> None:
@@ -317,6 +378,7 @@ class EventLogModel(QAbstractTableModel):
         excess = min(excess, len(self._rows))
         self.beginRemoveRows(QModelIndex(), 0, excess - 1)
         del self._rows[:excess]
+        self._first_id += excess
         self.endRemoveRows()
 
     # -- Qt model API
@@ -324,7 +386,7 @@ class EventLogModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(Column)
+        return 0 if parent.isValid() else _COLUMNS
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -338,21 +400,33 @@ class EventLogModel(QAbstractTableModel):
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        return _FLAGS
 
     def data(self, index: QModelIndex | QPersistentModelIndex,
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        if role not in _ROLES or not index.isValid():
             return None
         row = index.row()
         if row >= len(self._rows):
             return None
-        item = self._rows[row]
-        col = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
+        return self.cell(self._rows[row], index.column(), role)
+
+    def cell(self, item: LogRow, col: int, role: int) -> Any:
+        """What ``data()`` answers for ``item`` in column ``col`` (shared with the filter)."""
+        if role == _DISPLAY:
             return self._display(item, col)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if col == Column.VALUE:
+        if role == _FOREGROUND:
+            if item.malformed:
+                return self._bad
+            if item.note and col == _VALUE:
+                return self._noted
+            return None
+        if role == _ALIGNMENT:
+            return _RIGHT_INT if col == _SEQ else _PAD_INT
+        if role == _FONT:
+            return self._mono if col in _MONO_COLUMNS else None
+        if role == _TOOLTIP:
+            if col == _VALUE:
                 full = item.summary if item.malformed else (
                     value_text(item.value) if item.property_name is not None else item.summary)
                 text = full or ""
@@ -363,21 +437,9 @@ class EventLogModel(QAbstractTableModel):
                 return tooltip_text(text) if text else None
             shown = self._display(item, col)
             return tooltip_text(shown) if shown and len(shown) > 24 else None
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if item.malformed:
-                return self._bad
-            if item.note and col == Column.VALUE:
-                return self._noted
-            return None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(_RIGHT if col == Column.SEQ else _PAD)
-        if role == Qt.ItemDataRole.FontRole:
-            if col in (Column.RECEIVED, Column.SEQ):
-                return self._mono
-            return None
-        if role == Role.ROW:
+        if role == _ROW:
             return item
-        if role == Role.DSN:
+        if role == _DSN:
             return item.dsn
         return None
 
@@ -401,6 +463,9 @@ class EventLogModel(QAbstractTableModel):
         return ""
 
 
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+
 @dataclass(frozen=True)
 class LogCriteria:
     """What the log shows. Empty fields match everything. ``dsn`` matches
@@ -417,6 +482,30 @@ class LogCriteria:
     def empty(self) -> bool:
         return not (self.event_type or self.stream_id is not None or self.dsn
                     or self.property_name or self.text)
+
+    def matcher(self) -> Callable[[LogRow], bool]:
+        """:meth:`accepts` with its needles prepared once (the filter tests every row)."""
+        event_type, stream_id, dsn = self.event_type or None, self.stream_id, self.dsn or None
+        prop = self.property_name.casefold() if self.property_name else None
+        needle = self.text.casefold() if self.text else None
+
+        def accepts(row: LogRow) -> bool:
+            if event_type is not None and row.event_type != event_type:
+                return False
+            if stream_id is not None and row.stream_id != stream_id:
+                return False
+            if dsn is not None and row.dsn != dsn:
+                return False
+            if prop is not None and (row.property_name is None or prop not in row.property_name.casefold()):
+                return False
+            if needle is not None:
+                for hay in (row.dsn, row.property_name, row.summary, row.event_type, row.raw):
+                    if hay and needle in hay.casefold():
+                        return True
+                return False
+            return True
+
+        return accepts
 
     def accepts(self, row: LogRow) -> bool:
         if self.event_type and row.event_type != self.event_type:
@@ -437,34 +526,222 @@ class LogCriteria:
         return True
 
 
-class EventLogFilter(QSortFilterProxyModel):
-    """Filters the log by :class:`LogCriteria`; arrival order is kept (no sorting)."""
+class EventLogFilter(QAbstractTableModel):
+    """The rows of an :class:`EventLogModel` that :class:`LogCriteria` accepts,
+    in arrival order; what the log's table shows.
+
+    A proxy written for this source rather than a ``QSortFilterProxyModel``,
+    which called Python for every arriving row (``filterAcceptsRow``) and
+    three times more for every painted cell (``mapToSource`` asks the source
+    for its row and column counts): 1 µs a row in, and a quarter of the
+    table's repaint (``benchmarks/window_refresh.py``). Here, without
+    criteria, rows pass straight through, so a batch costs one insertion
+    whatever its size. With criteria, the filter keeps the running numbers
+    (:attr:`EventLogModel.first_id` + row) of the accepted rows: rows leaving
+    the window at the front cost one removal, arriving rows are tested once,
+    and changing the criteria keeps the selection on the same event.
+    """
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
+        self._source: EventLogModel | None = None
         self._criteria = LogCriteria()
-        self.setDynamicSortFilter(True)
+        self._accepts: Callable[[LogRow], bool] | None = None
+        #: running numbers of the rows shown, ``None`` while every row is shown.
+        self._ids: list[int] | None = None
+        #: rows shown while every row is shown (follows the source between its signals).
+        self._count = 0
+        #: rows about to leave at the front (between the source's two removal signals).
+        self._leaving = 0
 
+    # -- the source
+    def sourceModel(self) -> EventLogModel | None:
+        return self._source
+
+    def setSourceModel(self, model: EventLogModel | None) -> None:
+        self.beginResetModel()
+        old = self._source
+        if old is not None:
+            for signal, slot in self._wiring(old):
+                signal.disconnect(slot)
+        self._source = model
+        if model is not None:
+            for signal, slot in self._wiring(model):
+                signal.connect(slot)
+        self._rebuild()
+        self.endResetModel()
+
+    def _wiring(self, model: EventLogModel) -> list[tuple[Any, Callable[..., None]]]:
+        return [
+            (model.rowsAboutToBeInserted, self._source_inserting),
+            (model.rowsInserted, self._source_inserted),
+            (model.rowsAboutToBeRemoved, self._source_removing),
+            (model.rowsRemoved, self._source_removed),
+            (model.modelAboutToBeReset, self.beginResetModel),
+            (model.modelReset, self._source_reset),
+            (model.dataChanged, self._source_changed),
+        ]
+
+    def _rebuild(self) -> None:
+        source = self._source
+        rows = source.rows() if source is not None else ()
+        accepts = self._accepts
+        if accepts is None:
+            self._ids = None
+            self._count = len(rows)
+        else:
+            first = source.first_id if source is not None else 0
+            self._ids = [first + r for r, row in enumerate(rows) if accepts(row)]
+            self._count = 0
+
+    def _source_inserting(self, parent: QModelIndex, first: int, last: int) -> None:
+        if self._ids is None:
+            self.beginInsertRows(_ROOT, first, last)
+
+    def _source_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
+        ids, source, accepts = self._ids, self._source, self._accepts
+        if ids is None:
+            self._count += last - first + 1
+            self.endInsertRows()
+            return
+        assert source is not None and accepts is not None
+        if last != source.rowCount() - 1:  # not at the end: EventLogModel never does this
+            self.beginResetModel()
+            self._rebuild()
+            self.endResetModel()
+            return
+        rows, base = source.rows(), source.first_id
+        new = [base + r for r in range(first, last + 1) if accepts(rows[r])]
+        if new:
+            self.beginInsertRows(_ROOT, len(ids), len(ids) + len(new) - 1)
+            ids.extend(new)
+            self.endInsertRows()
+
+    def _source_removing(self, parent: QModelIndex, first: int, last: int) -> None:
+        ids, source = self._ids, self._source
+        if ids is None:
+            self.beginRemoveRows(_ROOT, first, last)
+            return
+        assert source is not None
+        if first != 0:  # not at the front: EventLogModel never does this
+            self.beginResetModel()
+            self._leaving = -1
+            return
+        self._leaving = bisect.bisect_left(ids, source.first_id + last + 1)
+        if self._leaving:
+            self.beginRemoveRows(_ROOT, 0, self._leaving - 1)
+
+    def _source_removed(self, parent: QModelIndex, first: int, last: int) -> None:
+        ids = self._ids
+        if ids is None:
+            self._count -= last - first + 1
+            self.endRemoveRows()
+            return
+        leaving, self._leaving = self._leaving, 0
+        if leaving < 0:
+            self._rebuild()
+            self.endResetModel()
+        elif leaving:
+            del ids[:leaving]
+            self.endRemoveRows()
+
+    def _source_reset(self) -> None:
+        self._rebuild()
+        self.endResetModel()
+
+    def _source_changed(self, top_left: QModelIndex, bottom_right: QModelIndex, roles: Sequence[int] = ()) -> None:
+        shown = self.rowCount()
+        if not shown:
+            return
+        if self._ids is None:
+            top, bottom = top_left.row(), min(bottom_right.row(), shown - 1)
+        else:
+            top, bottom = 0, shown - 1
+        if top <= bottom:
+            self.dataChanged.emit(self.index(top, top_left.column()), self.index(bottom, bottom_right.column()),
+                                  list(roles))
+
+    # -- criteria
     @property
     def criteria(self) -> LogCriteria:
         return self._criteria
 
     def set_criteria(self, criteria: LogCriteria) -> None:
+        """Show the rows ``criteria`` accepts (now and as they arrive); the
+        selection stays on its event when that is still shown."""
         if criteria == self._criteria:
             return
-        self.beginFilterChange()
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        kept = [(self._id_of(index.row()), index.column()) for index in persistent]
         self._criteria = criteria
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        self._accepts = None if criteria.empty else criteria.matcher()
+        self._rebuild()
+        self.changePersistentIndexList(persistent, [self._index_of(i, column) for i, column in kept])
+        self.layoutChanged.emit()
 
-    def filterAcceptsRow(self, source_row: int,
-                         source_parent: QModelIndex | QPersistentModelIndex) -> bool:
-        criteria = self._criteria
-        if criteria.empty:
-            return True
-        source = self.sourceModel()
-        if not isinstance(source, EventLogModel):
-            return True
-        return criteria.accepts(source.row_at(source_row))
+    def _id_of(self, row: int) -> int | None:
+        if row < 0 or row >= self.rowCount():
+            return None
+        if self._ids is not None:
+            return self._ids[row]
+        return (self._source.first_id if self._source is not None else 0) + row
+
+    def _index_of(self, row_id: int | None, column: int) -> QModelIndex:
+        if row_id is None or self._source is None:
+            return QModelIndex()
+        ids = self._ids
+        if ids is None:
+            row = row_id - self._source.first_id
+            return self.index(row, column) if 0 <= row < self._count else QModelIndex()
+        pos = bisect.bisect_left(ids, row_id)
+        return self.index(pos, column) if pos < len(ids) and ids[pos] == row_id else QModelIndex()
+
+    def mapFromSource(self, index: QModelIndex | QPersistentModelIndex) -> QModelIndex:
+        if not index.isValid() or self._source is None:
+            return QModelIndex()
+        return self._index_of(self._source.first_id + index.row(), index.column())
+
+    def mapToSource(self, index: QModelIndex | QPersistentModelIndex) -> QModelIndex:
+        row_id = self._id_of(index.row()) if index.isValid() else None
+        if row_id is None or self._source is None:
+            return QModelIndex()
+        return self._source.index(row_id - self._source.first_id, index.column())
+
+    # -- Qt model API
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        if parent.isValid():
+            return 0
+        ids = self._ids
+        return self._count if ids is None else len(ids)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() or self._source is None else _COLUMNS
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        return None if self._source is None else self._source.headerData(section, orientation, role)
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return _FLAGS
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        source = self._source
+        if role not in _ROLES or source is None or not index.isValid():
+            return None
+        row = index.row()
+        ids = self._ids
+        if ids is not None:
+            if row >= len(ids):
+                return None
+            row = ids[row] - source._first_id
+        rows = source._rows
+        if not 0 <= row < len(rows):
+            return None
+        return source.cell(rows[row], index.column(), role)
 
 
 class EventLogView(QWidget):
@@ -481,6 +758,9 @@ class EventLogView(QWidget):
         self.proxy.setSourceModel(self.model)
         self._paused = False
         self._waiting: list[LogRow] = []
+        #: rows on their way into the table, a chunk per turn of the loop.
+        self._backlog: list[LogRow] = []
+        self._more = Throttle(self._drain, 0, self, name="log-more")
         self._total = 0
 
         # filter bar
@@ -630,7 +910,29 @@ class EventLogView(QWidget):
                 del self._waiting[: len(self._waiting) - cap]
             self._update_count()
             return
-        self.model.append(rows)
+        self._queue(rows)
+
+    def _queue(self, rows: Sequence[LogRow]) -> None:
+        backlog = self._backlog
+        backlog.extend(rows)
+        excess = len(backlog) - self.model.capacity
+        if excess > 0:  # older than what the window keeps
+            del backlog[:excess]
+        self._drain()
+
+    def _drain(self) -> None:
+        backlog = self._backlog
+        while backlog:
+            chunk = backlog[:APPEND_CHUNK]
+            del backlog[:APPEND_CHUNK]
+            self.model.append(chunk)
+            if backlog and self._more.again():
+                return
+
+    @property
+    def backlog(self) -> int:
+        """Rows received, not paused, and not in the table yet."""
+        return len(self._backlog)
 
     @property
     def waiting(self) -> int:
@@ -648,7 +950,7 @@ class EventLogView(QWidget):
             self.pause_button.setChecked(paused)
         if not paused and self._waiting:
             waiting, self._waiting = self._waiting, []
-            self.model.append(waiting)
+            self._queue(waiting)
         self.pause_button.setText("Resume" if paused else "Pause")
         self._update_count()
         self.paused_changed.emit(paused)
@@ -710,6 +1012,8 @@ class EventLogView(QWidget):
 
     def _apply_filters(self) -> None:
         self.proxy.set_criteria(self.criteria())
+        if not self.table.currentIndex().isValid():  # the selected event is filtered out
+            self._current_changed(QModelIndex(), QModelIndex())
         self._update_count()
         if self.follow_box.isChecked():
             self.table.scrollToBottom()

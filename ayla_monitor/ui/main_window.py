@@ -5,7 +5,9 @@ health and the database.
 The window is a passive view: it shows what it is given and exposes its
 actions; :class:`~ayla_monitor.ui.app.Session` connects those actions to the
 engine. Updates arrive in batches through :meth:`MainWindow.add_frames` and
-the like, and reach the models a few times per second (``refresh`` throttle).
+the like; each batch is taken in as it arrives (its log rows made, the tiles
+updated), and tiles, log and status show what arrived a few times per second
+(``refresh`` throttle), so that no single turn of the event loop does it all.
 """
 
 from __future__ import annotations
@@ -164,8 +166,9 @@ class MainWindow(QMainWindow):
         self._demo = False
         self._database_text = ""
         self._stream_count = 0
+        #: log rows of the batches received since the last refresh (the tiles
+        #: have taken those batches in already and show them at the refresh).
         self._pending_rows: list[LogRow] = []
-        self._pending_frames: list[Any] = []
         self._pending_status: dict[int, StreamStatus] = {}
         self._health: WriterHealth | None = None
         self._health_shown: WriterHealth | None = None
@@ -391,9 +394,18 @@ class MainWindow(QMainWindow):
 
     # -- updates in (cheap: buffered until the next refresh)
     def add_frames(self, stream_id: int, frames: Sequence[Any]) -> None:
-        """A batch from one stream; shown at the next refresh."""
-        self._pending_frames.extend(frames)
-        self._pending_rows.extend(row_from_frame(stream_id, f) for f in frames)
+        """A batch from one stream; shown at the next refresh.
+
+        Its log rows are made and the tiles take it in now, batch by batch,
+        so that the refresh itself only announces (the loop's longest turns
+        were refreshes doing all of it for a tenth of a second of events)."""
+        if not frames:
+            return
+        rows = self._pending_rows
+        rows.extend([row_from_frame(stream_id, f) for f in frames])
+        if len(rows) > 2 * self.log_view.model.capacity:  # the log keeps the newest rows only
+            del rows[: len(rows) - self.log_view.model.capacity]
+        self.tiles.fold([f for f in frames if f.__class__ is not MalformedFrame])
         self._received += len(frames)
         self.refresh()
 
@@ -423,9 +435,8 @@ class MainWindow(QMainWindow):
     def _flush(self) -> None:
         if self._pending_rows:
             rows, self._pending_rows = self._pending_rows, []
-            frames, self._pending_frames = self._pending_frames, []
             self.log_view.add_rows(rows)
-            self.tiles.apply(f for f in frames if f.__class__ is not MalformedFrame)
+            self.tiles.announce()
             if self.stack.currentWidget() is not self.splitter:
                 self._update_page()
         if self._pending_status:

@@ -60,6 +60,15 @@ class Throttle(QObject):
             self._timer.stop()
             self._fire()
 
+    def again(self) -> bool:
+        """Ask for one more call on the next turn of the event loop, for work
+        done in chunks so that the loop is never held long. ``False`` when
+        throttling is off (tests): the caller carries on at once instead."""
+        if not type(self).enabled:
+            return False
+        self._timer.start(0)
+        return True
+
     def cancel(self) -> None:
         self._timer.stop()
 

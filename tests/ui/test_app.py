@@ -16,13 +16,17 @@ from PySide6.QtWidgets import QLabel
 
 from ayla_monitor import __version__
 from ayla_monitor.dss.endpoints import ReplayWindow
+from ayla_monitor.dss.events import MalformedFrame
 from ayla_monitor.dss.subscription import StreamDefinition
 from ayla_monitor.simulator.server import Simulator, SimulatorConfig
+from ayla_monitor.ui import main_window
 from ayla_monitor.ui.about import AboutDialog
 from ayla_monitor.ui.app import DemoOptions, Session, run_app
+from ayla_monitor.ui.event_log import APPEND_CHUNK
+from ayla_monitor.ui.main_window import MainWindow
 from ayla_monitor.ui.settings import AppSettings
 
-from .conftest import wait_until
+from .conftest import sample, wait_until
 
 KEY = "0123456789abcdef0123456789abcdef"
 
@@ -213,3 +217,38 @@ def test_command_line_demo_exits_cleanly_with_events_stored(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr[-2000:]
     assert count_events(db) > 0
     assert (home / "config").exists()  # settings went to the fake home, not the user's
+
+
+def test_window_shows_a_burst_completely_and_in_order(qtbot: Any, settings: AppSettings) -> None:
+    settings.log_window = 3 * APPEND_CHUNK
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.set_stream_name(1, "burst")
+    frames = [sample("datapoint", seq=i, dsn=f"D{i % 5}", value=i % 2) for i in range(1, 2 * APPEND_CHUNK + 700)]
+    frames.insert(100, MalformedFrame("x|{", "bad", 1_700_000_000.0))
+    for start in range(0, len(frames), 512):  # as the engine hands them over
+        window.add_frames(1, frames[start:start + 512])
+    qtbot.waitUntil(lambda: window.log_view.model.rowCount() == len(frames), timeout=10_000)
+    rows = window.log_view.model.rows()
+    assert [r.seq for r in rows if not r.malformed] == list(range(1, 2 * APPEND_CHUNK + 700))
+    assert rows[100].malformed  # the bad frame kept its place
+    assert window.tiles.model.rowCount() == 5
+    assert window.tiles.summary_label.text().startswith("5 devices")
+    assert window.stack.currentWidget() is window.splitter
+
+
+def test_window_log_keeps_the_newest_rows_of_a_burst_larger_than_its_window(qtbot: Any, settings: AppSettings,
+                                                                           monkeypatch: Any) -> None:
+    monkeypatch.setattr(main_window, "REFRESH_MS", 60_000)  # the burst arrives within one refresh
+    settings.log_window = 1_000
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.refresh()  # the first refresh (at once, or waiting): the next calls wait for it
+    batches = [[sample("datapoint", seq=i, dsn=f"D{i % 3}") for i in range(start, start + 500)]
+               for start in range(1, 5_000, 500)]
+    for frames in batches:
+        window.add_frames(1, frames)
+    assert window.refresh.pending()
+    window.refresh.flush()
+    assert [r.seq for r in window.log_view.model.rows()] == list(range(4_001, 5_001))
+    assert window.tiles.model.rowCount() == 3

@@ -9,10 +9,12 @@ import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QGuiApplication
 
-from ayla_monitor.dss.events import MalformedFrame
+from ayla_monitor.dss.events import MalformedFrame, value_text
 from ayla_monitor.dss.frames import parse_frame
 from ayla_monitor.store.records import StoredEvent
+from ayla_monitor.ui import formatting
 from ayla_monitor.ui.event_log import (
+    APPEND_CHUNK,
     MALFORMED,
     Column,
     EventLogFilter,
@@ -226,3 +228,87 @@ def test_details_pane_shows_markup_as_text(qtbot: Any) -> None:
     view.add_rows([row_from_frame(1, sample("datapoint", base_type="string", value=HOSTILE))])
     view.table.selectRow(0)
     assert f'"value": "{HOSTILE}"' in view.details.toPlainText()
+
+
+def test_filter_follows_rows_leaving_the_window(qtmodeltester: Any) -> None:
+    model = EventLogModel(capacity=6)
+    proxy = EventLogFilter()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy)
+    proxy.set_criteria(LogCriteria(dsn="EVEN"))
+    removed: list[tuple[int, int]] = []
+    proxy.rowsRemoved.connect(lambda _p, a, b: removed.append((a, b)))
+    for start in range(0, 20, 4):
+        model.append([row_from_frame(1, sample("datapoint", seq=i, dsn="EVEN" if i % 2 == 0 else "ODD"))
+                      for i in range(start, start + 4)])
+        shown = [proxy.index(r, Column.SEQ).data() for r in range(proxy.rowCount())]
+        assert shown == [str(r.seq) for r in model.rows() if r.dsn == "EVEN"]
+    assert removed and all(first == 0 for first, _ in removed)  # only ever the oldest, in one go
+    assert proxy.mapToSource(proxy.index(0, Column.DSN)).data() == "EVEN"
+    assert not proxy.mapFromSource(model.index(1, 0)).isValid()  # an odd row is not shown
+    model.set_capacity(2)
+    assert [proxy.index(r, Column.SEQ).data() for r in range(proxy.rowCount())] == ["18"]
+    model.clear()
+    assert proxy.rowCount() == 0
+    model.append([row_from_frame(1, sample("datapoint", seq=1, dsn="EVEN"))])
+    assert proxy.rowCount() == 1
+
+
+def test_changing_the_filter_keeps_the_selected_event(qtbot: Any) -> None:
+    view = EventLogView()
+    qtbot.addWidget(view)
+    view.add_rows([row_from_frame(1, sample("datapoint", seq=i, dsn=f"D{i % 3}")) for i in range(30)])
+    view.table.selectRow(10)
+    assert view.selected_row() is not None and view.selected_row().seq == 10  # type: ignore[union-attr]
+    view.set_dsn_filter("D1")  # seq 10 is D1: still shown, still selected
+    assert view.proxy.rowCount() == 10
+    assert view.selected_row().seq == 10  # type: ignore[union-attr]
+    assert json.loads(view.details.toPlainText())["seq"] in ("10", 10)
+    view.clear_filters()
+    assert view.selected_row().seq == 10  # type: ignore[union-attr]
+    view.set_dsn_filter("D2")  # not shown: nothing selected, nothing detailed
+    assert view.selected_row() is None and view.details.toPlainText() == ""
+
+
+def test_a_large_batch_reaches_the_table_in_chunks_in_order(qtbot: Any) -> None:
+    view = EventLogView(capacity=3 * APPEND_CHUNK)
+    qtbot.addWidget(view)
+    rows = [row_from_frame(1, sample("datapoint", seq=i)) for i in range(1, 2 * APPEND_CHUNK + 2)]
+    view.add_rows(rows[:10])
+    inserted: list[int] = []
+    view.model.rowsInserted.connect(lambda _p, a, b: inserted.append(b - a + 1))
+    view.add_rows(rows[10:])
+    assert view.model.rowCount() == 10 + APPEND_CHUNK  # one chunk at once, the rest on later turns
+    assert view.backlog == len(rows) - 10 - APPEND_CHUNK
+    qtbot.waitUntil(lambda: view.backlog == 0, timeout=5000)
+    assert inserted == [APPEND_CHUNK, len(rows) - 10 - APPEND_CHUNK]
+    assert [r.seq for r in view.model.rows()] == list(range(1, len(rows) + 1))  # nothing lost, in order
+
+
+def test_a_resume_after_a_long_pause_keeps_the_newest_rows(qtbot: Any, no_throttle: None) -> None:
+    view = EventLogView(capacity=APPEND_CHUNK + 5)
+    qtbot.addWidget(view)
+    view.set_paused(True)
+    view.add_rows([row_from_frame(1, sample("datapoint", seq=i)) for i in range(3 * APPEND_CHUNK)])
+    assert view.model.rowCount() == 0 and view.waiting == APPEND_CHUNK + 5
+    view.set_paused(False)  # throttling off: everything at once
+    assert view.backlog == 0
+    assert [r.seq for r in view.model.rows()] == list(range(2 * APPEND_CHUNK - 5, 3 * APPEND_CHUNK))
+
+
+def test_rows_from_frames_read_like_the_frames() -> None:
+    frames = json.loads((DATA / "frames.json").read_text())
+    for i, text in enumerate(frames):
+        frame = parse_frame(text, 1_700_000_000.0 + i)
+        if not hasattr(frame, "raw"):
+            continue
+        row = row_from_frame(1, frame)
+        value = getattr(frame, "value", None)
+        if type(frame).__name__ == "Datapoint":
+            assert row.summary == (value_text(value) or "")  # made when first read
+            assert row.value_display == formatting.format_value(frame.base_type, value)
+        assert row.raw == frame.raw and row.seq == getattr(frame, "seq", None)
+    row = row_from_frame(1, sample("datapoint", base_type="integer", value=12))
+    assert row.summary == "12"
+    row.summary = "changed"
+    assert row.summary == "changed"
