@@ -467,13 +467,13 @@ class EventWriter:
 
     def _committed(self, taken: list[_Batch]) -> None:
         count = sum(len(b.frames) for b in taken)
+        if self._error is not None and not self._rejected:  # before flush() can return
+            log.warning("Writing to %s works again", describe_database(self.url))
+            self._error = None
         with self._cond:
             self._land(taken)
             self._done += count
             self._cond.notify_all()
-        if self._error is not None and not self._rejected:
-            log.warning("Writing to %s works again", describe_database(self.url))
-            self._error = None
         self._report()
 
     def _fail(self, sentence: str, trace: str) -> None:
