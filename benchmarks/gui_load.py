@@ -7,7 +7,9 @@ them as fast as the socket allows, storing them in a fresh SQLite file.
 
 Printed: events/s stored, the event-loop lag (p50, p99, max) from a 10 ms
 timer that measures its own lateness, the garbage collections (count, time,
-longest pause per generation) and peak and final memory (RSS). The window's
+longest pause per generation) and peak and final memory (RSS) of the window,
+and the peak of its child processes other than the simulator (the database
+writer process and multiprocessing's resource tracker). The window's
 own CPU cost per event, without sockets or a database, is measured by
 ``benchmarks/window_refresh.py``.
 
@@ -81,7 +83,19 @@ def measure(args: argparse.Namespace) -> int:
     keystore = Keystore(fallback_path=tmp / "keys.json", use_keyring=False)
     process = psutil.Process()
     lags: list[float] = []
+    def rss() -> tuple[int, int]:
+        """The window's RSS, and its database writer's (every child but the simulator)."""
+        helpers = 0
+        for kid in process.children(recursive=True):
+            if kid.pid != child.pid:
+                try:
+                    helpers += kid.memory_info().rss
+                except psutil.Error:  # it just ended
+                    pass
+        return process.memory_info().rss, helpers
+
     peak = [process.memory_info().rss]
+    peak_writer = [0]
     result: dict[str, float] = {}
     gc_pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
     gc_started = [0.0]
@@ -118,7 +132,9 @@ def measure(args: argparse.Namespace) -> int:
                 await asyncio.sleep(0.2)
                 health = session.engine.health if session.engine else None
                 stored = health.stored if health else 0
-                peak[0] = max(peak[0], process.memory_info().rss)
+                own, writer = rss()
+                peak[0] = max(peak[0], own)
+                peak_writer[0] = max(peak_writer[0], writer)
             result["seconds"] = time.perf_counter() - t0
             result["stored"] = stored
             result["log_rows"] = window.log_view.model.rowCount()
@@ -146,7 +162,8 @@ def measure(args: argparse.Namespace) -> int:
     print("garbage collections: " + "; ".join(
         f"gen{g} {len(p)} x, {sum(p) * 1e3:,.0f} ms, longest {max(p, default=0) * 1e3:.1f} ms"
         for g, p in gc_pauses.items()))
-    print(f"memory: peak {peak[0] / 2**20:,.0f} MB, at the end {final / 2**20:,.0f} MB")
+    print(f"memory: peak {peak[0] / 2**20:,.0f} MB, at the end {final / 2**20:,.0f} MB; "
+          f"the database writer process: peak {peak_writer[0] / 2**20:,.0f} MB")
     return code
 
 
