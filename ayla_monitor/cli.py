@@ -272,6 +272,7 @@ def stream_definitions(args: argparse.Namespace, environ: dict[str, str]) -> lis
 
 
 def _cmd_record(args: argparse.Namespace, err: TextIO) -> int:
+    from ayla_monitor.core.gc_tuning import tune_garbage_collector
     from ayla_monitor.dss.client import ClientOptions
     from ayla_monitor.headless.record import record, summary
     from ayla_monitor.store.errors import StoreError
@@ -288,6 +289,7 @@ def _cmd_record(args: argparse.Namespace, err: TextIO) -> int:
         return ExitCode.USAGE
     options = ClientOptions(dead_after=args.dead_after, ca_file=args.ca_file, proxy=args.proxy)
     try:
+        tune_garbage_collector()
         result = asyncio.run(
             record(definitions, url, options=options, count=args.count, exit_after=args.exit_after, out=err)
         )

@@ -61,11 +61,12 @@ def measure(args: argparse.Namespace) -> int:
     import qasync
     from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
 
+    from ayla_monitor.core.gc_tuning import tune_garbage_collector
     from ayla_monitor.dss.endpoints import ReplayWindow
     from ayla_monitor.dss.subscription import StreamDefinition
     from ayla_monitor.keystore import Keystore
     from ayla_monitor.simulator.server import DEMO_KEY
-    from ayla_monitor.ui.app import Session, prepare_application, run_app, tune_garbage_collector
+    from ayla_monitor.ui.app import Session, prepare_application, run_app
     from ayla_monitor.ui.settings import AppSettings
 
     started = time.perf_counter()

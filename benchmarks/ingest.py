@@ -88,12 +88,14 @@ def child_bare(url: str, events: int) -> None:
 
 
 def child_record(url: str, events: int, database: str) -> None:
+    from ayla_monitor.core.gc_tuning import tune_garbage_collector
     from ayla_monitor.dss.endpoints import ReplayWindow
     from ayla_monitor.dss.subscription import StreamDefinition
     from ayla_monitor.headless.record import record
     from ayla_monitor.store.database import Store
 
     definition = StreamDefinition.create(KEY, name="bench", url=url, replay=ReplayWindow(1, events))
+    tune_garbage_collector()  # as `ayla-monitor record` does
     started = time.perf_counter()
     with open(os.devnull, "w") as quiet:
         result = asyncio.run(record([definition], database, out=quiet, handle_signals=False))

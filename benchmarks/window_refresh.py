@@ -98,7 +98,8 @@ def main() -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from ayla_monitor.ui.app import prepare_application, tune_garbage_collector
+    from ayla_monitor.core.gc_tuning import tune_garbage_collector
+    from ayla_monitor.ui.app import prepare_application
     from ayla_monitor.ui.main_window import MainWindow
     from ayla_monitor.ui.settings import AppSettings
     from ayla_monitor.ui.throttle import Throttle

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import logging
 import os
 import sys
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QWidget  # noqa: E402
 
 from ayla_monitor import APP_NAME, __version__  # noqa: E402
 from ayla_monitor.core.engine import Engine  # noqa: E402
+from ayla_monitor.core.gc_tuning import tune_garbage_collector  # noqa: E402
 from ayla_monitor.dss.client import ClientOptions, probe  # noqa: E402
 from ayla_monitor.dss.endpoints import ReplayWindow  # noqa: E402
 from ayla_monitor.dss.errors import ConfigError  # noqa: E402
@@ -546,20 +546,6 @@ class Session:
 
 
 # -- the application ------------------------------------------------------------
-
-def tune_garbage_collector() -> None:
-    """Keep full collections from freezing the window.
-
-    With a 100,000-row log the heap holds millions of objects, and each
-    automatic full (generation 2) collection measured up to 120 ms here: the
-    event loop's p99 lag. What exists at start (Qt bindings, modules) is frozen
-    out of collections, and full collections are made rarer; the app creates
-    few reference cycles, so memory stays bounded (benchmarks/gui_load.py).
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 50, 1_000)
-
 
 def prepare_application() -> QApplication:
     """The QApplication with name, version and icon (created once)."""
