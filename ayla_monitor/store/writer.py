@@ -75,15 +75,6 @@ class _Batch:
         return rows or _Batch.build(self.stream_id, self.frames).rows
 
 
-@dataclass(slots=True)
-class _Sent:
-    """A batch sent to the process, its reply not read yet."""
-
-    taken: list[_Batch]
-    events: int
-    malformed: int
-
-
 class _WriterProcess:
     """The parent's handle on one :mod:`~ayla_monitor.store.writer_process`."""
 
@@ -380,7 +371,7 @@ class EventWriter:
         """Feed the process, one batch ahead: the next batch is sent while the
         process still writes the previous one."""
         delay = self._retry_first
-        sent: deque[_Sent] = deque()  # sent, reply not read yet; oldest first
+        sent: deque[list[_Batch]] = deque()  # requests sent, reply not read yet; oldest first
         try:
             while True:
                 taken = self._take(block=not sent)
@@ -391,7 +382,8 @@ class EventWriter:
                     if self._process is None:
                         self._process = _WriterProcess(self.url)
                     if taken:
-                        sent.append(self._send(self._process, taken))
+                        self._send(self._process, taken)
+                        sent.append(taken)
                         unsent = []
                     failure = None
                     if sent and (not taken or len(sent) > 1):
@@ -409,7 +401,7 @@ class EventWriter:
                     delay = self._retry_first
                     continue
                 # The process skips what was sent after a failure: all of it goes back.
-                self._give_back([b for s in sent for b in s.taken] + unsent)
+                self._give_back([b for request in sent for b in request] + unsent)
                 sent.clear()
                 self._generation += 1
                 self._fail(*failure)
@@ -421,48 +413,47 @@ class EventWriter:
                 self._process.stop()
             self._process = None
 
-    def _send(self, process: _WriterProcess, taken: list[_Batch]) -> _Sent:
+    def _send(self, process: _WriterProcess, taken: list[_Batch]) -> None:
         tops: dict[int, int] = {}
         for batch in taken:
             top = batch.top
             if top is not None and (batch.stream_id not in tops or top > tops[batch.stream_id]):
                 tops[batch.stream_id] = top
         process.send(self._generation, [b.take_rows() for b in taken], tops)
-        return _Sent(taken, sum(b.events for b in taken), sum(b.malformed for b in taken))
 
-    def _settle(self, process: _WriterProcess, sent: deque[_Sent]) -> tuple[str, str] | None:
+    def _settle(self, process: _WriterProcess, sent: deque[list[_Batch]]) -> tuple[str, str] | None:
         """Read the reply to the oldest batch sent. Count it when stored;
         ``(sentence, traceback)`` when the database failed (the batch stays
         in ``sent``; the process skips the ones after it)."""
-        batch = sent[0]
+        taken = sent[0]
         reply = process.receive()
         if reply[0] == "failed":
             for _later in range(len(sent) - 1):
                 process.receive()  # ("skipped",)
             return reply[1], reply[2]
         if reply[0] == "refused":
-            skipped = [b for s in list(sent)[1:] for b in s.taken]
+            skipped = [b for request in list(sent)[1:] for b in request]
             for _later in range(len(sent) - 1):
                 process.receive()
             sent.clear()
             self._generation += 1
-            failure = self._isolate(process, batch.taken)
+            failure = self._isolate(process, taken)
             if failure is not None:
-                sent.append(_Sent(batch.taken, 0, 0))
-                if skipped:
-                    sent.append(_Sent(skipped, 0, 0))
+                sent.append(taken + skipped)
                 return failure
             self._give_back(skipped)
-            self._committed(batch.taken)
+            self._committed(taken)
             return None
         sent.popleft()
         inserted = reply[1]
-        self._stored += batch.events
-        self._malformed_stored += batch.malformed
-        self._duplicates += batch.events - inserted
+        events = sum(b.events for b in taken)
+        malformed = sum(b.malformed for b in taken)
+        self._stored += events
+        self._malformed_stored += malformed
+        self._duplicates += events - inserted
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("Committed %d events (%d new), %d malformed", batch.events, inserted, batch.malformed)
-        self._committed(batch.taken)
+            log.debug("Committed %d events (%d new), %d malformed", events, inserted, malformed)
+        self._committed(taken)
         return None
 
     def _committed(self, taken: list[_Batch]) -> None:
