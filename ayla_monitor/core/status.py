@@ -28,15 +28,46 @@ class StreamStatus:
     detail: str = ""
     #: epoch seconds of the next connection attempt while RECONNECTING.
     retry_at: float | None = None
+    #: frames received, heartbeats apart: events (``events``) and bad frames
+    #: (``malformed``). Once written, every one of them is exactly one of
+    #: ``stored``, ``duplicates``, ``conflicts`` or ``bad_stored``; the rest
+    #: is ``pending`` (on its way to the database).
     events: int = 0
     heartbeats: int = 0
     malformed: int = 0
     noted: int = 0
+    #: what the database writer made of this stream's frames (see above).
+    stored: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    bad_stored: int = 0
     last_seq: int | None = None
     last_event_time: str | None = None
     last_frame_at: float | None = None
     connected_since: float | None = None
     reconnects: int = 0
+    #: the stream's sequence epoch: 0, then +1 each time the server restarted its seqs.
+    epoch: int = 0
+    #: gaps in the seqs not filled yet, and how many seqs they miss.
+    open_gaps: int = 0
+    missing: int = 0
+    #: LIVE, and the server has sent nothing since we asked for this seq.
+    waiting_for: int | None = None
+    #: stopped by the user (Disconnect), not by a failure: shown neutral, remembered.
+    by_user: bool = False
+    #: the latest thing worth telling the user about this stream (a sequence
+    #: restart, an oversized frame, a gap filled), in one sentence.
+    notice: str = ""
+
+    @property
+    def received(self) -> int:
+        """Frames received, heartbeats apart (events and bad frames)."""
+        return self.events + self.malformed
+
+    @property
+    def pending(self) -> int:
+        """Frames received and not yet accounted for by the database."""
+        return max(0, self.received - self.stored - self.duplicates - self.conflicts - self.bad_stored)
 
     def snapshot(self) -> StreamStatus:
         return StreamStatus(**{name: getattr(self, name) for name in self.__slots__})
