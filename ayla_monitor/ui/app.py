@@ -121,6 +121,8 @@ class Session:
             panel.edit_requested.connect(lambda sid: self.edit_stream(sid))
             panel.remove_requested.connect(lambda sid: self.remove_stream(sid))
             panel.replay_requested.connect(lambda sid, first, last: self.replay_stream(sid, first, last))
+            panel.retry_requested.connect(lambda sid: self.retry_stream(sid))
+            panel.fill_gaps_requested.connect(lambda sid: self.fill_gaps(sid))
 
     # -- lifetime
     async def start(self, tasks: asyncio.TaskGroup, *, demo: bool = False) -> bool:
@@ -227,13 +229,16 @@ class Session:
         return ClientOptions(dead_after=self.settings.dead_after, pause_between_batches=0.001)
 
     # -- streams
-    async def add_definition(self, definition: StreamDefinition, *, name: str | None = None) -> int | None:
+    async def add_definition(self, definition: StreamDefinition, *, name: str | None = None,
+                             start: bool = True) -> int | None:
         engine = self.engine
         if engine is None:
             self.window.show_error("No database is open, so streams cannot be recorded; choose a database first.",
                                    "Choose another database…", self.open_settings)
             return None
-        stream_id = await engine.add_stream(definition)
+        stream_id = await engine.add_stream(definition, start=start)
+        if not start:  # disconnected by the user last time: shown so, not as a failure
+            await engine.stop_stream(stream_id, by_user=True)
         self.stream_ids.add(stream_id)
         self.window.set_stream_name(stream_id, name or definition.name)
         self.window.set_stream_count(len(self.stream_ids))
@@ -247,7 +252,7 @@ class Session:
                 missing.append(saved)
                 continue
             try:
-                await self.add_definition(definition.with_replay(ReplayWindow()))
+                await self.add_definition(definition.with_replay(ReplayWindow()), start=not saved.disconnected)
             except (ConfigError, StoreError) as exc:
                 self.window.show_error(f"Stream {saved.name!r} cannot be opened: {exc}")
         if missing:
@@ -293,12 +298,41 @@ class Session:
     @qasync.asyncSlot(int)
     async def connect_stream(self, stream_id: int) -> None:
         if self.engine is not None:
+            self._remember_disconnected(stream_id, False)
             await self.engine.start_stream(stream_id)
 
     @qasync.asyncSlot(int)
     async def disconnect_stream(self, stream_id: int) -> None:
+        """The user's Disconnect, in any state (connecting, live, waiting to
+        reconnect); remembered, so the stream comes back disconnected."""
         if self.engine is not None:
-            await self.engine.stop_stream(stream_id)
+            self._remember_disconnected(stream_id, True)
+            await self.engine.stop_stream(stream_id, by_user=True)
+
+    def _remember_disconnected(self, stream_id: int, disconnected: bool) -> None:
+        engine = self.engine
+        if engine is not None and stream_id in self.stream_ids:
+            self.settings.set_disconnected(engine.definition(stream_id).fingerprint, disconnected)
+
+    def retry_stream(self, stream_id: int) -> None:
+        """"Retry now": a stream waiting to reconnect tries at once."""
+        if self.engine is not None and stream_id in self.stream_ids:
+            self.engine.retry_now(stream_id)
+
+    @qasync.asyncSlot(int)
+    async def fill_gaps(self, stream_id: int) -> None:
+        """Ask the server for the open gaps' seqs; the outcome in the status bar."""
+        engine = self.engine
+        if engine is None or stream_id not in self.stream_ids:
+            return
+        self.window.statusBar().showMessage("Asking the server for the missing seqs…", 5000)
+        try:
+            outcome = await engine.fill_gaps(stream_id)
+        except Exception as exc:  # environmental (server gone) or a bug: one sentence, logged
+            log.exception("Filling the gaps of stream %d failed", stream_id)
+            outcome = f"Filling the gaps failed: {exc or type(exc).__name__}"
+        if shiboken6.isValid(self.window):
+            self.window.statusBar().showMessage(outcome[:1].upper() + outcome[1:], 15000)
 
     @qasync.asyncSlot(int, int, int)
     async def replay_stream(self, stream_id: int, seq_start: int, seq_end: int) -> None:

@@ -337,6 +337,9 @@ class MainWindow(QMainWindow):
         self.database_label = QLabel(self)
         self.database_label.setObjectName("database")
         self.database_label.setTextFormat(Qt.TextFormat.PlainText)
+        summary = getattr(self.streams_panel, "summary", None)  # streams live/retrying/stopped, in colour
+        if isinstance(summary, QWidget):
+            bar.addWidget(summary)
         bar.addWidget(self.writer_label)
         bar.addWidget(self.rate_label)
         bar.addPermanentWidget(self.database_label)

@@ -75,9 +75,11 @@ class SavedStream:
     subscription_type: str | None
     seq_start: int | None = None
     seq_end: int | None = None
+    #: the user disconnected it: it comes back disconnected until connected again.
+    disconnected: bool = False
 
     @classmethod
-    def from_definition(cls, definition: StreamDefinition) -> SavedStream:
+    def from_definition(cls, definition: StreamDefinition, *, disconnected: bool = False) -> SavedStream:
         return cls(
             name=definition.name,
             base_url=_without_key(definition.base_url),
@@ -85,6 +87,7 @@ class SavedStream:
             subscription_type=definition.subscription_type,
             seq_start=definition.replay.seq_start,
             seq_end=definition.replay.seq_end,
+            disconnected=disconnected,
         )
 
     @property
@@ -184,6 +187,7 @@ class AppSettings:
                     subscription_type=str(sub_type) if sub_type else None,
                     seq_start=_as_int(qs.value("seq_start"), None),
                     seq_end=_as_int(qs.value("seq_end"), None),
+                    disconnected=str(qs.value("disconnected") or "").lower() in ("true", "1"),
                 )
                 try:
                     saved.replay  # noqa: B018 - validates the window
@@ -223,6 +227,7 @@ class AppSettings:
                 qs.setValue("subscription_type", s.subscription_type or "")
                 qs.setValue("seq_start", "" if s.seq_start is None else s.seq_start)
                 qs.setValue("seq_end", "" if s.seq_end is None else s.seq_end)
+                qs.setValue("disconnected", "true" if s.disconnected else "false")
         finally:
             qs.endArray()
         qs.sync()
@@ -267,7 +272,7 @@ class AppSettings:
         """Save ``definition`` (its key into ``keystore``, the rest here) and write
         the settings. ``replacing`` is the fingerprint of the stream it replaces
         after an edit; it keeps its place in the list."""
-        saved = SavedStream.from_definition(definition)
+        saved = SavedStream.from_definition(definition)  # an edit connects it again
         keystore.put(saved.fingerprint, definition.key)
         old = replacing or saved.fingerprint
         for i, s in enumerate(self.streams):
@@ -285,6 +290,17 @@ class AppSettings:
             keystore.delete(replacing)
         self.save()
         return saved
+
+    def set_disconnected(self, fingerprint: str, disconnected: bool) -> bool:
+        """Remember that the user disconnected (or connected again) a saved
+        stream; False when no saved stream has that fingerprint."""
+        for i, s in enumerate(self.streams):
+            if s.fingerprint == fingerprint:
+                if s.disconnected != disconnected:
+                    self.streams[i] = replace(s, disconnected=disconnected)
+                    self.save()
+                return True
+        return False
 
     def forget_stream(self, fingerprint: str, keystore: _KeyStore | None = None) -> None:
         """Remove a saved stream (and its key from ``keystore``, when given)."""

@@ -1,9 +1,11 @@
-"""The streams panel: one row per stream, its state and counters, and the
-actions on it (connect, disconnect, edit, remove, replay from seq…).
+"""The streams panel: one row per stream, its state and counters, the selected
+stream told in full below the table, and the actions on it (connect,
+disconnect, retry now, fill gaps, edit, remove, replay from seq…).
 
 :class:`StreamsModel` is a thin table over the latest
 :class:`~ayla_monitor.core.status.StreamStatus` of each stream; the panel asks
 for actions by signal and never touches the engine itself.
+:class:`StreamsSummary` is the status bar's "2 live · 1 retrying" line.
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMenu,
+    QPushButton,
     QTableView,
     QToolBar,
     QVBoxLayout,
@@ -39,9 +44,22 @@ from PySide6.QtWidgets import (
 )
 
 from ayla_monitor.core.status import StreamState, StreamStatus
-from ayla_monitor.ui.formatting import format_count, format_event_time, tooltip_text
+from ayla_monitor.ui.dialog_parts import plain_label
+from ayla_monitor.ui.formatting import format_ago, format_count, format_event_time, tooltip_text
 
-__all__ = ["Column", "Role", "StreamsModel", "StreamsPanel", "ReplayDialog", "STATE_COLORS"]
+__all__ = [
+    "Column",
+    "Role",
+    "StreamsModel",
+    "StreamsPanel",
+    "StreamDetails",
+    "StreamsSummary",
+    "ReplayDialog",
+    "STATE_COLORS",
+    "state_text",
+    "state_color",
+    "details_lines",
+]
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -93,6 +111,72 @@ STATE_COLORS = {
     StreamState.STOPPED: QColor("#9e9e9e"),
 }
 _FAILED = QColor("#e53935")  # stopped with a reason (key rejected, …)
+#: disconnected by the user: neutral, not a failure.
+_BY_USER = QColor("#9e9e9e")
+
+
+def failed(status: StreamStatus) -> bool:
+    """Stopped by a failure (not by the user)."""
+    return status.state is StreamState.STOPPED and not status.by_user and bool(status.detail)
+
+
+def state_text(status: StreamStatus, now: float) -> str:
+    """The state and its reason in full: ``live · waiting for seq 4211``,
+    ``reconnecting in 4 s (connection refused)``, ``disconnected by you``."""
+    if status.state is StreamState.STOPPED and status.by_user:
+        return "disconnected by you"
+    text = status.describe(now)
+    if status.state is StreamState.LIVE and status.waiting_for is not None:
+        text += f" · waiting for seq {status.waiting_for}"
+    return text
+
+
+def state_color(status: StreamStatus) -> QColor:
+    """Green live, amber connecting or retrying, red failed, grey stopped or disconnected."""
+    if status.state is StreamState.STOPPED:
+        return _FAILED if failed(status) else _BY_USER
+    return STATE_COLORS[status.state]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def gaps_text(status: StreamStatus) -> str:
+    """``2 gaps, 37 seqs missing`` (empty when there is none)."""
+    if not status.open_gaps:
+        return ""
+    return f"{_plural(status.open_gaps, 'gap')}, {_plural(status.missing, 'seq')} missing"
+
+
+def details_lines(status: StreamStatus, now: float) -> list[str]:
+    """Everything the panel knows about one stream, one sentence a line."""
+    lines = [f"State: {state_text(status, now)}"]
+    if status.state is StreamState.RECONNECTING and status.reconnects:
+        lines[0] += f" (reconnected {_plural(status.reconnects, 'time')} so far)"
+    heard = f"Last heard {format_ago(status.last_frame_at, now)}"
+    if status.last_event_time:
+        heard += f"; newest event time {format_event_time(status.last_event_time)} UTC"
+    lines.append(heard)
+    seq = "none yet" if status.last_seq is None else str(status.last_seq)
+    lines.append(
+        f"Last seq {seq} · {_plural(status.heartbeats, 'heartbeat')} · {_plural(status.malformed, 'bad frame')}"
+    )
+    if status.state is StreamState.LIVE and status.waiting_for is not None:
+        lines.append(
+            f"Waiting for seq {status.waiting_for}: connected, and the server has sent nothing newer yet."
+        )
+    stored = f"Stored {format_count(status.stored)} · {_plural(status.duplicates, 'duplicate')}"
+    stored += f" · {_plural(status.conflicts, 'conflict')}"
+    if status.pending:
+        stored += f" · {format_count(status.pending)} being written"
+    lines.append(stored)
+    if status.open_gaps:
+        lines.append(f"Open gaps: {gaps_text(status)}")
+    if status.notice:
+        lines.append(f"Latest notice: {status.notice}")
+    return lines
+
 
 _NUMERIC = {Column.EVENTS, Column.HEARTBEATS, Column.LAST_SEQ, Column.BAD_FRAMES}
 
@@ -176,8 +260,7 @@ class StreamsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column in _NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.DecorationRole and column == Column.STATE:
-            failed = status.state is StreamState.STOPPED and bool(status.detail)
-            return _FAILED if failed else STATE_COLORS[status.state]
+            return state_color(status)
         if role == Qt.ItemDataRole.ForegroundRole and column == Column.BAD_FRAMES and status.malformed:
             return _FAILED
         if role == Role.STATUS:
@@ -195,7 +278,7 @@ class StreamsModel(QAbstractTableModel):
             case Column.TYPE:
                 return status.subscription_type or "any"
             case Column.STATE:
-                return status.describe(self._clock())
+                return state_text(status, self._clock())
             case Column.EVENTS:
                 return format_count(status.events)
             case Column.HEARTBEATS:
@@ -213,10 +296,7 @@ class StreamsModel(QAbstractTableModel):
             lines += [f"{HEADERS[c].lower()}: {self._display(status, c) or '—'}" for c in Column if c > Column.TYPE]
             return tooltip_text("\n".join(lines))
         if column == Column.STATE:
-            text = status.describe(self._clock())
-            if status.reconnects:
-                text += f"\nreconnected {status.reconnects} times"
-            return tooltip_text(text)
+            return tooltip_text("\n".join(details_lines(status, self._clock())))
         if column == Column.LAST_EVENT and status.last_event_time:
             return tooltip_text(status.last_event_time)
         return None
@@ -282,6 +362,116 @@ class ReplayDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problem)
 
 
+class StreamDetails(QFrame):
+    """The selected stream told in full, below the table: state and reason
+    wrapped (never cut), ages, seqs, counts, gaps and the latest notice, with
+    "Retry now" and "Fill gaps" where they apply."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("stream-details")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.title = plain_label()
+        self.title.setObjectName("stream-details-title")
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+        self.dot = QLabel("●")
+        self.dot.setObjectName("stream-details-dot")
+        self.dot.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.state_label = plain_label(selectable=True)
+        self.state_label.setObjectName("stream-details-state")
+        self.body = plain_label(selectable=True)
+        self.body.setObjectName("stream-details-body")
+        self.retry_button = QPushButton("&Retry now")
+        self.retry_button.setObjectName("stream-retry")
+        self.retry_button.setToolTip("Skip the wait and try to connect now")
+        self.fill_button = QPushButton("&Fill gaps")
+        self.fill_button.setObjectName("stream-fill-gaps")
+        self.fill_button.setToolTip("Ask the server to send the missing seqs again")
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.dot, 0, Qt.AlignmentFlag.AlignTop)
+        top.addWidget(self.state_label, 1)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.retry_button)
+        buttons.addWidget(self.fill_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(3)
+        layout.addWidget(self.title)
+        layout.addLayout(top)
+        layout.addWidget(self.body)
+        layout.addLayout(buttons)
+        self.show_status(None, 0.0)
+
+    def show_status(self, status: StreamStatus | None, now: float) -> None:
+        if status is None:
+            self.title.setText("No stream selected")
+            self.state_label.setText("")
+            self.body.setText("")
+            self.dot.hide()
+            self.retry_button.hide()
+            self.fill_button.hide()
+            return
+        lines = details_lines(status, now)
+        self.title.setText(f"{status.name} ({status.subscription_type or 'any type'})")
+        self.state_label.setText(lines[0])
+        self.body.setText("\n".join(lines[1:]))
+        self.dot.show()
+        self.dot.setStyleSheet(f"color: {state_color(status).name()};")
+        self.retry_button.setVisible(status.state is StreamState.RECONNECTING)
+        self.fill_button.setVisible(status.open_gaps > 0)
+        self.fill_button.setText(f"&Fill gaps ({gaps_text(status)})" if status.open_gaps else "&Fill gaps")
+
+
+class StreamsSummary(QLabel):
+    """The status bar's summary of the streams, in the states' colours:
+    ``Streams: 2 live · 1 retrying · 1 failed · 1 disconnected``."""
+
+    def __init__(self, model: StreamsModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("streams-summary")
+        self.setTextFormat(Qt.TextFormat.RichText)  # only our own numbers and words
+        self._model = model
+        self.counts: dict[str, int] = {}
+        for signal in (model.dataChanged, model.rowsInserted, model.rowsRemoved, model.modelReset):
+            signal.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self, *_: object) -> None:
+        counts = {"live": 0, "connecting": 0, "retrying": 0, "failed": 0, "disconnected": 0}
+        for status in self._model.statuses():
+            if status.state is StreamState.LIVE:
+                counts["live"] += 1
+            elif status.state is StreamState.CONNECTING:
+                counts["connecting"] += 1
+            elif status.state is StreamState.RECONNECTING:
+                counts["retrying"] += 1
+            elif failed(status):
+                counts["failed"] += 1
+            else:
+                counts["disconnected"] += 1
+        self.counts = counts
+        colours = {
+            "live": STATE_COLORS[StreamState.LIVE],
+            "connecting": STATE_COLORS[StreamState.CONNECTING],
+            "retrying": STATE_COLORS[StreamState.RECONNECTING],
+            "failed": _FAILED,
+            "disconnected": _BY_USER,
+        }
+        parts = [
+            f'<span style="color:{colours[name].name()}">●</span>&nbsp;{n:,}&nbsp;{name}'
+            for name, n in counts.items()
+            if n
+        ]
+        self.setText("Streams: " + " · ".join(parts) if parts else "No streams")
+        plain = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
+        self.setToolTip(f"Streams: {plain}" if plain else "No streams")
+
+
 class StreamsPanel(QWidget):
     """The streams table with its toolbar and context menu."""
 
@@ -290,6 +480,10 @@ class StreamsPanel(QWidget):
     disconnect_requested = Signal(int)
     edit_requested = Signal(int)
     remove_requested = Signal(int)
+    #: a stream waiting to reconnect should try now.
+    retry_requested = Signal(int)
+    #: ask the server for the seqs of the stream's open gaps.
+    fill_gaps_requested = Signal(int)
     #: (stream_id, seq_start, seq_end or -1); 64-bit so large seqs survive.
     replay_requested = Signal(int, "qlonglong", "qlonglong")  # type: ignore[arg-type]
 
@@ -302,6 +496,7 @@ class StreamsPanel(QWidget):
     ) -> None:
         super().__init__(parent)
         self.model = StreamsModel(self, clock=clock)
+        self._clock = clock
         self.replay_dialog: ReplayDialog | None = None
         self.context_menu: QMenu | None = None  # the last one shown
 
@@ -312,8 +507,11 @@ class StreamsPanel(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setAlternatingRowColors(True)
-        self.view.setWordWrap(False)
+        # state and reason are shown in full: the state cell wraps and rows grow
+        self.view.setWordWrap(True)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.view.verticalHeader().hide()
+        self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(Column.STATE, QHeaderView.ResizeMode.Stretch)
@@ -334,8 +532,14 @@ class StreamsPanel(QWidget):
         self.connect_action.setToolTip("Connect the selected stream")
         self.connect_action.triggered.connect(lambda: self._emit(self.connect_requested))
         self.disconnect_action = QAction("Disconnect", self)
-        self.disconnect_action.setToolTip("Stop the selected stream")
+        self.disconnect_action.setToolTip("Stop the selected stream (it stays stopped until you connect it)")
         self.disconnect_action.triggered.connect(lambda: self._emit(self.disconnect_requested))
+        self.retry_action = QAction("Retry now", self)
+        self.retry_action.setToolTip("Skip the wait and try to connect the selected stream now")
+        self.retry_action.triggered.connect(lambda: self._emit(self.retry_requested))
+        self.fill_gaps_action = QAction("Fill gaps", self)
+        self.fill_gaps_action.setToolTip("Ask the server to send the missing seqs again")
+        self.fill_gaps_action.triggered.connect(lambda: self._emit(self.fill_gaps_requested))
         self.edit_action = QAction("Edit…", self)
         self.edit_action.triggered.connect(lambda: self._emit(self.edit_requested))
         self.remove_action = QAction("Remove", self)
@@ -352,10 +556,17 @@ class StreamsPanel(QWidget):
         for action in self.stream_actions():
             self.toolbar.addAction(action)
 
+        self.details = StreamDetails(self)
+        self.details.retry_button.clicked.connect(self.retry_action.trigger)
+        self.details.fill_button.clicked.connect(self.fill_gaps_action.trigger)
+        #: for the main window's status bar.
+        self.summary = StreamsSummary(self.model)
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.toolbar)
-        layout.addWidget(self.view)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.details)
 
         self.view.selectionModel().selectionChanged.connect(self._update_actions)
         self.model.dataChanged.connect(self._update_actions)
@@ -367,6 +578,7 @@ class StreamsPanel(QWidget):
         self._refresh_timer.setObjectName("streams_refresh")
         self._refresh_timer.setInterval(refresh_ms)
         self._refresh_timer.timeout.connect(self.model.tick)
+        self._refresh_timer.timeout.connect(self._show_details)
         if refresh_ms > 0:
             self._refresh_timer.start()
 
@@ -376,6 +588,8 @@ class StreamsPanel(QWidget):
         return [
             self.connect_action,
             self.disconnect_action,
+            self.retry_action,
+            self.fill_gaps_action,
             self.edit_action,
             self.replay_action,
             self.remove_action,
@@ -406,7 +620,16 @@ class StreamsPanel(QWidget):
         for action in (self.edit_action, self.remove_action, self.replay_action):
             action.setEnabled(status is not None)
         self.connect_action.setEnabled(status is not None and status.state is StreamState.STOPPED)
+        # Disconnect works in every state but stopped (connecting and retrying too)
         self.disconnect_action.setEnabled(status is not None and status.state is not StreamState.STOPPED)
+        self.retry_action.setEnabled(status is not None and status.state is StreamState.RECONNECTING)
+        self.fill_gaps_action.setEnabled(status is not None and status.open_gaps > 0)
+        self._show_details()
+
+    def _show_details(self) -> None:
+        stream_id = self.selected_stream_id()
+        status = None if stream_id is None else self.model.status(stream_id)
+        self.details.show_status(status, self._clock())
 
     # -- actions ---------------------------------------------------------------------
 

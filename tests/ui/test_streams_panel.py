@@ -7,7 +7,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QDialogButtonBox, QMenu
 
 from ayla_monitor.core.status import StreamState, StreamStatus
-from ayla_monitor.ui.streams_panel import Column, Role, StreamsModel, StreamsPanel
+from ayla_monitor.ui.streams_panel import Column, Role, StreamsModel, StreamsPanel, details_lines
 
 
 class Clock:
@@ -221,7 +221,8 @@ def test_context_menu_selects_the_row_under_the_mouse(qtbot) -> None:  # type: i
     menu = panel.context_menu
     assert menu is not None
     assert [a.text() for a in menu.actions() if not a.isSeparator()] == [
-        "Connect", "Disconnect", "Edit…", "Replay from seq…", "Remove", "Add stream…",
+        "Connect", "Disconnect", "Retry now", "Fill gaps", "Edit…", "Replay from seq…", "Remove",
+        "Add stream…",
     ]
     menu.close()
 
@@ -242,3 +243,81 @@ def test_narrow_dock_shows_few_columns_and_the_name_tells_all(qtbot, qtmodeltest
     beats.setChecked(True)
     assert not panel.view.isColumnHidden(Column.HEARTBEATS)
     menu.close()
+
+
+def test_hand_disconnect_is_neutral_and_failure_red(qtmodeltester) -> None:  # type: ignore[no-untyped-def]
+    model = StreamsModel(clock=Clock())
+    qtmodeltester.check(model)
+    model.update_status(status(1, state=StreamState.STOPPED, by_user=True, detail="disconnected"))
+    model.update_status(status(2, state=StreamState.STOPPED, detail="key rejected (HTTP 401)"))
+    assert cell(model, 0, Column.STATE) == "disconnected by you"
+    assert cell(model, 0, Column.STATE, Qt.ItemDataRole.DecorationRole) == QColor("#9e9e9e")
+    assert cell(model, 1, Column.STATE) == "stopped: key rejected (HTTP 401)"
+    assert cell(model, 1, Column.STATE, Qt.ItemDataRole.DecorationRole) == QColor("#e53935")
+
+
+def test_waiting_for_seq_gaps_counts_and_notice_are_told(qtbot) -> None:  # type: ignore[no-untyped-def]
+    clock = Clock(1_000.0)
+    panel = StreamsPanel(clock=clock, refresh_ms=0)
+    qtbot.addWidget(panel)
+    panel.resize(300, 600)
+    panel.show()
+    panel.model.update_status(status(
+        5, state=StreamState.LIVE, last_seq=4_210, waiting_for=4_211, heartbeats=3, malformed=1,
+        last_frame_at=988.0, open_gaps=2, missing=37, events=100, stored=90, duplicates=4, conflicts=1,
+        notice="stream restarted its sequence at 1; previous last seq 4,210",
+    ))
+    assert cell(panel.model, 0, Column.STATE) == "live · waiting for seq 4211"
+    text = panel.details.state_label.text() + "\n" + panel.details.body.text()
+    for part in ("waiting for seq 4211", "Last heard 12 s ago", "Last seq 4210", "3 heartbeats", "1 bad frame",
+                 "2 gaps, 37 seqs missing", "4 duplicates", "1 conflict",
+                 "Latest notice: stream restarted its sequence at 1; previous last seq 4,210"):
+        assert part in text, part
+    # the state and the reason wrap in the dock: the row grows rather than cutting "reconnec…"
+    panel.model.update_status(status(5, state=StreamState.RECONNECTING, retry_at=1_030.0,
+                                     detail="connection refused by 127.0.0.1:1 (is the server running?)"))
+    row_height = panel.view.rowHeight(0)
+    assert row_height > panel.view.fontMetrics().height() * 2
+    assert "connection refused by 127.0.0.1:1 (is the server running?)" in panel.details.state_label.text()
+    assert panel.details.state_label.wordWrap()
+
+
+def test_retry_now_and_fill_gaps_follow_the_state(qtbot) -> None:  # type: ignore[no-untyped-def]
+    panel = StreamsPanel(clock=Clock(), refresh_ms=0)
+    qtbot.addWidget(panel)
+    panel.show()
+    asked: list[tuple[str, int]] = []
+    panel.retry_requested.connect(lambda sid: asked.append(("retry", sid)))
+    panel.fill_gaps_requested.connect(lambda sid: asked.append(("fill", sid)))
+    panel.model.update_status(status(9, state=StreamState.LIVE))
+    assert not panel.retry_action.isEnabled() and not panel.fill_gaps_action.isEnabled()
+    assert panel.details.retry_button.isHidden() and panel.details.fill_button.isHidden()
+    panel.model.update_status(status(9, state=StreamState.RECONNECTING, retry_at=1_060.0, open_gaps=1, missing=3))
+    assert panel.retry_action.isEnabled() and panel.fill_gaps_action.isEnabled()
+    assert panel.disconnect_action.isEnabled()  # Disconnect while waiting to reconnect
+    panel.details.retry_button.click()
+    panel.details.fill_button.click()
+    assert asked == [("retry", 9), ("fill", 9)]
+
+
+def test_status_bar_summary_counts_each_kind(qtbot) -> None:  # type: ignore[no-untyped-def]
+    panel = StreamsPanel(clock=Clock(), refresh_ms=0)
+    qtbot.addWidget(panel)
+    assert panel.summary.text() == "No streams"
+    panel.model.update_status(status(1, state=StreamState.LIVE))
+    panel.model.update_status(status(2, state=StreamState.LIVE))
+    panel.model.update_status(status(3, state=StreamState.RECONNECTING, retry_at=1_010.0))
+    panel.model.update_status(status(4, state=StreamState.STOPPED, detail="key rejected"))
+    panel.model.update_status(status(5, state=StreamState.STOPPED, by_user=True))
+    assert panel.summary.counts == {"live": 2, "connecting": 0, "retrying": 1, "failed": 1, "disconnected": 1}
+    assert panel.summary.toolTip() == "Streams: 2 live, 1 retrying, 1 failed, 1 disconnected"
+    assert "#43a047" in panel.summary.text() and "#e53935" in panel.summary.text()
+    panel.model.update_status(status(3, state=StreamState.LIVE))
+    assert panel.summary.counts["live"] == 3 and panel.summary.counts["retrying"] == 0
+
+
+def test_details_lines_for_a_quiet_new_stream() -> None:
+    lines = details_lines(status(1), 1_000.0)
+    assert lines[0] == "State: connecting"
+    assert "Last heard never" in lines
+    assert not any("gap" in line or "notice" in line for line in lines)
