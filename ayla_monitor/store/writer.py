@@ -20,11 +20,9 @@ Lines spill file whose path is returned for the caller to show.
 
 from __future__ import annotations
 
-import json
 import logging
 import marshal
 import multiprocessing
-import os
 import tempfile
 import threading
 import time
@@ -36,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ayla_monitor.dss.events import Event, MalformedFrame
-from ayla_monitor.store import writer_process
+from ayla_monitor.store import spill, writer_process
 from ayla_monitor.store.errors import WriteFailed
 from ayla_monitor.store.location import default_database_path, describe_database
 from ayla_monitor.store.records import WriterReport
@@ -519,18 +517,15 @@ class EventWriter:
         for folder in folders:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                path = folder / f"{name}.jsonl"
-                n = 1
-                while path.exists():
-                    path = folder / f"{name}-{n}.jsonl"
-                    n += 1
-                with open(path, "x", encoding="utf-8") as out:
-                    for batch in batches:
-                        for frame in batch.frames:
-                            out.write(json.dumps(_spill_line(batch.stream_id, frame)))
-                            out.write("\n")
-                    out.flush()
-                    os.fsync(out.fileno())
+                lines = (_spill_line(b.stream_id, frame) for b in batches for frame in b.frames)
+                n = 0
+                while True:
+                    path = folder / (f"{name}.jsonl" if n == 0 else f"{name}-{n}.jsonl")
+                    try:
+                        spill.write_spill(path, lines)  # 0600: customer data
+                        break
+                    except FileExistsError:
+                        n += 1
             except OSError as exc:
                 failure = exc
                 log.error("Cannot write the spill file in %s: %s", folder, exc)
@@ -549,17 +544,5 @@ class EventWriter:
 
 
 def _spill_line(stream_id: int, frame: Any) -> dict[str, Any]:
-    if isinstance(frame, MalformedFrame):
-        return {
-            "stream_id": stream_id,
-            "seq": None,
-            "received_at": frame.received_at,
-            "raw": frame.raw,
-            "reason": frame.reason,
-        }
-    return {
-        "stream_id": stream_id,
-        "seq": getattr(frame, "seq", None),
-        "received_at": getattr(frame, "received_at", None),
-        "raw": getattr(frame, "raw", None),
-    }
+    """One spill line (:mod:`ayla_monitor.store.spill` says what it holds)."""
+    return spill.spill_line(stream_id, frame)

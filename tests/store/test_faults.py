@@ -76,10 +76,11 @@ def test_a_writer_that_cannot_reach_its_database_keeps_and_spills(
     assert reports and reports[-1] == WriterReport(0, 6, writer.error)
     lines = _spilled(writer.close(timeout=0.2))
     assert lines[:5] == [
-        {"stream_id": 7, "seq": e.seq, "received_at": e.received_at, "raw": e.raw} for e in events
+        {"stream_id": 7, "epoch": 0, "seq": e.seq, "received_at": e.received_at, "raw": e.raw} for e in events
     ]
     assert lines[5] == {
         "stream_id": 7,
+        "epoch": 0,
         "seq": None,
         "received_at": 3.5,
         "raw": "7|garbage",
