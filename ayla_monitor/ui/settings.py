@@ -30,6 +30,7 @@ __all__ = [
     "RETENTION_RANGE",
     "default_qsettings",
     "apply_color_scheme",
+    "repolish_all",
 ]
 
 log = logging.getLogger(__name__)
@@ -386,3 +387,26 @@ def apply_color_scheme(theme: str) -> None:
         app.setPalette(_dark_palette())
     else:
         app.setPalette(app.style().standardPalette())
+    repolish_all(app)
+
+
+def repolish_all(app: QApplication) -> None:
+    """Make every open widget take the new palette now.
+
+    A widget under a style sheet (the main window has one, for the demo
+    badge) keeps the palette it was polished with: the dock title, the
+    device summary and the status bar stayed dark-on-dark until a restart.
+    Setting each style sheet again polishes the widget and its children anew;
+    widgets that keep colours of their own hear ``PaletteChange``/``StyleChange``.
+    """
+    sheet = app.styleSheet()
+    if sheet:
+        app.setStyleSheet("")
+        app.setStyleSheet(sheet)
+    for widget in app.allWidgets():
+        own = widget.styleSheet()
+        if own:
+            widget.setStyleSheet("")
+            widget.setStyleSheet(own)
+    for widget in app.topLevelWidgets():
+        widget.update()

@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import qasync
@@ -159,6 +160,36 @@ def test_apply_color_scheme(qapp: QApplication) -> None:
     finally:
         apply_color_scheme("system")
     assert qapp.palette() == QPalette()
+
+
+def test_theme_switch_reaches_widgets_under_a_style_sheet(qtbot, qapp: QApplication) -> None:  # type: ignore[no-untyped-def]
+    """Issue 10: with a style sheet on the main window (the demo badge's), its
+    children kept the palette they were polished with: dark text on dark."""
+    from PySide6.QtWidgets import QLabel, QMainWindow, QTableView
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    window.setStyleSheet("QLabel#badge { color: white; }")
+    label = QLabel("Devices", window)
+    table = QTableView(window)
+    window.setCentralWidget(table)
+    window.show()
+    qtbot.waitExposed(window)
+
+    def lightness(widget: Any, role: QPalette.ColorRole) -> int:
+        return int(widget.palette().color(role).lightness())
+
+    try:
+        apply_color_scheme("light")
+        assert lightness(label, QPalette.ColorRole.WindowText) < 100
+        apply_color_scheme("dark")
+        assert lightness(label, QPalette.ColorRole.WindowText) > 180
+        assert lightness(table, QPalette.ColorRole.Base) < 100
+        apply_color_scheme("light")
+        assert lightness(label, QPalette.ColorRole.WindowText) < 100
+        assert lightness(table, QPalette.ColorRole.Base) > 180
+    finally:
+        apply_color_scheme("system")
 
 
 # -- the dialog ---------------------------------------------------------------------------
