@@ -13,6 +13,7 @@ here names it masked.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import socket
 import ssl
@@ -26,13 +27,18 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
     ConnectionClosed,
     InvalidHandshake,
+    InvalidProxy,
+    InvalidProxyMessage,
+    InvalidProxyStatus,
     InvalidStatus,
     InvalidURI,
 )
+from websockets.proxy import get_proxy
+from websockets.uri import parse_uri
 
 from ayla_monitor.dss.backoff import Backoff
 from ayla_monitor.dss.endpoints import ReplayWindow
-from ayla_monitor.dss.errors import KeyRejected, LinkError, StreamError
+from ayla_monitor.dss.errors import KeyRejected, LinkError, SettingsRejected, StreamError
 from ayla_monitor.dss.events import Event, Heartbeat, MalformedFrame
 from ayla_monitor.dss.frames import HEARTBEAT_REPLY, parse_frame
 from ayla_monitor.dss.keys import RedactingLogger
@@ -94,7 +100,10 @@ def describe_failure(exc: BaseException, definition: StreamDefinition) -> Stream
     """Turn whatever ``websockets`` or the network raised into one sentence
     that says whose fault it is (and never holds the key)."""
     host = urlsplit(definition.base_url).hostname or definition.base_url
-    port = urlsplit(definition.base_url).port
+    try:
+        port = urlsplit(definition.base_url).port
+    except ValueError:  # a port out of range: the URL is checked before, this is only for the message
+        port = None
     key = definition.masked_key
     match exc:
         case StreamError():
@@ -117,7 +126,15 @@ def describe_failure(exc: BaseException, definition: StreamDefinition) -> Stream
                 f"TLS failure: the certificate of {host} could not be verified ({exc.verify_message})"
             )
         case ssl.SSLError():
-            return LinkError(f"TLS failure talking to {host} ({exc.reason or exc})")
+            # The reason is empty for some failures (an EOF during the handshake).
+            reason = exc.reason or type(exc).__name__
+            where = f"{host}:{port}" if port else host
+            if reason in _NOT_TLS_REASONS or isinstance(exc, ssl.SSLEOFError):
+                return LinkError(
+                    f"TLS failure: {where} does not speak TLS ({reason}); "
+                    "for a server without TLS the URL starts with ws://, not wss://"
+                )
+            return LinkError(f"TLS failure talking to {where} ({reason})")
         case socket.gaierror():
             return LinkError(f"cannot find host {host}: check the region and deployment, or the URL")
         case ConnectionRefusedError():
@@ -131,8 +148,19 @@ def describe_failure(exc: BaseException, definition: StreamDefinition) -> Stream
                 return LinkError(f"the connection to {host} dropped")
             reason = f": {received.reason}" if received.reason else ""
             return LinkError(f"{host} closed the stream (code {received.code}{reason})")
+        case InvalidURI() if urlsplit(exc.uri).hostname != urlsplit(definition.base_url).hostname or (
+            not exc.uri.startswith(("ws:", "wss:"))
+        ):
+            return SettingsRejected(
+                f"{host} redirected the stream to {_shown_url(exc.uri)}, which is not a WebSocket "
+                "(ws:// or wss://) URL: check the stream URL"
+            )
         case InvalidURI():
             return KeyRejected(f"the stream URL for {host} is not valid")
+        case InvalidProxy():
+            return SettingsRejected(f"the proxy {_shown_url(exc.proxy)} cannot be used ({exc.msg})")
+        case ImportError() if "socks" in str(exc).lower():
+            return SettingsRejected(f"a SOCKS proxy needs the python-socks package ({exc})")
         case InvalidHandshake():
             return LinkError(f"{host} did not speak WebSocket ({exc})")
         case OSError():
@@ -140,7 +168,74 @@ def describe_failure(exc: BaseException, definition: StreamDefinition) -> Stream
     return LinkError(f"unexpected failure on the stream to {host}: {type(exc).__name__}")
 
 
+#: OpenSSL's reasons when the other end answered, but not in TLS.
+_NOT_TLS_REASONS = frozenset(
+    {"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "UNEXPECTED_EOF_WHILE_READING", "RECORD_LAYER_FAILURE"}
+)
+#: What websockets can go through: an HTTP CONNECT proxy, or SOCKS with python-socks.
+_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h", "socks4", "socks4a")
+
+
+def _shown_url(url: str) -> str:
+    """A URL for a message: no user, password or query (a key may be in it)."""
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"
+
+
+def _proxy_in_effect(url: str, options: ClientOptions) -> str | None:
+    """The proxy the connection goes through: ``options.proxy``, or the
+    system's (environment) settings for ``url``, as websockets picks it."""
+    if options.proxy is not None:
+        return options.proxy or None
+    return get_proxy(parse_uri(url))
+
+
+def _check_proxy(proxy: str) -> None:
+    """Refuse, before connecting, a proxy that can never work (a final
+    failure, not retried): an unknown scheme, or SOCKS without python-socks."""
+    scheme = urlsplit(proxy).scheme.lower()
+    shown = _shown_url(proxy)
+    if scheme not in _PROXY_SCHEMES:
+        raise SettingsRejected(
+            f"the proxy {shown} uses {scheme or 'no'} scheme; use http://, https:// or socks5://"
+        )
+    if scheme.startswith("socks") and importlib.util.find_spec("python_socks") is None:
+        raise SettingsRejected(
+            f"the proxy {shown} is a SOCKS proxy, which needs the python-socks package "
+            "(pip install python-socks); or use an http:// proxy"
+        )
+
+
+class _ThroughProxy(connect):
+    """``connect`` through a proxy: a failure to reach the proxy, or its
+    refusal, names the proxy, not the DSS host."""
+
+    shown_proxy = ""
+
+    async def __aenter__(self) -> ClientConnection:
+        proxy = self.shown_proxy
+        try:
+            return await super().__aenter__()
+        except socket.gaierror as exc:
+            raise LinkError(f"cannot find the proxy host of {proxy}: check the proxy setting") from exc
+        except ConnectionRefusedError as exc:
+            raise LinkError(f"the proxy {proxy} refused the connection (nothing listening there?)") from exc
+        except InvalidProxyStatus as exc:
+            status = exc.response.status_code
+            target = self.ws_uri.host
+            raise LinkError(f"the proxy {proxy} refused to connect to {target} (HTTP {status})") from exc
+        except InvalidProxyMessage as exc:
+            raise LinkError(f"the proxy {proxy} did not answer as an HTTP proxy ({exc})") from exc
+
+
 def _connect(definition: StreamDefinition, url: str, options: ClientOptions) -> connect:
+    proxy = _proxy_in_effect(url, options)
+    if proxy is not None:
+        _check_proxy(proxy)
     kwargs: dict[str, object] = {
         "compression": None,  # measured: deflate costs 25-55 % more client CPU per message
         "max_size": MAX_FRAME_BYTES,
@@ -155,7 +250,11 @@ def _connect(definition: StreamDefinition, url: str, options: ClientOptions) -> 
     }
     if url.startswith("wss:"):
         kwargs["ssl"] = _ssl_context(options)
-    return connect(url, **kwargs)  # type: ignore[arg-type]
+    if proxy is None:
+        return connect(url, **kwargs)  # type: ignore[arg-type]
+    through = _ThroughProxy(url, **kwargs)  # type: ignore[arg-type]
+    through.shown_proxy = _shown_url(proxy)
+    return through
 
 
 @dataclass(slots=True)

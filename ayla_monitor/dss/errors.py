@@ -5,8 +5,12 @@
     │                        (unknown region, bad key shape, bad subscription JSON)
     └── StreamError          the stream could not be (or stay) connected
         ├── KeyRejected      the server refused the key at the handshake (401/403/404):
-        │                    final, never retried
-        └── LinkError        network, TLS, server or dead link: retried with backoff
+        │   │                final, never retried
+        │   └── SettingsRejected  our own settings cannot work (an unsupported proxy
+        │                    scheme, a redirect to a URL that is not ws:// or wss://):
+        │                    final, never retried; the message starts with
+        │                    SETTINGS_REJECTED
+        └── LinkError        network, TLS, proxy, server or dead link: retried with backoff
 
 Malformed frames are *not* errors: they are data (:class:`~ayla_monitor.dss.events.MalformedFrame`).
 Every message is one sentence a support engineer can act on, and never holds
@@ -15,7 +19,20 @@ a stream key unmasked.
 
 from __future__ import annotations
 
-__all__ = ["DssError", "ConfigError", "StreamError", "KeyRejected", "LinkError"]
+__all__ = [
+    "DssError",
+    "ConfigError",
+    "StreamError",
+    "KeyRejected",
+    "SettingsRejected",
+    "SETTINGS_REJECTED",
+    "LinkError",
+]
+
+#: How every :class:`SettingsRejected` message starts: a stream's status only
+#: keeps the sentence, and the recorder tells this failure (exit 2) from a
+#: rejected key (exit 3) by it.
+SETTINGS_REJECTED = "cannot work as set up: "
 
 
 class DssError(Exception):
@@ -36,6 +53,14 @@ class KeyRejected(StreamError):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class SettingsRejected(KeyRejected):
+    """Our connection settings cannot work; retrying will not help. A kind
+    of :class:`KeyRejected` so that the client stops on it as on a key."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(SETTINGS_REJECTED + message)
 
 
 class LinkError(StreamError):
