@@ -1,7 +1,9 @@
-"""Remembered stream keys: the system keyring, or a private file where there is none.
+"""Remembered stream keys and database passwords: the system keyring, or a
+private file where there is none.
 
 Keys are looked up by their fingerprint (:func:`~ayla_monitor.dss.keys.key_fingerprint`),
-which is what settings files hold. The system keyring (``keyring``) is used when
+which is what settings files hold; a database password by a name made from
+the database's URL without it (:func:`database_secret_name`). The system keyring (``keyring``) is used when
 it has a real backend; otherwise, or when it fails, keys go to a JSON file that
 only the user can read (mode 0600), and :attr:`Keystore.backend_note` says so in
 one sentence for the stream dialog. No key ever reaches a log line.
@@ -23,7 +25,7 @@ from keyring.backend import KeyringBackend
 
 from ayla_monitor.dss.keys import is_valid_key, mask_key
 
-__all__ = ["Keystore", "default_fallback_path"]
+__all__ = ["Keystore", "default_fallback_path", "database_secret_name"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,12 @@ _PRIVATE = 0o600
 def default_fallback_path() -> Path:
     """``~/.local/share/ayla-monitor/keys.json`` (or the platform's equivalent)."""
     return Path(platformdirs.user_data_dir("ayla-monitor", appauthor=False)) / "keys.json"
+
+
+def database_secret_name(url_without_password: str) -> str:
+    """The name a database password is kept under: ``database:`` and the URL
+    without the password (``database:mysql://ayla@db:3306/ayla``)."""
+    return f"database:{url_without_password}"
 
 
 def _usable_backend(backend: KeyringBackend) -> bool:
@@ -102,6 +110,14 @@ class Keystore:
     def uses_keyring(self) -> bool:
         return self._backend is not None
 
+    @property
+    def location(self) -> str:
+        """Where secrets go, for the About box: the keyring by name, or the file."""
+        if self._backend is not None:
+            name = getattr(self._backend, "name", None) or type(self._backend).__name__
+            return f"the system keyring ({name})"
+        return f"{self.fallback_path} (a file readable only by you, mode 0600)"
+
     def get(self, fingerprint: str) -> str | None:
         """The key remembered under ``fingerprint``, or None."""
         if self._backend is not None:
@@ -118,18 +134,26 @@ class Keystore:
         """Remember ``key`` under ``fingerprint`` (replacing an older one)."""
         if not is_valid_key(key):
             raise ValueError(f"refusing to remember {mask_key(key)!r}: not a stream key")
+        self._put(fingerprint, key, f"key {mask_key(key)}")
+
+    def put_secret(self, name: str, secret: str) -> None:
+        """Remember any other secret (a database password) under ``name``; the
+        log names it, never shows it."""
+        self._put(name, secret, f"the secret {name}")
+
+    def _put(self, name: str, secret: str, what: str) -> None:
         if self._backend is not None:
             try:
-                self._backend.set_password(self.service, fingerprint, key)
+                self._backend.set_password(self.service, name, secret)
             except Exception as exc:
                 self._keyring_failed(exc)
             else:
-                log.info("Remembered key %s in the system keyring", mask_key(key))
+                log.info("Remembered %s in the system keyring", what)
                 return
         keys = self._read_file()
-        keys[fingerprint] = key
+        keys[name] = secret
         self._write_file(keys)
-        log.info("Remembered key %s in %s", mask_key(key), self.fallback_path)
+        log.info("Remembered %s in %s", what, self.fallback_path)
 
     def delete(self, fingerprint: str) -> None:
         """Forget the key under ``fingerprint``, wherever it is; no error if unknown."""

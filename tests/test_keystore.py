@@ -164,3 +164,34 @@ def test_placeholder_backends_are_not_usable() -> None:
     assert not _usable_backend(EmptyChain())
     assert _usable_backend(FullChain())
     assert Keystore(backend=None, use_keyring=False).backend_note is not None
+
+
+@posix_only
+def test_database_passwords_are_kept_like_keys_and_never_logged(
+    key_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from ayla_monitor.keystore import database_secret_name
+
+    caplog.set_level(logging.DEBUG)
+    name = database_secret_name("mysql://ayla@db.example:3306/ayla")
+    on_file = Keystore(fallback_path=key_file, use_keyring=False)
+    on_file.put_secret(name, "hunter2 with spaces")
+    assert mode_of(key_file) == 0o600
+    assert Keystore(fallback_path=key_file, use_keyring=False).get(name) == "hunter2 with spaces"
+    on_file.delete(name)
+    assert on_file.get(name) is None
+    ring = MemoryKeyring()
+    in_ring = Keystore(fallback_path=key_file, backend=ring)
+    in_ring.put_secret(name, "hunter2")
+    assert ring.store == {("ayla-monitor", name): "hunter2"}
+    assert "hunter2" not in caplog.text
+
+
+def test_location_says_where_secrets_really_are(key_file: Path) -> None:
+    assert Keystore(fallback_path=key_file, use_keyring=False).location == (
+        f"{key_file} (a file readable only by you, mode 0600)"
+    )
+    assert Keystore(fallback_path=key_file, backend=MemoryKeyring()).location.startswith("the system keyring (")
+    failing = Keystore(fallback_path=key_file, backend=LockedKeyring())
+    failing.put(FP, KEY)  # the keyring fails: the file takes over, and the location says so
+    assert str(key_file) in failing.location

@@ -84,7 +84,11 @@ class Session:
         self.settings = settings
         self.keystore = keystore
         self.demo_options = demo
-        self._database_arg = database if database is not None else settings.database_url
+        try:  # a password an older version wrote into the settings file goes to the keystore
+            settings.secure_database_password(keystore)
+        except Exception as exc:  # keyring failures are environmental
+            log.warning("Could not move the database password to the keystore: %s", exc)
+        self._database_arg = database if database is not None else settings.database_target(keystore)
         self.engine: Engine | None = None
         self.database_url: str | None = None
         self.bridge = EngineBridge(window)
@@ -409,10 +413,10 @@ class Session:
     def open_settings(self) -> QDialog:
         from ayla_monitor.ui.settings_dialog import SettingsDialog
 
-        before = (self.settings.database_url, self.settings.log_window, self.settings.theme,
+        before = (self.settings.database_target(self.keystore), self.settings.log_window, self.settings.theme,
                   self.settings.dead_after, self.settings.retention_days)
         size = None
-        dialog = SettingsDialog(self.settings, self.window, database_size=size)
+        dialog = SettingsDialog(self.settings, self.window, database_size=size, keystore=self.keystore)
         if self.engine is not None and self._tasks is not None:
             self._tasks.create_task(self._show_database_size(dialog), name="database-size")
 
@@ -452,8 +456,9 @@ class Session:
             apply_color_scheme(settings.theme)
         if settings.dead_after != dead_after:
             self.window.statusBar().showMessage("The new connection timeout applies to the next connection.", 8000)
-        if settings.database_url != url or self.engine is None:
-            self._database_arg = settings.database_url
+        target = settings.database_target(self.keystore)
+        if target != url or self.engine is None:
+            self._database_arg = target
             self.reopen_database()
 
     @qasync.asyncSlot()

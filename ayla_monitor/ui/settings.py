@@ -1,7 +1,9 @@
 """The window's settings, kept in QSettings: database, timeouts, theme, saved streams.
 
 Saved streams hold a key *fingerprint*, never the key: the key itself lives in
-the :class:`~ayla_monitor.keystore.Keystore`. Window geometry and dock state
+the :class:`~ayla_monitor.keystore.Keystore`. Likewise the database URL is
+kept without its password, which goes to the keystore (the settings file is
+an ordinary file that other users may read). Window geometry and dock state
 are kept here too, as opaque bytes by name.
 """
 
@@ -11,7 +13,7 @@ import logging
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
@@ -31,6 +33,8 @@ __all__ = [
     "default_qsettings",
     "apply_color_scheme",
     "repolish_all",
+    "split_password",
+    "with_password",
 ]
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,45 @@ class _KeyStore(Protocol):
     def get(self, fingerprint: str) -> str | None: ...
     def put(self, fingerprint: str, key: str) -> None: ...
     def delete(self, fingerprint: str) -> None: ...
+
+
+class _SecretStore(_KeyStore, Protocol):
+    def put_secret(self, name: str, secret: str) -> None: ...
+
+
+def split_password(url: str) -> tuple[str, str | None]:
+    """``mysql://user:pw@host/db`` -> (``mysql://user@host/db``, ``pw``); other
+    URLs (and one without a password) come back as they are, with None."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url, None
+    if password is None or "@" not in parts.netloc:
+        return url, None
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user = userinfo.split(":", 1)[0]
+    netloc = f"{user}@{host}" if user else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)), unquote(password)
+
+
+def with_password(url: str, password: str | None) -> str:
+    """``url`` (without a password) with ``password`` put back in."""
+    if not password:
+        return url
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        user, host = parts.netloc.rsplit("@", 1)
+    else:
+        user, host = "", parts.netloc
+    netloc = f"{user}:{quote(password, safe='')}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _database_secret_name(url: str) -> str:
+    from ayla_monitor.keystore import database_secret_name
+
+    return database_secret_name(url)
 
 
 def default_qsettings() -> QSettings:
@@ -212,7 +255,11 @@ class AppSettings:
     def save(self) -> None:
         """Write every setting and flush the file; a failure is logged in one sentence."""
         qs = self.qsettings
-        self._set_or_remove(qs, "database/url", self.database_url or None)
+        url = self.database_url or None
+        if url is not None and split_password(url)[1] is not None:  # never a password in this file
+            log.warning("Not writing the database password to the settings file; it must be entered again")
+            url = split_password(url)[0]
+        self._set_or_remove(qs, "database/url", url)
         self._set_or_remove(qs, "database/retention_days", self.retention_days)
         qs.setValue("connection/dead_after", float(self.dead_after))
         qs.setValue("log/window", int(self.log_window))
@@ -241,6 +288,41 @@ class AppSettings:
             qs.remove(name)
         else:
             qs.setValue(name, value)
+
+    # -- the database and its password ---------------------------------------------
+
+    def database_target(self, keystore: _KeyStore) -> str | None:
+        """The database URL to open: the saved URL with its password from
+        ``keystore`` (None: the default file)."""
+        url = self.database_url
+        if not url:
+            return None
+        return with_password(url, keystore.get(_database_secret_name(url)))
+
+    def set_database(self, url: str | None, keystore: _SecretStore) -> None:
+        """Use ``url`` from now on (a password in it goes to ``keystore``; the
+        settings keep the URL without it). Does not save: :meth:`save` does."""
+        if url is None:
+            self.database_url = None
+            return
+        bare, password = split_password(url)
+        name = _database_secret_name(bare)
+        if password:
+            keystore.put_secret(name, password)
+        else:
+            keystore.delete(name)
+        self.database_url = bare
+
+    def secure_database_password(self, keystore: _SecretStore) -> bool:
+        """Move a password found in the saved URL (written by an older version)
+        to ``keystore`` and save; True if there was one."""
+        url = self.database_url
+        if not url or split_password(url)[1] is None:
+            return False
+        self.set_database(url, keystore)
+        self.save()
+        log.info("Moved the database password from the settings file to the keystore")
+        return True
 
     # -- window state for the main window ---------------------------------------
 

@@ -3,6 +3,12 @@
 Edits a copy of the values; on OK they go back into the :class:`AppSettings`,
 which is saved. The MySQL "Test" button runs the (blocking) database check in a
 worker thread, so the window stays responsive.
+
+Switching the database cannot wreck what is being watched: OK tests the new
+database first; when the test fails, the dialog stays open, says why, and the
+current database stays unless the user picks "Switch anyway". A MySQL
+password is typed in its own masked field and kept in the keystore, never in
+the settings file.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import Qt
@@ -50,7 +56,12 @@ from ayla_monitor.ui.settings import (
     THEMES,
     AppSettings,
     apply_color_scheme,
+    split_password,
+    with_password,
 )
+
+if TYPE_CHECKING:
+    from ayla_monitor.keystore import Keystore
 
 __all__ = ["SettingsDialog", "DatabaseTest", "default_test_database"]
 
@@ -89,12 +100,20 @@ class SettingsDialog(QDialog):
         *,
         database_size: int | None = None,
         test_database: DatabaseTest | None = None,
+        keystore: Keystore | None = None,
     ) -> None:
         super().__init__(parent)
         self.settings = settings
+        if keystore is None:
+            from ayla_monitor.keystore import Keystore
+
+            keystore = Keystore()
+        self.keystore = keystore
         self._test_database: DatabaseTest = test_database or default_test_database
         self._testing = False
         self._test_task: asyncio.Task[Any] | None = None
+        #: the database in use when the dialog opened (with its password).
+        self._current_url = settings.database_target(keystore)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
         self._build(database_size)
@@ -135,7 +154,8 @@ class SettingsDialog(QDialog):
 
         self.mysql_edit = QLineEdit()
         self.mysql_edit.setObjectName("mysql_url")
-        self.mysql_edit.setPlaceholderText("mysql://user:password@host:3306/database")
+        self.mysql_edit.setPlaceholderText("mysql://user@host:3306/database")
+        self.mysql_edit.textEdited.connect(self._url_edited)
         self.mysql_edit.textChanged.connect(self._revalidate)
         self.test_button = QPushButton("&Test")
         self.test_button.clicked.connect(self._test_clicked)
@@ -143,9 +163,30 @@ class SettingsDialog(QDialog):
         mysql_row.addWidget(self.mysql_edit, 1)
         mysql_row.addWidget(self.test_button)
         db.addRow(self.mysql_radio, mysql_row)
+        self.password_edit = QLineEdit()
+        self.password_edit.setObjectName("mysql_password")
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit.setPlaceholderText("none")
+        self.password_edit.setToolTip("Kept in the system keyring (or a file only you can read), not in the settings")
+        self.password_edit.textChanged.connect(self._revalidate)
+        db.addRow("&Password:", self.password_edit)
         self.test_label = plain_label()
         self.test_label.setObjectName("test_result")
         db.addRow("", self.test_label)
+        # shown when the new database failed its test: keep the current one, or switch anyway
+        self.keep_button = QPushButton("&Keep the current database")
+        self.keep_button.setObjectName("keep_database")
+        self.keep_button.clicked.connect(lambda: self._finish(self._current_url))
+        self.switch_button = QPushButton("Switch &anyway")
+        self.switch_button.setObjectName("switch_anyway")
+        self.switch_button.setToolTip("Use the new database although it could not be opened just now")
+        self.switch_button.clicked.connect(self._switch_anyway)
+        failed_row = QHBoxLayout()
+        failed_row.addWidget(self.keep_button)
+        failed_row.addWidget(self.switch_button)
+        failed_row.addStretch(1)
+        db.addRow("", failed_row)
+        self._show_switch_choice(False)
         size = (
             f"The database in use holds {format_bytes(database_size)}."
             if database_size is not None
@@ -206,7 +247,9 @@ class SettingsDialog(QDialog):
             self.default_radio.setChecked(True)
         elif url.startswith("mysql://"):
             self.mysql_radio.setChecked(True)
-            self.mysql_edit.setText(url)
+            bare, password = split_password(self._current_url or url)
+            self.mysql_edit.setText(bare)
+            self.password_edit.setText(password or "")
         else:
             self.sqlite_radio.setChecked(True)
             self.sqlite_edit.setText(str(sqlite_path(url)) if url.startswith("sqlite:///") else url)
@@ -245,13 +288,28 @@ class SettingsDialog(QDialog):
         text = self.mysql_edit.text().strip()
         if not text.startswith("mysql://"):
             what = "Enter" if not text else "A MySQL database is given as"
-            raise BadDatabaseUrl(f"{what} a URL like mysql://USER:PASSWORD@HOST:PORT/DATABASE.")
-        return resolve_database_url(text)
+            raise BadDatabaseUrl(f"{what} a URL like mysql://USER@HOST:PORT/DATABASE (the password below).")
+        bare, typed = split_password(text)
+        return resolve_database_url(with_password(bare, self.password_edit.text() or typed))
+
+    def _url_edited(self, text: str) -> None:
+        """A URL typed or pasted with its password: the password moves to its
+        masked field, the URL field keeps the rest."""
+        bare, password = split_password(text.strip())
+        if password is not None:
+            self.mysql_edit.setText(bare)
+            self.password_edit.setText(password)
+
+    def _show_switch_choice(self, shown: bool) -> None:
+        self.keep_button.setVisible(shown)
+        self.switch_button.setVisible(shown)
 
     def _revalidate(self) -> None:
         self.sqlite_edit.setEnabled(self.sqlite_radio.isChecked())
         self.browse_button.setEnabled(self.sqlite_radio.isChecked())
         self.mysql_edit.setEnabled(self.mysql_radio.isChecked())
+        self.password_edit.setEnabled(self.mysql_radio.isChecked())
+        self._show_switch_choice(False)
         problem = None
         try:
             self.database_url()
@@ -321,14 +379,48 @@ class SettingsDialog(QDialog):
     # -- OK / Cancel ---------------------------------------------------------------
 
     def accept(self) -> None:
-        """Copy the values into the settings, save them and apply the theme."""
+        """OK: a new database is tested first (the dialog stays open meanwhile);
+        the rest is saved at once with it."""
         try:
             url = self.database_url()
         except StoreError as exc:
             self.problem_label.setText(str(exc))
             return
+        if url == self._current_url:
+            self._finish(url)
+            return
+        self._test_then_finish()
+
+    @asyncSlot()  # type: ignore[untyped-decorator]
+    async def _test_then_finish(self) -> None:
+        error = await self.test_connection()
+        if not shiboken6.isValid(self) or self._testing:
+            return
+        try:
+            url = self.database_url()
+        except StoreError:
+            return
+        if error is None:
+            self._finish(url)
+            return
+        self._show_test_result(
+            False, f"{error} The current database stays in use unless you switch anyway."
+        )
+        self._show_switch_choice(True)
+
+    def _switch_anyway(self) -> None:
+        try:
+            url = self.database_url()
+        except StoreError as exc:
+            self.problem_label.setText(str(exc))
+            return
+        self._finish(url)
+
+    def _finish(self, url: str | None) -> None:
+        """Copy the values into the settings (``url`` as the database), save
+        them, apply the theme and close."""
         s = self.settings
-        s.database_url = url
+        s.set_database(url, self.keystore)
         s.dead_after = float(self.dead_after_spin.value())
         s.log_window = self.log_window_spin.value()
         s.retention_days = self.retention_spin.value() if self.retention_check.isChecked() else None

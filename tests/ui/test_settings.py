@@ -12,7 +12,7 @@ import pytest
 import qasync
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QApplication, QDialogButtonBox
+from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox
 
 from ayla_monitor.dss.endpoints import ReplayWindow
 from ayla_monitor.dss.subscription import StreamDefinition
@@ -50,6 +50,14 @@ def loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
         loop.close()
 
 
+async def wait_for(predicate: Any, timeout: float = 30.0) -> None:
+    """Poll ``predicate`` on the loop until true (a generous deadline, no fixed sleep)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
 # -- AppSettings ----------------------------------------------------------------------
 
 
@@ -73,19 +81,23 @@ def test_round_trip_through_the_ini_file(ini: Path) -> None:
     settings.theme = "dark"
     settings.streams = [
         SavedStream("Floor 2", "wss://stream-field.aylanetworks.com/stream", "aa11", "datapoint", 7, 9),
-        SavedStream("Sim", "ws://127.0.0.1:9/stream", "bb22", None),
+        SavedStream("Sim", "ws://127.0.0.1:9/stream", "bb22", None, disconnected=True),
     ]
     settings.save()
     settings.save_state("main", b"\x00\x01geometry")
     del settings
     # a fresh QSettings object on the same file: what the next run reads
     again = AppSettings.load(qsettings(ini))
-    assert again.database_url == "mysql://ayla:pw@db.example:3306/ayla"
+    # never a password in the settings file (issue 9): it belongs in the keystore
+    assert again.database_url == "mysql://ayla@db.example:3306/ayla"
+    assert ":pw@" not in ini.read_text()
     assert (again.dead_after, again.log_window, again.retention_days, again.theme) == (120.0, 5_000, 30, "dark")
     assert again.streams == [
         SavedStream("Floor 2", "wss://stream-field.aylanetworks.com/stream", "aa11", "datapoint", 7, 9),
-        SavedStream("Sim", "ws://127.0.0.1:9/stream", "bb22", None),
+        SavedStream("Sim", "ws://127.0.0.1:9/stream", "bb22", None, disconnected=True),
     ]
+    assert again.set_disconnected("aa11", True) and not again.set_disconnected("zz99", True)
+    assert AppSettings.load(qsettings(ini)).streams[0].disconnected
     assert again.state("main") == b"\x00\x01geometry"
     assert again.state("missing") is None
     # a shorter list replaces a longer one completely
@@ -199,9 +211,10 @@ def ok_enabled(dialog: SettingsDialog) -> bool:
     return dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
 
 
-def test_dialog_shows_and_saves_the_settings(qtbot, ini: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_dialog_shows_and_saves_the_settings(qtbot, ini: Path, tmp_path: Path, keystore: Keystore,  # type: ignore[no-untyped-def]
+                                            loop: asyncio.AbstractEventLoop) -> None:
     settings = AppSettings.load(qsettings(ini))
-    dialog = SettingsDialog(settings, database_size=3 * 1024 * 1024)
+    dialog = SettingsDialog(settings, database_size=3 * 1024 * 1024, keystore=keystore)
     qtbot.addWidget(dialog)
     assert dialog.default_radio.isChecked()
     assert dialog.default_path_label.text() == str(default_database_path())
@@ -224,9 +237,11 @@ def test_dialog_shows_and_saves_the_settings(qtbot, ini: Path, tmp_path: Path) -
     dialog.retention_spin.setValue(14)
     dialog.theme_combo.setCurrentIndex(dialog.theme_combo.findData("light"))
     try:
-        dialog.accept()
+        dialog.accept()  # a new database: tested first (a real SQLite file), then saved
+        loop.run_until_complete(wait_for(lambda: dialog.result() == QDialog.DialogCode.Accepted))
     finally:
         apply_color_scheme("system")
+    assert path.exists()
     assert settings.database_url == f"sqlite:///{path}"
     assert (settings.dead_after, settings.log_window, settings.retention_days, settings.theme) == (
         90.0, 20_000, 14, "light",
@@ -235,7 +250,7 @@ def test_dialog_shows_and_saves_the_settings(qtbot, ini: Path, tmp_path: Path) -
     assert again.database_url == f"sqlite:///{path}"
     assert again.retention_days == 14
 
-    reopened = SettingsDialog(again)
+    reopened = SettingsDialog(again, keystore=keystore)
     qtbot.addWidget(reopened)
     assert reopened.sqlite_radio.isChecked()
     assert reopened.sqlite_edit.text() == str(path)
@@ -243,9 +258,9 @@ def test_dialog_shows_and_saves_the_settings(qtbot, ini: Path, tmp_path: Path) -
     assert reopened.theme_combo.currentData() == "light"
 
 
-def test_cancel_changes_nothing(qtbot, ini: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_changes_nothing(qtbot, ini: Path, keystore: Keystore) -> None:  # type: ignore[no-untyped-def]
     settings = AppSettings.load(qsettings(ini))
-    dialog = SettingsDialog(settings)
+    dialog = SettingsDialog(settings, keystore=keystore)
     qtbot.addWidget(dialog)
     dialog.dead_after_spin.setValue(300)
     dialog.reject()
@@ -253,13 +268,13 @@ def test_cancel_changes_nothing(qtbot, ini: Path) -> None:  # type: ignore[no-un
     assert not ini.exists() or "dead_after" not in ini.read_text()
 
 
-def test_mysql_url_validation(qtbot, ini: Path) -> None:  # type: ignore[no-untyped-def]
-    dialog = SettingsDialog(AppSettings.load(qsettings(ini)))
+def test_mysql_url_validation(qtbot, ini: Path, keystore: Keystore) -> None:  # type: ignore[no-untyped-def]
+    dialog = SettingsDialog(AppSettings.load(qsettings(ini)), keystore=keystore)
     qtbot.addWidget(dialog)
     dialog.mysql_radio.setChecked(True)
     assert not ok_enabled(dialog)
     assert not dialog.test_button.isEnabled()
-    assert dialog.problem_label.text() == "Enter a URL like mysql://USER:PASSWORD@HOST:PORT/DATABASE."
+    assert dialog.problem_label.text() == "Enter a URL like mysql://USER@HOST:PORT/DATABASE (the password below)."
     dialog.mysql_edit.setText("postgres://x@y/z")
     assert dialog.problem_label.text().startswith("A MySQL database is given as")
     dialog.mysql_edit.setText("mysql://ayla:secret@db.example:3306/")
@@ -270,7 +285,7 @@ def test_mysql_url_validation(qtbot, ini: Path) -> None:  # type: ignore[no-unty
     assert dialog.test_button.isEnabled()
 
 
-def test_mysql_test_button_runs_off_the_gui_thread(qtbot, ini: Path, loop) -> None:  # type: ignore[no-untyped-def]
+def test_mysql_test_button_runs_off_the_gui_thread(qtbot, ini: Path, loop, keystore: Keystore) -> None:  # type: ignore[no-untyped-def]
     seen: list[tuple[str, bool]] = []
     answer: list[str | None] = ["The database server db.example:3306 refused user ayla (wrong password?)."]
 
@@ -278,7 +293,7 @@ def test_mysql_test_button_runs_off_the_gui_thread(qtbot, ini: Path, loop) -> No
         seen.append((url, threading.current_thread() is threading.main_thread()))
         return answer[0]
 
-    dialog = SettingsDialog(AppSettings.load(qsettings(ini)), test_database=test_database)
+    dialog = SettingsDialog(AppSettings.load(qsettings(ini)), test_database=test_database, keystore=keystore)
     qtbot.addWidget(dialog)
     dialog.mysql_radio.setChecked(True)
     dialog.mysql_edit.setText("mysql://ayla:secret@db.example:3306/ayla")
@@ -318,3 +333,95 @@ def test_default_database_test_uses_the_real_store(tmp_path: Path) -> None:
     assert error is not None
     assert "secret" not in error
     assert "\n" not in error
+
+
+# -- switching the database safely, and its password ------------------------------------
+
+CLOSED_PORT = "mysql://root@127.0.0.1:1/x"  # a closed loopback port: the test fails at once
+
+
+def test_a_database_that_fails_its_test_is_not_switched_to(qtbot, ini: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                           keystore: Keystore, loop: asyncio.AbstractEventLoop) -> None:
+    settings = AppSettings.load(qsettings(ini))
+    settings.database_url = f"sqlite:///{tmp_path / 'current.sqlite'}"
+    settings.save()
+    dialog = SettingsDialog(settings, keystore=keystore)  # the real test: Store.open on the URL
+    qtbot.addWidget(dialog)
+    dialog.mysql_radio.setChecked(True)
+    dialog.mysql_edit.setText(CLOSED_PORT)
+    dialog.dead_after_spin.setValue(120)
+    dialog.accept()
+    loop.run_until_complete(wait_for(lambda: dialog.switch_button.isVisibleTo(dialog)))
+    # still open, nothing changed, and the user is told why and what stays
+    assert dialog.result() == 0
+    assert settings.database_url == f"sqlite:///{tmp_path / 'current.sqlite'}"
+    assert settings.dead_after == 75.0
+    assert "current database stays in use" in dialog.test_label.text()
+    assert dialog.keep_button.isVisibleTo(dialog)
+    # keep the current database: the other settings are saved, the database is not switched
+    dialog.keep_button.click()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert settings.database_url == f"sqlite:///{tmp_path / 'current.sqlite'}"
+    assert settings.dead_after == 120.0
+    assert AppSettings.load(qsettings(ini)).database_url == settings.database_url
+
+
+def test_switch_anyway_is_an_explicit_second_choice(qtbot, ini: Path, keystore: Keystore,  # type: ignore[no-untyped-def]
+                                                   loop: asyncio.AbstractEventLoop) -> None:
+    settings = AppSettings.load(qsettings(ini))
+    dialog = SettingsDialog(settings, keystore=keystore)
+    qtbot.addWidget(dialog)
+    dialog.mysql_radio.setChecked(True)
+    dialog.mysql_edit.setText(CLOSED_PORT)
+    dialog.accept()
+    loop.run_until_complete(wait_for(lambda: dialog.switch_button.isVisibleTo(dialog)))
+    assert settings.database_url is None
+    dialog.switch_button.click()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert settings.database_url == CLOSED_PORT
+
+
+def test_the_database_password_goes_to_the_keystore_not_the_ini(qtbot, ini: Path, keystore: Keystore,  # type: ignore[no-untyped-def]
+                                                                 loop: asyncio.AbstractEventLoop) -> None:
+    tested: list[str] = []
+
+    def test_database(url: str) -> str | None:
+        tested.append(url)
+        return None
+
+    settings = AppSettings.load(qsettings(ini))
+    dialog = SettingsDialog(settings, keystore=keystore, test_database=test_database)
+    qtbot.addWidget(dialog)
+    dialog.mysql_radio.setChecked(True)
+    # typed (or pasted) with the password: it moves to the masked field
+    dialog.mysql_edit.setText("")
+    qtbot.keyClicks(dialog.mysql_edit, "mysql://ayla:s3cr%40t@db.example:3306/ayla")
+    assert dialog.mysql_edit.text() == "mysql://ayla@db.example:3306/ayla"
+    assert dialog.password_edit.text() == "s3cr@t"
+    assert dialog.password_edit.echoMode() == dialog.password_edit.EchoMode.Password
+    dialog.accept()
+    loop.run_until_complete(wait_for(lambda: dialog.result() == QDialog.DialogCode.Accepted))
+    assert tested == ["mysql://ayla:s3cr%40t@db.example:3306/ayla"]
+    text = ini.read_text()
+    assert "s3cr" not in text and "mysql://ayla@db.example:3306/ayla" in text
+    assert settings.database_url == "mysql://ayla@db.example:3306/ayla"
+    again = AppSettings.load(qsettings(ini))
+    assert again.database_target(keystore) == "mysql://ayla:s3cr%40t@db.example:3306/ayla"
+    assert oct((ini.parent / "keys.json").stat().st_mode & 0o777) == "0o600"
+    # the dialog shows it masked next time
+    reopened = SettingsDialog(again, keystore=keystore)
+    qtbot.addWidget(reopened)
+    assert reopened.mysql_edit.text() == "mysql://ayla@db.example:3306/ayla"
+    assert reopened.password_edit.text() == "s3cr@t"
+    assert reopened.password_edit.echoMode() == reopened.password_edit.EchoMode.Password
+
+
+def test_a_password_left_in_an_old_ini_moves_to_the_keystore(ini: Path, keystore: Keystore) -> None:
+    old = qsettings(ini)
+    old.setValue("database/url", "mysql://ayla:hunter2@db.example/ayla")
+    old.sync()
+    settings = AppSettings.load(qsettings(ini))
+    assert settings.secure_database_password(keystore)
+    assert "hunter2" not in ini.read_text()
+    assert AppSettings.load(qsettings(ini)).database_target(keystore) == "mysql://ayla:hunter2@db.example/ayla"
+    assert not settings.secure_database_password(keystore)  # once
