@@ -11,8 +11,11 @@ gets the buffered events, then live ones, and a ``1|Z`` heartbeat every
 
 Every frame is built by :mod:`ayla_monitor.dss.wire` and
 :func:`~ayla_monitor.dss.frames.encode_frame`, so the simulator serves
-exactly what the parser reads. Faults can be injected per connection: an
-abrupt TCP drop, garbage frames, a link that goes silent.
+exactly what the parser reads. Faults can be injected (see
+:class:`SimulatorConfig`): per connection, an abrupt TCP drop, garbage
+frames, a link that goes silent, duplicates, a seq reused for another event,
+events with a bad seq, seqs left out of live delivery; per subscription, a
+sequence that restarts at 1 and one event too big for a client to accept.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http
+import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -35,17 +40,21 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 
 from ayla_monitor.dss import wire
-from ayla_monitor.dss.frames import HEARTBEAT_FRAME, HEARTBEAT_REPLY
+from ayla_monitor.dss.frames import HEARTBEAT_FRAME, HEARTBEAT_REPLY, encode_frame
 from ayla_monitor.dss.keys import RedactingLogger, is_valid_key, mask_key
 from ayla_monitor.dss.subscription import SUBSCRIPTION_TYPES
 from ayla_monitor.simulator.errors import ListenError, SimulatorConfigError
 from ayla_monitor.simulator.fleet import Fleet, event_route
 
 __all__ = [
+    "BAD_SEQS",
     "DEMO_KEY",
     "SimulatorConfig",
     "Simulator",
+    "conflicting_frame",
+    "oversized_frame",
     "parse_keys_option",
+    "reseq_frame",
     "run_simulator",
 ]
 
@@ -56,6 +65,15 @@ DEMO_KEY = "de5a0" * 6 + "de"  # not a secret: the built-in demo's key, printed 
 
 #: Frames written to the socket between two checks of time, state and flow control.
 _CHUNK = 512
+
+#: The ``seq`` of each ``bad_seq_every`` frame, in turn (``None``: no ``seq`` key at all).
+BAD_SEQS: tuple[str | None, ...] = ("0", "abc", "-3", "1.5", "", None)
+
+#: The largest ``oversize_mb``: one such frame is held per subscription.
+_OVERSIZE_MB_MAX = 1024
+
+#: Close code and reason of the connections a sequence restart closes.
+RESTART_CLOSE = (1012, "service restart")
 
 
 def parse_keys_option(text: str) -> dict[str, str | None]:
@@ -98,11 +116,34 @@ def _default_keys() -> dict[str, str | None]:
 class SimulatorConfig:
     """What to simulate. ``rate`` is events per second for the whole fleet
     (0: no live events, only :meth:`Simulator.prefill`); ``keys`` maps each
-    stream key to its subscription type (``None``: all five types). Fault
-    options count events sent on one connection: ``drop_after`` aborts the
-    TCP connection (no close frame), ``malformed_every`` slips a garbage frame
-    in after every N events, ``stall_after`` goes silent (no heartbeats
-    either) with the socket left open."""
+    stream key to its subscription type (``None``: all five types).
+
+    Faults that count the events sent on one connection (a replay and live
+    events alike; the extra frames below are not counted):
+
+    - ``drop_after``: abort the TCP connection (no close frame);
+    - ``stall_after``: go silent (no heartbeats either, no pongs), socket open;
+    - after every Nth event, in this order: ``dup_every`` sends the same
+      frame again, byte for byte; ``conflict_every`` sends another frame with
+      the same seq and other content (:func:`conflicting_frame`: the event
+      time one second later); ``bad_seq_every`` sends a copy whose ``seq`` is
+      each of :data:`BAD_SEQS` in turn; ``malformed_every`` sends one of
+      :data:`~ayla_monitor.dss.wire.MALFORMED_FRAMES` in turn. None of these
+      takes a seq or enters the replay buffer.
+
+    ``gap_every`` leaves every seq divisible by N out of what a connection
+    without ``seq_end`` receives (live, or the catch-up of a ``seq_start``
+    request); the event stays in the replay buffer, so a request with both
+    ``seq_start`` and ``seq_end`` gets it, for as long as the buffer
+    (``replay_size``) holds it.
+
+    Faults of a subscription: ``reset_after`` restarts its sequence once,
+    after its Nth event: the replay buffer starts empty, the next event is
+    numbered 1, and each open connection sends what it still had of the old
+    sequence, then closes with 1012 "service restart". ``oversize_at`` makes
+    every event numbered N a frame of ``oversize_mb`` MiB
+    (:func:`oversized_frame`), kept in the replay buffer like any event.
+    """
 
     devices: int = 20
     rate: float = 20.0
@@ -125,6 +166,14 @@ class SimulatorConfig:
     #: start live generation with the first connection rather than at start(),
     #: so that a client connecting live sees every device come online.
     wait_for_client: bool = True
+    reset_after: int | None = None
+    dup_every: int | None = None
+    conflict_every: int | None = None
+    gap_every: int | None = None
+    oversize_at: int | None = None
+    #: the size of the ``oversize_at`` frame: above a client's usual 16 MiB limit.
+    oversize_mb: float = 17.0
+    bad_seq_every: int | None = None
 
     def __post_init__(self) -> None:
         if self.devices < 1:
@@ -152,6 +201,19 @@ class SimulatorConfig:
             value = getattr(self, name)
             if value is not None and value < (1 if name == "malformed_every" else 0):
                 raise SimulatorConfigError(f"{name.replace('_', ' ')} cannot be {value}")
+        for name in ("reset_after", "dup_every", "conflict_every", "bad_seq_every", "oversize_at"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise SimulatorConfigError(f"{name.replace('_', ' ')} must be 1 or more, not {value}")
+        if self.gap_every is not None and self.gap_every < 2:
+            raise SimulatorConfigError(
+                f"gap every must be 2 or more (1 would leave out every event), not {self.gap_every}"
+            )
+        if not 0 < self.oversize_mb <= _OVERSIZE_MB_MAX:
+            raise SimulatorConfigError(
+                f"the oversized frame must be more than 0 and at most {_OVERSIZE_MB_MAX} MiB, "
+                f"not {self.oversize_mb}"
+            )
         if self.first_seq < 0:
             raise SimulatorConfigError(f"the first seq must be 0 or more, not {self.first_seq}")
         if not 400 <= self.reject_status <= 599:
@@ -160,30 +222,21 @@ class SimulatorConfig:
             )
 
 
-class _Subscription:
-    """One key: its seq counter and its replay buffer of ``(seq, frame)``."""
+class _Run:
+    """One run of a subscription's sequence (a reset starts another): its
+    replay buffer of ``(seq, frame)`` and the seq its next event gets."""
 
-    __slots__ = ("key", "kind", "next_seq", "buffer", "changed")
+    __slots__ = ("buffer", "next_seq")
 
-    def __init__(self, key: str, kind: str | None, size: int, first_seq: int = 1) -> None:
-        self.key = key
-        self.kind = kind
-        self.next_seq = first_seq
+    def __init__(self, size: int, first_seq: int) -> None:
         self.buffer: deque[tuple[int, str]] = deque(maxlen=size)
-        self.changed = asyncio.Event()
-
-    def append(self, text: str) -> None:
-        seq = self.next_seq
-        self.buffer.append((seq, wire.sequenced_frame(text, seq)))
-        self.next_seq = seq + 1
-
-    def notify(self) -> None:
-        changed, self.changed = self.changed, asyncio.Event()
-        changed.set()
+        self.next_seq = first_seq
 
     def since(self, seq: int) -> list[tuple[int, str]]:
         """Buffered events with seq >= ``seq`` (from the oldest kept when
-        ``seq`` is older), reading from whichever end is nearer."""
+        ``seq`` is older; none when it is newer than the newest), reading from
+        whichever end is nearer. The buffer holds consecutive seqs (a gap is
+        only left out of a connection, never out of the buffer)."""
         buffer = self.buffer
         if not buffer:
             return []
@@ -195,6 +248,144 @@ class _Subscription:
             items.reverse()
             return items
         return list(islice(buffer, len(buffer) - count, None))
+
+
+class _Subscription:
+    """One key: its current :class:`_Run`, and when it changes."""
+
+    __slots__ = ("key", "kind", "size", "run", "published", "was_reset", "oversize_at", "oversize_bytes", "changed")
+
+    def __init__(
+        self,
+        key: str,
+        kind: str | None,
+        size: int,
+        first_seq: int = 1,
+        *,
+        oversize_at: int | None = None,
+        oversize_bytes: int = 0,
+    ) -> None:
+        self.key = key
+        self.kind = kind
+        self.size = size
+        self.run = _Run(size, first_seq)
+        #: events published in all (every run).
+        self.published = 0
+        self.was_reset = False
+        self.oversize_at = oversize_at
+        self.oversize_bytes = oversize_bytes
+        self.changed = asyncio.Event()
+
+    @property
+    def next_seq(self) -> int:
+        return self.run.next_seq
+
+    @property
+    def buffer(self) -> deque[tuple[int, str]]:
+        return self.run.buffer
+
+    def append(self, text: str) -> None:
+        run = self.run
+        seq = run.next_seq
+        if seq == self.oversize_at:
+            frame = oversized_frame(text, seq, self.oversize_bytes)
+        else:
+            frame = wire.sequenced_frame(text, seq)
+        run.buffer.append((seq, frame))
+        run.next_seq = seq + 1
+        self.published += 1
+
+    def restart(self) -> None:
+        """A new run from seq 1 with an empty buffer; connections still
+        reading the old run finish it, then close."""
+        self.run = _Run(self.size, 1)
+        self.was_reset = True
+
+    def notify(self) -> None:
+        changed, self.changed = self.changed, asyncio.Event()
+        changed.set()
+
+    def since(self, seq: int) -> list[tuple[int, str]]:
+        """:meth:`_Run.since` of the current run."""
+        return self.run.since(seq)
+
+
+def _payload(frame: str) -> str:
+    return frame[frame.index("|") + 1 :]
+
+
+def reseq_frame(frame: str, seq: str | None) -> str:
+    """The event ``frame`` (as the simulator builds it, ``seq`` first) with
+    its ``seq`` replaced by the text ``seq``, or without a ``seq`` key when
+    ``seq`` is ``None``; the rest of the payload is unchanged."""
+    payload = _payload(frame)
+    if not payload.startswith('{"seq":"'):
+        raise ValueError("the frame does not start with a seq")
+    rest = payload[payload.index('"', 8) + 1 :]  # ',"metadata":...}' or '}'
+    if seq is None:
+        return encode_frame("{" + rest.removeprefix(","))
+    return encode_frame('{"seq":' + json.dumps(seq) + rest)
+
+
+#: Where each documented event type keeps its time(s).
+_TIME_FIELDS = (
+    ("connection", ("event_time",)),
+    ("datapoint", ("created_at", "updated_at", "created_at_from_device")),
+    ("location_event", ("created_at",)),
+    ("registration_event", ("registered_at", "unregistered_at")),
+)
+_ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _second_later(text: str) -> str | None:
+    try:
+        when = datetime.strptime(text, _ISO).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return wire.iso_time(when.timestamp() + 1)
+
+
+def conflicting_frame(frame: str) -> str:
+    """Another event under the same seq: ``frame`` with each of its times
+    (``event_time``, ``created_at``, ``updated_at``, ...) one second later;
+    an event without such a time gets ``"conflict": true`` at the end."""
+    obj = json.loads(_payload(frame))
+    changed = False
+    for body_key, names in _TIME_FIELDS:
+        body = obj.get(body_key)
+        if not isinstance(body, dict):
+            continue
+        for name in names:
+            value = body.get(name)
+            later = _second_later(value) if isinstance(value, str) else None
+            if later is not None:
+                body[name] = later
+                changed = True
+    if not changed:
+        obj["conflict"] = True
+    return encode_frame(obj)
+
+
+def _oversize_bytes(mib: float) -> int:
+    return int(mib * 2**20)
+
+
+def oversized_frame(text: str, seq: int, size: int) -> str:
+    """The frame of :func:`~ayla_monitor.dss.wire.unsequenced_text` ``text``
+    numbered ``seq``, with a last top-level key ``"message"`` whose value (all
+    ``x``) makes the whole frame ``size`` bytes of UTF-8 (one less in the rare
+    case where no length prefix fits exactly; larger when the event alone is)."""
+    inner = text[1:-1]
+    head = f'{{"seq":"{seq}",{inner},"message":"' if inner else f'{{"seq":"{seq}","message":"'
+    tail = '"}'
+    fixed = len(head.encode("utf-8", "surrogatepass")) + len(tail)
+    payload_size = size - len(str(size)) - 1
+    for digits in range(1, 20):
+        if len(str(size - digits - 1)) == digits:
+            payload_size = size - digits - 1
+            break
+    padding = max(0, payload_size - fixed)
+    return f"{fixed + padding}|{head}{'x' * padding}{tail}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,18 +423,56 @@ def _window(path: str) -> _Window | str:
     return _Window(key, start, end)
 
 
+class _Extras:
+    """One connection's extra frames after every Nth event: which are on,
+    and where each rotation stands."""
+
+    __slots__ = ("every", "bad_seqs", "malformed")
+
+    def __init__(self, config: SimulatorConfig) -> None:
+        options = (config.dup_every, config.conflict_every, config.bad_seq_every, config.malformed_every)
+        self.every = tuple(n for n in options if n is not None)
+        self.bad_seqs = 0
+        self.malformed = 0
+
+    def room(self, sent: int) -> int:
+        """How many events can go before the next extra frame (at most a chunk)."""
+        limit = _CHUNK
+        for every in self.every:
+            limit = min(limit, every - sent % every)
+        return limit
+
+    def due(self, sent: int) -> bool:
+        return any(sent % every == 0 for every in self.every)
+
+
 class Simulator:
     """The server. ``async with Simulator(config) as sim:`` listens on a free
     loopback port; ``sim.url`` is the stream URL (without key)."""
 
     def __init__(
-        self, config: SimulatorConfig | None = None, *, clock: Callable[[], float] = time.time
+        self,
+        config: SimulatorConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        pause: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
+        """``clock`` gives the events' times; ``pause(seconds)`` waits between
+        two rounds of live generation (tests pass one they release by hand)."""
         self.config = config if config is not None else SimulatorConfig()
         self.fleet = Fleet(self.config.devices, seed=self.config.seed, hostile=self.config.hostile)
         self._clock = clock
+        self._pause = pause
+        oversize_bytes = _oversize_bytes(self.config.oversize_mb)
         self._subs = {
-            key: _Subscription(key, kind, self.config.replay_size, self.config.first_seq)
+            key: _Subscription(
+                key,
+                kind,
+                self.config.replay_size,
+                self.config.first_seq,
+                oversize_at=self.config.oversize_at,
+                oversize_bytes=oversize_bytes,
+            )
             for key, kind in self.config.keys.items()
         }
         self._by_route: dict[str | None, list[_Subscription]] = {}
@@ -261,8 +490,23 @@ class Simulator:
         #: ``Z`` replies received, all connections together.
         self.heartbeat_replies = 0
         self.heartbeats_sent = 0
+        #: event frames sent, all connections together (the extra frames below not included).
         self.events_sent = 0
+        #: garbage frames (``malformed_every``).
         self.malformed_sent = 0
+        #: byte-identical second copies (``dup_every``).
+        self.duplicates_sent = 0
+        #: other events under a seq already sent (``conflict_every``).
+        self.conflicts_sent = 0
+        #: events with a seq that is not a positive integer (``bad_seq_every``).
+        self.bad_seqs_sent = 0
+        #: sends of an ``oversize_at`` event (copies of it not included).
+        self.oversized_sent = 0
+        #: seqs left out of a connection (``gap_every``), in order; a seq left
+        #: out of two connections is listed twice.
+        self.gaps_skipped: list[int] = []
+        #: sequence restarts (``reset_after``), all subscriptions together.
+        self.resets = 0
 
     # -- generation -------------------------------------------------------
 
@@ -276,16 +520,26 @@ class Simulator:
     def _publish_many(self, events: Iterable[dict[str, Any]]) -> int:
         count = 0
         routes = self._routes
+        reset_after = self.config.reset_after if self.config.reset_after is not None else -1
         for event in events:
             subs = routes(event_route(event))
             if subs:
                 text = wire.unsequenced_text(event)
                 for sub in subs:
                     sub.append(text)
+                    if sub.published == reset_after and not sub.was_reset:
+                        self._restart(sub)
             count += 1
         for sub in self._subs.values():
             sub.notify()
         return count
+
+    def _restart(self, sub: _Subscription) -> None:
+        log.info(
+            "the sequence of %s restarts at 1 after seq %d (fault injection)", mask_key(sub.key), sub.next_seq - 1
+        )
+        sub.restart()
+        self.resets += 1
 
     def publish(self, event: dict[str, Any]) -> None:
         """Add one event object (``seq`` is replaced) to every subscription of its type."""
@@ -304,8 +558,14 @@ class Simulator:
         self._publish_many(fleet.next_event(start + i * interval) for i in range(count))
 
     def last_seq(self, key: str) -> int:
-        """The seq of the last event of ``key``'s subscription (0: none yet)."""
+        """The seq of the last event of ``key``'s subscription (0: none yet,
+        or none since its sequence restarted)."""
         return self._subs[key].next_seq - 1
+
+    @property
+    def generating(self) -> bool:
+        """Whether live generation has started."""
+        return self._ticker is not None
 
     async def _tick(self) -> None:
         """Live generation: ``rate * dt`` events every tick; the intro (each
@@ -316,7 +576,7 @@ class Simulator:
         last = loop.time()
         due = 0.0
         while True:
-            await asyncio.sleep(config.tick)
+            await self._pause(config.tick)
             now = loop.time()
             # Catch up at most one second at a time, so a busy loop stays responsive.
             due += config.rate * min(now - last, 1.0)
@@ -351,10 +611,19 @@ class Simulator:
             log.debug(
                 "connection for %s from seq %s to %s", mask_key(sub.key), window.seq_start, window.seq_end
             )
-        cursor = window.seq_start if window.seq_start is not None else sub.next_seq
+        # Where this connection starts is decided now, before generation starts.
+        run = sub.run
+        if window.seq_start is None:
+            cursor: int | None = run.next_seq
+        elif window.seq_start <= run.next_seq:
+            cursor = window.seq_start
+        elif window.seq_end is None:
+            cursor = run.next_seq  # no such seq (yet): live from now, as after a restart
+        else:
+            cursor = None  # a window this sequence has not reached: nothing to send
         if self._ticker is None and self._server is not None and self.config.rate > 0:
             self._start_generation()  # the first client sees the fleet come online
-        sender = asyncio.create_task(self._send_loop(ws, sub, cursor, window.seq_end))
+        sender = asyncio.create_task(self._send_loop(ws, sub, run, cursor, window.seq_end))
         self._handlers.add(sender)
         sender.add_done_callback(lambda task: self._sender_done(ws, task))
         try:
@@ -381,12 +650,21 @@ class Simulator:
             ws.transport.abort()
 
     async def _send_loop(
-        self, ws: ServerConnection, sub: _Subscription, cursor: int, end: int | None
+        self, ws: ServerConnection, sub: _Subscription, run: _Run, cursor: int | None, end: int | None
     ) -> None:
+        """Serve ``run`` from ``cursor`` (``None``: close at once) to ``end``;
+        once ``run`` is no longer the subscription's (a restart) and all of it
+        is sent, close with :data:`RESTART_CLOSE`."""
         config = self.config
         loop = asyncio.get_running_loop()
+        if cursor is None:
+            await ws.close()
+            return
+        # A gap is left out of live delivery and catch-up, never out of a window
+        # request: that is how a client fills it.
+        gap = config.gap_every if end is None else None
+        extras = _Extras(config)
         sent = 0  # events sent on this connection
-        malformed = 0
         next_beat = loop.time() + config.heartbeat
         while True:
             if config.drop_after is not None and sent >= config.drop_after:
@@ -410,21 +688,28 @@ class Simulator:
             if end is not None and cursor > end:
                 await ws.close()
                 return
-            items = sub.since(cursor)
+            items = run.since(cursor)
+            if not items and sub.run is not run:
+                log.info("closing a connection of %s: its sequence restarted", mask_key(sub.key))
+                await ws.close(*RESTART_CLOSE)
+                return
             if items:
                 cursor = items[-1][0] + 1
                 if end is not None and items[-1][0] > end:
                     items = [item for item in items if item[0] <= end]
+                skipped: list[int] = []
+                if gap is not None:
+                    skipped = [seq for seq, _ in items if seq % gap == 0]
+                    if skipped:
+                        items = [item for item in items if item[0] % gap]
                 position = 0
                 while position < len(items):
-                    # Events until the next fault, garbage frame or time check.
-                    limit = _CHUNK
+                    # Events until the next fault, extra frame or time check.
+                    limit = extras.room(sent)
                     if config.drop_after is not None:
                         limit = min(limit, config.drop_after - sent)
                     if config.stall_after is not None:
                         limit = min(limit, config.stall_after - sent)
-                    if config.malformed_every is not None:
-                        limit = min(limit, config.malformed_every - sent % config.malformed_every)
                     if limit <= 0:
                         break  # a fault is due: the top of the loop applies it
                     chunk = items[position : position + limit]
@@ -432,14 +717,19 @@ class Simulator:
                     await _send_frames(ws, [frame for _, frame in chunk])
                     sent += len(chunk)
                     self.events_sent += len(chunk)
-                    if config.malformed_every is not None and sent % config.malformed_every == 0:
-                        await ws.send(wire.MALFORMED_FRAMES[malformed % len(wire.MALFORMED_FRAMES)])
-                        malformed += 1
-                        self.malformed_sent += 1
+                    oversize = config.oversize_at
+                    if oversize is not None and chunk[0][0] <= oversize <= chunk[-1][0]:
+                        self.oversized_sent += sum(1 for seq, _ in chunk if seq == oversize)
+                    if extras.due(sent):
+                        await self._send_extras(ws, extras, chunk[-1][1], sent)
                     if loop.time() >= next_beat:
                         await ws.send(HEARTBEAT_FRAME)
                         self.heartbeats_sent += 1
                         next_beat = loop.time() + config.heartbeat
+                if skipped:
+                    if position < len(items):  # stopped for a fault: only the seqs passed over count
+                        skipped = [seq for seq in skipped if seq < items[position][0]]
+                    self.gaps_skipped.extend(skipped)
                 continue
             now = loop.time()
             if now >= next_beat:
@@ -450,6 +740,24 @@ class Simulator:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(next_beat - now):
                     await sub.changed.wait()
+
+    async def _send_extras(self, ws: ServerConnection, extras: _Extras, frame: str, sent: int) -> None:
+        """The extra frames due after the ``sent``-th event (``frame``) of a connection."""
+        config = self.config
+        if config.dup_every is not None and sent % config.dup_every == 0:
+            await ws.send(frame)
+            self.duplicates_sent += 1
+        if config.conflict_every is not None and sent % config.conflict_every == 0:
+            await ws.send(conflicting_frame(frame))
+            self.conflicts_sent += 1
+        if config.bad_seq_every is not None and sent % config.bad_seq_every == 0:
+            await ws.send(reseq_frame(frame, BAD_SEQS[extras.bad_seqs % len(BAD_SEQS)]))
+            extras.bad_seqs += 1
+            self.bad_seqs_sent += 1
+        if config.malformed_every is not None and sent % config.malformed_every == 0:
+            await ws.send(wire.MALFORMED_FRAMES[extras.malformed % len(wire.MALFORMED_FRAMES)])
+            extras.malformed += 1
+            self.malformed_sent += 1
 
     def _start_generation(self) -> None:
         self._ticker = asyncio.create_task(self._tick())

@@ -60,3 +60,31 @@ def test_bad_keys_option(text: str, message: str) -> None:
 def test_config_refuses_what_cannot_work(options: dict[str, object]) -> None:
     with pytest.raises(SimulatorConfigError):
         SimulatorConfig(**options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"reset_after": 0}, "reset after must be 1 or more, not 0"),
+        ({"dup_every": 0}, "dup every must be 1 or more, not 0"),
+        ({"conflict_every": -2}, "conflict every must be 1 or more, not -2"),
+        ({"bad_seq_every": 0}, "bad seq every must be 1 or more, not 0"),
+        ({"oversize_at": 0}, "oversize at must be 1 or more, not 0"),
+        ({"gap_every": 1}, r"gap every must be 2 or more \(1 would leave out every event\), not 1"),
+        ({"oversize_mb": 0}, "more than 0 and at most 1024 MiB, not 0"),
+        ({"oversize_mb": 4096}, "at most 1024 MiB, not 4096"),
+    ],
+)
+def test_fault_options_refuse_what_cannot_work(options: dict[str, object], message: str) -> None:
+    with pytest.raises(SimulatorConfigError, match=message):
+        SimulatorConfig(**options)  # type: ignore[arg-type]
+
+
+def test_fault_options_are_off_by_default() -> None:
+    config = SimulatorConfig()
+    off = (
+        config.reset_after, config.dup_every, config.conflict_every, config.gap_every,
+        config.oversize_at, config.bad_seq_every,
+    )
+    assert off == (None,) * 6
+    assert config.oversize_mb == 17  # above a client's usual 16 MiB limit
