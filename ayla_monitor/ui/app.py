@@ -39,7 +39,11 @@ from ayla_monitor.dss.errors import ConfigError  # noqa: E402
 from ayla_monitor.dss.keys import key_fingerprint  # noqa: E402
 from ayla_monitor.dss.subscription import StreamDefinition  # noqa: E402
 from ayla_monitor.store.errors import StoreError  # noqa: E402
-from ayla_monitor.store.location import describe_database, resolve_database_url  # noqa: E402
+from ayla_monitor.store.location import (  # noqa: E402
+    default_database_path,
+    describe_database,
+    resolve_database_url,
+)
 from ayla_monitor.ui.about import AboutDialog  # noqa: E402
 from ayla_monitor.ui.bridge import EngineBridge  # noqa: E402
 from ayla_monitor.ui.crash import install as install_crash_reporter  # noqa: E402
@@ -79,7 +83,8 @@ class Session:
     """
 
     def __init__(self, window: MainWindow, settings: AppSettings, *, keystore: Any,
-                 database: str | None = None, demo: DemoOptions = DemoOptions()) -> None:
+                 database: str | None = None, demo: DemoOptions = DemoOptions(),
+                 demo_database: str | None = None) -> None:
         self.window = window
         self.settings = settings
         self.keystore = keystore
@@ -94,6 +99,9 @@ class Session:
         self.bridge = EngineBridge(window)
         self.simulator: Any = None
         self.demo_stream_id: int | None = None
+        #: the demo runs on its own database file, never the user's (issue 10).
+        self.demo_mode = False
+        self._demo_database_arg = demo_database
         self.stream_ids: set[int] = set()
         self._tasks: asyncio.TaskGroup | None = None
         self._bridge_task: asyncio.Task[None] | None = None
@@ -133,12 +141,22 @@ class Session:
         """Open the database, restore the saved streams, start the demo if asked.
         Returns whether the database could be opened."""
         self._tasks = tasks
+        if demo:
+            self.demo_mode = True
+            ok = await self.open_database(self.demo_database())
+            if ok:
+                await self._start_demo()
+            return ok
         ok = await self.open_database(self._database_arg)
         if ok:
             await self.restore_streams()
-            if demo:
-                await self._start_demo()
         return ok
+
+    def demo_database(self) -> str:
+        """The demo's own database file (``demo.sqlite`` beside the default file)."""
+        if self._demo_database_arg is not None:
+            return self._demo_database_arg
+        return str(default_database_path().with_name("demo.sqlite"))
 
     async def open_database(self, arg: str | None) -> bool:
         """Open the engine on ``arg`` (a path or URL; ``None`` for the default file).
@@ -269,7 +287,28 @@ class Session:
 
     @qasync.asyncSlot()
     async def start_demo(self) -> None:
-        await self._start_demo()
+        """Ctrl+D: the window switches to the demo on its own database file (the
+        user's streams stop meanwhile; their database is not touched)."""
+        if self.demo_mode or self.simulator is not None:
+            return
+        await self._switch(demo=True)
+
+    @qasync.asyncSlot()
+    async def stop_demo(self) -> None:
+        """Back from the demo to the user's database and streams."""
+        if self.demo_mode:
+            await self._switch(demo=False)
+
+    async def _switch(self, *, demo: bool) -> None:
+        await self.close()
+        self.window.tiles.model.clear()
+        self.window.log_view.model.clear()
+        self.demo_mode = demo
+        if await self.open_database(self.demo_database() if demo else self._database_arg):
+            if demo:
+                await self._start_demo()
+            else:
+                await self.restore_streams()
 
     async def _start_demo(self) -> None:
         """The built-in simulator on a free loopback port, watched like any stream.
@@ -298,6 +337,9 @@ class Session:
         self.window.set_demo(True)
         definition = StreamDefinition(name=DEMO_NAME, base_url=simulator.url, key=DEMO_KEY)
         self.demo_stream_id = await self.add_definition(definition)
+        self.window.show_error(
+            f"The demo records into its own file, {describe_database(self.database_url or self.demo_database())}, "
+            "never into your database.", "Back to my database", self.stop_demo)
 
     @qasync.asyncSlot(int)
     async def connect_stream(self, stream_id: int) -> None:
@@ -361,6 +403,9 @@ class Session:
         if stream_id == self.demo_stream_id:
             self.demo_stream_id = None
             await self._stop_simulator()
+            if self.demo_mode:
+                await self._switch(demo=False)
+                return
         elif self.settings.saved_stream(definition.fingerprint) is not None:
             self.settings.forget_stream(definition.fingerprint, self.keystore)
         self.window.set_stream_count(len(self.stream_ids))
@@ -463,15 +508,9 @@ class Session:
 
     @qasync.asyncSlot()
     async def reopen_database(self) -> None:
-        """Switch to the database now in the settings, with the same streams."""
-        demo = self.simulator is not None
-        await self.close()
-        self.window.tiles.model.clear()
-        self.window.log_view.model.clear()
-        if await self.open_database(self._database_arg):
-            await self.restore_streams()
-            if demo:
-                await self._start_demo()
+        """Switch to the database now in the settings, with the saved streams
+        (leaving the demo, which has a database of its own)."""
+        await self._switch(demo=False)
 
     # -- retention
     async def _retention_loop(self, engine: Engine) -> None:
@@ -612,7 +651,7 @@ def _streams_panel() -> Any:
 
 async def run_app(*, database: str | None, demo: bool, exit_after: float | None,
                   settings: AppSettings | None = None, keystore: Any = None,
-                  demo_options: DemoOptions = DemoOptions(),
+                  demo_options: DemoOptions = DemoOptions(), demo_database: str | None = None,
                   on_ready: Callable[[Session], object] | None = None) -> int:
     """The main coroutine: window up, engine open, wait for the window to close."""
     settings = settings if settings is not None else AppSettings.load()
@@ -628,7 +667,10 @@ async def run_app(*, database: str | None, demo: bool, exit_after: float | None,
     window = MainWindow(settings, streams_panel=_streams_panel())
     window.closed.connect(quit_event.set)
     window.restore_layout()
-    session = Session(window, settings, keystore=keystore, database=database, demo=demo_options)
+    if demo and database is not None and demo_database is None:
+        demo_database, database = database, None  # --demo --db FILE: the demo's file for this run
+    session = Session(window, settings, keystore=keystore, database=database, demo=demo_options,
+                      demo_database=demo_database)
     crash_reporter = install_crash_reporter(window)
     window.show()
     timer: QTimer | None = None

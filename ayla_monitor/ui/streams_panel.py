@@ -378,6 +378,7 @@ class StreamDetails(QFrame):
         self.title.setFont(font)
         self.dot = QLabel("●")
         self.dot.setObjectName("stream-details-dot")
+        self.dot.setTextFormat(Qt.TextFormat.PlainText)
         self.dot.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.state_label = plain_label(selectable=True)
         self.state_label.setObjectName("stream-details-state")
@@ -427,22 +428,46 @@ class StreamDetails(QFrame):
         self.fill_button.setText(f"&Fill gaps ({gaps_text(status)})" if status.open_gaps else "&Fill gaps")
 
 
-class StreamsSummary(QLabel):
-    """The status bar's summary of the streams, in the states' colours:
-    ``Streams: 2 live · 1 retrying · 1 failed · 1 disconnected``."""
+class StreamsSummary(QWidget):
+    """The status bar's summary of the streams, each kind in its state's colour:
+    ``Streams: ● 2 live · ● 1 retrying · ● 1 failed · ● 1 disconnected``
+    (plain-text labels, like everything else in the window)."""
+
+    KINDS = ("live", "connecting", "retrying", "failed", "disconnected")
+    COLOURS = {
+        "live": STATE_COLORS[StreamState.LIVE],
+        "connecting": STATE_COLORS[StreamState.CONNECTING],
+        "retrying": STATE_COLORS[StreamState.RECONNECTING],
+        "failed": _FAILED,
+        "disconnected": _BY_USER,
+    }
 
     def __init__(self, model: StreamsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("streams-summary")
-        self.setTextFormat(Qt.TextFormat.RichText)  # only our own numbers and words
         self._model = model
         self.counts: dict[str, int] = {}
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        self.title = QLabel("No streams")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        layout.addWidget(self.title)
+        self.labels: dict[str, QLabel] = {}
+        for kind in self.KINDS:
+            label = QLabel()
+            label.setObjectName(f"streams-{kind}")
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setStyleSheet(f"color: {self.COLOURS[kind].name()}; font-weight: bold;")
+            label.hide()
+            layout.addWidget(label)
+            self.labels[kind] = label
         for signal in (model.dataChanged, model.rowsInserted, model.rowsRemoved, model.modelReset):
             signal.connect(self.refresh)
         self.refresh()
 
     def refresh(self, *_: object) -> None:
-        counts = {"live": 0, "connecting": 0, "retrying": 0, "failed": 0, "disconnected": 0}
+        counts = dict.fromkeys(self.KINDS, 0)
         for status in self._model.statuses():
             if status.state is StreamState.LIVE:
                 counts["live"] += 1
@@ -455,21 +480,16 @@ class StreamsSummary(QLabel):
             else:
                 counts["disconnected"] += 1
         self.counts = counts
-        colours = {
-            "live": STATE_COLORS[StreamState.LIVE],
-            "connecting": STATE_COLORS[StreamState.CONNECTING],
-            "retrying": STATE_COLORS[StreamState.RECONNECTING],
-            "failed": _FAILED,
-            "disconnected": _BY_USER,
-        }
-        parts = [
-            f'<span style="color:{colours[name].name()}">●</span>&nbsp;{n:,}&nbsp;{name}'
-            for name, n in counts.items()
-            if n
-        ]
-        self.setText("Streams: " + " · ".join(parts) if parts else "No streams")
-        plain = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
-        self.setToolTip(f"Streams: {plain}" if plain else "No streams")
+        for kind, label in self.labels.items():
+            label.setText(f"● {counts[kind]:,} {kind}")
+            label.setVisible(counts[kind] > 0)
+        self.title.setText("Streams:" if any(counts.values()) else "No streams")
+        self.setToolTip(self.text())
+
+    def text(self) -> str:
+        """What the summary says, as one line of plain text."""
+        plain = ", ".join(f"{n} {kind}" for kind, n in self.counts.items() if n)
+        return f"Streams: {plain}" if plain else "No streams"
 
 
 class StreamsPanel(QWidget):

@@ -252,3 +252,31 @@ def test_window_log_keeps_the_newest_rows_of_a_burst_larger_than_its_window(qtbo
     window.refresh.flush()
     assert [r.seq for r in window.log_view.model.rows()] == list(range(4_001, 5_001))
     assert window.tiles.model.rowCount() == 3
+
+
+def test_demo_records_into_its_own_file_never_the_users(tmp_path: Path, settings: AppSettings, keystore: Any,
+                                                        run: Callable[..., Any]) -> None:
+    """Issue 10: Ctrl+D while on the team's database wrote simulated events into it."""
+    mine, demo_file = tmp_path / "mine.sqlite", tmp_path / "demo.sqlite"
+
+    async def user(session: Session) -> None:
+        window = session.window
+        assert session.database_url is not None and "mine.sqlite" in session.database_url
+        window.demo_action.trigger()  # Ctrl+D
+        await wait_until(lambda: window.log_view.model.rowCount() >= 20, timeout=30, what="demo events")
+        assert window.demo and session.demo_mode
+        assert str(demo_file) in window.banner.label.text() and "never into your database" in window.banner.label.text()
+        assert str(demo_file) in window.database_label.text()
+        await wait_until(lambda: demo_file.exists() and count_events(demo_file) >= 20, timeout=30,
+                         what="demo events stored in the demo's file")
+        # back to my database: the demo stops, my file never saw a simulated event
+        window.banner.action_button.click()
+        await wait_until(lambda: not session.demo_mode and session.engine is not None
+                         and session.simulator is None, timeout=30, what="back on my database")
+        assert str(mine) in window.database_label.text()
+        assert not window.demo and window.demo_action.isEnabled()
+
+    assert run(drive(user, database=str(mine), demo=False, settings=settings, keystore=keystore,
+                     demo_database=str(demo_file), demo_options=DemoOptions(devices=4, rate=200)), timeout=90) == 0
+    assert count_events(mine) == 0
+    assert count_events(demo_file) >= 20

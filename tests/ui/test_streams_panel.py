@@ -310,8 +310,12 @@ def test_status_bar_summary_counts_each_kind(qtbot) -> None:  # type: ignore[no-
     panel.model.update_status(status(4, state=StreamState.STOPPED, detail="key rejected"))
     panel.model.update_status(status(5, state=StreamState.STOPPED, by_user=True))
     assert panel.summary.counts == {"live": 2, "connecting": 0, "retrying": 1, "failed": 1, "disconnected": 1}
-    assert panel.summary.toolTip() == "Streams: 2 live, 1 retrying, 1 failed, 1 disconnected"
-    assert "#43a047" in panel.summary.text() and "#e53935" in panel.summary.text()
+    assert panel.summary.text() == "Streams: 2 live, 1 retrying, 1 failed, 1 disconnected"
+    assert panel.summary.labels["live"].text() == "● 2 live"
+    assert "#43a047" in panel.summary.labels["live"].styleSheet()
+    assert "#e53935" in panel.summary.labels["failed"].styleSheet()
+    assert "#9e9e9e" in panel.summary.labels["disconnected"].styleSheet()
+    assert panel.summary.labels["connecting"].isHidden()
     panel.model.update_status(status(3, state=StreamState.LIVE))
     assert panel.summary.counts["live"] == 3 and panel.summary.counts["retrying"] == 0
 
