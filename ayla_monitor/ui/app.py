@@ -65,6 +65,9 @@ WRITER_QUEUE = 20_000
 #: Retention runs at start and then this often (seconds), pausing between batches.
 RETENTION_INTERVAL = 15 * 60
 RETENTION_PAUSE = 0.2
+#: While events are being written, the database's size is measured this often
+#: (seconds); the status bar and the settings show that one figure.
+SIZE_INTERVAL = 3.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,9 @@ class Session:
         #: device views and history windows (closed with the database they read).
         self._windows: list[QWidget] = []
         self._retention_task: asyncio.Task[None] | None = None
+        self._size_task: asyncio.Task[None] | None = None
+        #: the database's size on disk as last measured (the one figure shown everywhere).
+        self.database_size: int | None = None
         self._retention_wake = asyncio.Event()
         #: events deleted by retention since start.
         self.retention_deleted = 0
@@ -178,6 +184,7 @@ class Session:
         assert self._tasks is not None, "start() first"
         self._bridge_task = self._tasks.create_task(self.bridge.run(engine.subscribe()), name="bridge")
         self._retention_task = self._tasks.create_task(self._retention_loop(engine), name="retention")
+        self._size_task = self._tasks.create_task(self._size_loop(engine), name="database-size")
         window.banner.hide()
         window.set_engine_ready(True)
         await self.load_history()
@@ -208,6 +215,7 @@ class Session:
         for record in streams:
             self.window.set_stream_name(record.id, record.name)
         self.window.add_history(states, [row_from_stored(e) for e in events])
+        self.database_size = size
         self.window.set_database(describe_database(engine.database_url), size)
 
     async def close(self) -> None:
@@ -220,10 +228,11 @@ class Session:
             if shiboken6.isValid(widget):
                 widget.close()
         self._windows.clear()
-        retention, self._retention_task = self._retention_task, None
-        if retention is not None:
-            retention.cancel()
-            await asyncio.wait([retention])
+        for background in (self._retention_task, self._size_task):
+            if background is not None:
+                background.cancel()
+                await asyncio.wait([background])
+        self._retention_task = self._size_task = None
         task, self._bridge_task = self._bridge_task, None
         engine, self.engine = self.engine, None
         if engine is not None:
@@ -460,8 +469,8 @@ class Session:
 
         before = (self.settings.database_target(self.keystore), self.settings.log_window, self.settings.theme,
                   self.settings.dead_after, self.settings.retention_days)
-        size = None
-        dialog = SettingsDialog(self.settings, self.window, database_size=size, keystore=self.keystore)
+        dialog = SettingsDialog(self.settings, self.window, database_size=self.database_size,
+                                keystore=self.keystore)
         if self.engine is not None and self._tasks is not None:
             self._tasks.create_task(self._show_database_size(dialog), name="database-size")
 
@@ -476,19 +485,9 @@ class Session:
         return dialog
 
     async def _show_database_size(self, dialog: QDialog) -> None:
-        """The database's size in the settings (measured off the loop)."""
-        engine = self.engine
-        if engine is None:
-            return
-        try:
-            size = await asyncio.to_thread(engine.store.size_bytes)
-        except StoreError as exc:
-            log.info("The database size is not known: %s", exc)
-            return
-        label = getattr(dialog, "size_label", None)
-        if size is not None and label is not None and shiboken6.isValid(label):
-            label.setText(f"The database in use holds {format_bytes(size)}.")
-            label.setVisible(True)
+        """The database's size in the settings: measured now, and the status bar
+        shows the same figure."""
+        await self.measure_database_size()
 
     def _settings_changed(self, before: tuple[Any, ...]) -> None:
         url, log_window, theme, dead_after, retention_days = before
@@ -511,6 +510,39 @@ class Session:
         """Switch to the database now in the settings, with the saved streams
         (leaving the demo, which has a database of its own)."""
         await self._switch(demo=False)
+
+    # -- the database's size
+    async def measure_database_size(self, engine: Engine | None = None) -> int | None:
+        """Measure the database's size off the loop and show it in the status bar;
+        the settings dialog reads the same figure (:attr:`database_size`)."""
+        engine = engine or self.engine
+        if engine is None:
+            return None
+        try:
+            size = await asyncio.to_thread(engine.store.size_bytes)
+        except StoreError as exc:
+            log.info("The database size is not known: %s", exc)
+            return self.database_size
+        if engine is self.engine:
+            self.database_size = size
+            self.window.set_database(describe_database(engine.database_url), size)
+            for dialog in self._dialogs:  # an open Settings shows the same figure
+                label = getattr(dialog, "size_label", None)
+                if size is not None and label is not None and shiboken6.isValid(label):
+                    label.setText(f"The database in use holds {format_bytes(size)}.")
+                    label.setVisible(True)
+        return size
+
+    async def _size_loop(self, engine: Engine) -> None:
+        """Keep the size current while events are written (issue 10: the status
+        bar said 176.5 KB after 5,000 events)."""
+        measured_at: int | None = None
+        while True:
+            await asyncio.sleep(SIZE_INTERVAL)
+            stored = engine.health.stored
+            if stored != measured_at:
+                measured_at = stored
+                await self.measure_database_size(engine)
 
     # -- retention
     async def _retention_loop(self, engine: Engine) -> None:
@@ -535,8 +567,7 @@ class Session:
                 if deleted:
                     self.retention_deleted += deleted
                     log.info("Retention: deleted %d events older than %d days", deleted, days)
-                    size = await asyncio.to_thread(engine.store.size_bytes)
-                    self.window.set_database(describe_database(engine.database_url), size)
+                    await self.measure_database_size(engine)
             self._retention_wake.clear()
             try:
                 await asyncio.wait_for(self._retention_wake.wait(), RETENTION_INTERVAL)

@@ -280,3 +280,30 @@ def test_demo_records_into_its_own_file_never_the_users(tmp_path: Path, settings
                      demo_database=str(demo_file), demo_options=DemoOptions(devices=4, rate=200)), timeout=90) == 0
     assert count_events(mine) == 0
     assert count_events(demo_file) >= 20
+
+
+def test_database_size_is_current_and_the_same_everywhere(tmp_path: Path, settings: AppSettings, keystore: Any,
+                                                          run: Callable[..., Any]) -> None:
+    """Issue 10: the status bar said 176.5 KB after 5k events, Settings another figure."""
+    from ayla_monitor.ui.formatting import format_bytes
+
+    db = tmp_path / "size.sqlite"
+
+    async def user(session: Session) -> None:
+        window = session.window
+        await wait_until(lambda: session.database_size is not None, timeout=30, what="a first size")
+        first = session.database_size
+        assert first is not None
+        await wait_until(lambda: count_events(db) >= 500, timeout=60, what="events written")
+        # measured again while writing (every few seconds), without anyone asking
+        await wait_until(lambda: (session.database_size or 0) > first, timeout=30, what="a newer size")
+        assert format_bytes(session.database_size) in window.database_label.text()
+        dialog = session.open_settings()
+        await wait_until(lambda: dialog.size_label.isVisibleTo(dialog), timeout=30, what="the size in the settings")
+        shown = dialog.size_label.text()
+        assert shown == f"The database in use holds {format_bytes(session.database_size)}."
+        assert format_bytes(session.database_size) in window.database_label.text()  # one figure
+        dialog.reject()
+
+    assert run(drive(user, database=str(db), demo=True, settings=settings, keystore=keystore,
+                     demo_options=DemoOptions(devices=6, rate=400)), timeout=120) == 0
