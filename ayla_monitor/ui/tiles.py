@@ -15,6 +15,7 @@ thousand devices cost two thousand small objects, not two thousand widgets.
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import time
 from array import array
@@ -44,6 +45,7 @@ from PySide6.QtGui import (
     QFontMetrics,
     QGuiApplication,
     QHelpEvent,
+    QKeyEvent,
     QMouseEvent,
     QPainter,
     QPalette,
@@ -156,7 +158,7 @@ class DeviceTile:
         self.changed_at = 0.0
         self.sorted_names: list[str] | None = None
         #: recent values of each numeric property, for the sparkline.
-        self.trends: dict[str, array] = {}
+        self.trends: dict[str, array[float]] = {}
 
     # -- from live events
     def apply(self, event: Any) -> None:
@@ -357,9 +359,10 @@ class DeviceTilesModel(QAbstractListModel):
                 tile = tiles[row]
                 changed.add(row)
             else:
-                tile = new.get(dsn)
-                if tile is None:
-                    tile = new[dsn] = DeviceTile(dsn)
+                found = new.get(dsn)
+                if found is None:
+                    found = new[dsn] = DeviceTile(dsn)
+                tile = found
             tile.apply(event)
 
     def announce(self) -> int:
@@ -742,6 +745,12 @@ class TileDelegate(QStyledItemDelegate):
         colour = {True: _Palette.ONLINE, False: _Palette.OFFLINE}.get(tile.online, _Palette.UNKNOWN)  # type: ignore[arg-type]
         self._cards.draw(painter, rect, base, flash, pen, colour)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            # the keyboard's place: a clear ring inside the card (selection alone is not focus)
+            ring = QPen(accent, 2, Qt.PenStyle.DashLine)
+            painter.setPen(ring)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(QRectF(rect).adjusted(3, 3, -3, -3), 6, 6)
 
         # header: DSN and badge
         header: QRect = g["header"]
@@ -951,6 +960,7 @@ class TilesView(QWidget):
         self.list.setItemDelegate(self.delegate)
         self.list.setModel(self.proxy)
         self.list.viewport().installEventFilter(self)
+        self.list.installEventFilter(self)  # Enter opens the device; focus lands on a tile
 
         self.empty_label = QLabel("No devices yet. Tiles appear as events arrive.", self)
         self.empty_label.setObjectName("tiles-empty")
@@ -986,7 +996,23 @@ class TilesView(QWidget):
     def eventFilter(self, watched: Any, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize and watched is self.list.viewport():
             self._fit_columns()
+        elif watched is self.list:
+            if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+                if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.list.currentIndex().isValid():
+                    self._double_clicked(self.list.currentIndex())  # Enter: the device view
+                    return True
+                if event.key() == Qt.Key.Key_Space and self.list.currentIndex().isValid():
+                    self._clicked(self.list.currentIndex())  # Space: filter the log to it
+                    return False  # (and let the view select it)
+            elif event.type() == QEvent.Type.FocusIn:
+                self._ensure_current()
         return super().eventFilter(watched, event)
+
+    def _ensure_current(self) -> None:
+        """Focus on the tiles lands on a tile (so that it shows, and Enter has one to open)."""
+        if not self.list.currentIndex().isValid() and self.proxy.rowCount():
+            self.list.selectionModel().setCurrentIndex(
+                self.proxy.index(0, 0), self.list.selectionModel().SelectionFlag.NoUpdate)
 
     def _fit_columns(self) -> None:
         """Stretch the tiles so that whole columns fill the width (no ragged gap)."""
@@ -1073,7 +1099,7 @@ class TilesView(QWidget):
             trends = menu.addMenu("Sparkline shows")
             current = pick_trend(tile.trends, self.model.trend_property)
             for name in numbers:
-                action = trends.addAction(one_line(name, 40), lambda n=name: self.model.set_trend_property(n))
+                action = trends.addAction(one_line(name, 40), functools.partial(self.model.set_trend_property, name))
                 action.setCheckable(True)
                 action.setChecked(name == current)
             trends.addSeparator()
@@ -1087,5 +1113,5 @@ class TilesView(QWidget):
             if prop.base_type == "file" and isinstance(prop.value, str) and is_openable_url(prop.value):
                 url = prop.value
                 menu.addAction(f"Open file {one_line(name, 40)}",
-                               lambda u=url: QDesktopServices.openUrl(QUrl(u)))
+                               functools.partial(QDesktopServices.openUrl, QUrl(url)))
         menu.popup(self.list.viewport().mapToGlobal(pos))

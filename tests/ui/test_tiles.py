@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QImage, QPainter
-from PySide6.QtWidgets import QStyleOptionViewItem
+from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
 
 from ayla_monitor.dss.events import MalformedFrame
 from ayla_monitor.store.records import DeviceLocation, DeviceState, PropertyValue
@@ -128,9 +128,13 @@ def test_value_formatting_by_base_type() -> None:
     assert formatting.is_openable_url("https://a/b") and not formatting.is_openable_url("javascript:alert(1)")
 
 
-def paint_tile(view: TilesView, row: int) -> QImage:
+def paint_tile(view: TilesView, row: int, *, focused: bool = False) -> QImage:
     option = QStyleOptionViewItem()
     option.initFrom(view.list)
+    if focused:
+        option.state |= QStyle.StateFlag.State_HasFocus
+    else:
+        option.state &= ~QStyle.StateFlag.State_HasFocus
     option.rect = QRect(0, 0, view.delegate.tile_width, 168)
     image = QImage(option.rect.size(), QImage.Format.Format_ARGB32)
     image.fill(Qt.GlobalColor.white)
@@ -314,3 +318,27 @@ def test_dsn_order_holds_for_new_devices_without_a_dynamic_proxy(qtmodeltester: 
     proxy.set_filter_text("")
     model.apply([sample("connectivity", dsn="B")])
     assert order() == ["A", "B", "C", "D", "M", "X", "Z"]
+
+
+def test_keyboard_focus_shows_on_a_tile_and_enter_opens_the_device(qtbot: Any) -> None:
+    """Issue 10: Enter on a tile did nothing, and the focused tile looked like any other."""
+    view = TilesView(clock=clock)
+    qtbot.addWidget(view)
+    view.resize(900, 500)
+    view.show()
+    view.apply([sample("connectivity", dsn="ONE"), sample("connectivity", dsn="TWO")])
+    qtbot.waitExposed(view)
+    view.list.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(lambda: view.list.currentIndex().isValid(), timeout=5_000)  # focus lands on a tile
+    assert view.list.currentIndex().data(Role.DSN) == "ONE"
+    # the focused tile is painted differently (a ring), whatever is selected
+    plain, ring = paint_tile(view, 0), paint_tile(view, 0, focused=True)
+    assert plain != ring
+    qtbot.keyClick(view.list, Qt.Key.Key_Right)
+    assert view.list.currentIndex().data(Role.DSN) == "TWO"
+    with qtbot.waitSignal(view.device_opened, timeout=5_000) as opened:
+        qtbot.keyClick(view.list, Qt.Key.Key_Return)
+    assert opened.args == ["TWO"]
+    with qtbot.waitSignal(view.device_opened, timeout=5_000) as opened:
+        qtbot.keyClick(view.list, Qt.Key.Key_Enter)
+    assert opened.args == ["TWO"]
