@@ -1,4 +1,4 @@
-"""The ``ayla-monitor`` command: the window, ``record``, ``export``, ``simulate``.
+"""The ``ayla-monitor`` command: the window, ``record``, ``export``, ``import``, ``simulate``.
 
 ``main(argv) -> int`` returns one of :class:`ExitCode`. The window and the
 simulator are imported only when asked for, so ``record`` and ``export`` run
@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from ayla_monitor import __version__
 from ayla_monitor.dss.endpoints import CLIENT_TYPES, DEPLOYMENTS, REGIONS, ReplayWindow
@@ -87,8 +88,32 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
         metavar="PATH_OR_URL",
-        help="SQLite file path, sqlite:///PATH or mysql://user:pw@host:3306/db "
+        help="SQLite file path, sqlite:///PATH or mysql://user@host:3306/db "
         "(default: events.sqlite in your user data folder)",
+    )
+    parser.add_argument(
+        "--db-password-file",
+        metavar="FILE",
+        help="the MySQL password, from the first line of FILE (or set AYLA_DB_PASSWORD); "
+        "a password inside --db is VISIBLE to other users of this machine",
+    )
+
+
+def _add_logging(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """``-v`` and ``--log-file``, before or after the command (a command's
+    own copy keeps the value given before it unless given again)."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0 if top else argparse.SUPPRESS,
+        help="more log output (-vv: debug)",
+    )
+    parser.add_argument(
+        "--log-file",
+        metavar="PATH",
+        default=None if top else argparse.SUPPRESS,
+        help="also log to PATH (appended; at least INFO), e.g. when running as a service",
     )
 
 
@@ -105,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--exit-after", type=_positive_float, metavar="SECONDS", help="close cleanly after SECONDS"
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    _add_logging(parser, top=True)
     _add_db(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -161,6 +186,18 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--ca-file", metavar="PEM", help="extra CA certificates to trust (TLS stays verified)")
     rec.add_argument("--proxy", metavar="URL", help="proxy URL (default: the system's proxy settings)")
 
+    imp = commands.add_parser(
+        "import",
+        help="put events saved to a spill file back into the database",
+        description="Store the frames of spill files (written when the recorder could not store "
+        "everything, exit code 5) in the database they were recorded for. Importing twice stores "
+        "nothing new.",
+        epilog="exit codes:\n" + EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_db(imp)
+    imp.add_argument("files", nargs="+", metavar="FILE", help="a spill file (unstored-….jsonl)")
+
     exp = commands.add_parser(
         "export",
         help="write stored events as CSV or JSON Lines",
@@ -207,6 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--prefill", type=int, default=0, metavar="N", help="put N events in the replay buffer first"
     )
+    for command in commands.choices.values():
+        _add_logging(command, top=False)
     return parser
 
 
@@ -225,8 +264,55 @@ def _read_key_file(path: str) -> list[str]:
     return keys
 
 
+def check_stream_url(url: str) -> None:
+    """Refuse, in one sentence, a ``--url`` that can never connect (UsageError)."""
+    from ayla_monitor.dss.endpoints import display_url
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss"):
+        raise UsageError(f"a stream URL starts with ws:// or wss://, not {display_url(url)!r}")
+    if not parts.hostname:
+        raise UsageError(f"the stream URL {display_url(url)!r} names no host (ws://HOST:PORT/stream)")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0 or (parts.netloc.rsplit("@", 1)[-1].endswith(":") and port is None):
+        raise UsageError(f"the stream URL {display_url(url)!r} has no valid port (a number from 1 to 65535)")
+
+
+def _read_password_file(path: str) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UsageError(f"cannot read the database password file {path}: {why}") from None
+    lines = text.splitlines()
+    if not lines or not lines[0]:
+        raise UsageError(f"the database password file {path} is empty (the password is its first line)")
+    return lines[0]
+
+
+def database_url(args: argparse.Namespace, environ: dict[str, str]) -> str:
+    """The database URL for ``--db``, with the password from
+    ``--db-password-file`` or ``AYLA_DB_PASSWORD`` put in (in memory only).
+    Raises UsageError or :class:`~ayla_monitor.store.errors.BadDatabaseUrl`."""
+    from ayla_monitor.store.location import PASSWORD_ENV, is_mysql_url, resolve_database_url, with_password
+
+    url = resolve_database_url(args.db)
+    password_file = getattr(args, "db_password_file", None)
+    if password_file:
+        return with_password(url, _read_password_file(password_file), source="--db-password-file")
+    password = environ.get(PASSWORD_ENV)
+    if password and is_mysql_url(url) and urlsplit(url).password is None:
+        return with_password(url, password, source=PASSWORD_ENV)
+    return url
+
+
 def stream_definitions(args: argparse.Namespace, environ: dict[str, str]) -> list[StreamDefinition]:
     """The streams a ``record`` command line asks for (UsageError if none or bad)."""
+    if args.url is not None:
+        check_stream_url(args.url)
     replay = ReplayWindow(args.seq_start, args.seq_end)
     found: list[tuple[str, dict[str, object]]] = []
     for key in args.stream_key:
@@ -276,11 +362,10 @@ def _cmd_record(args: argparse.Namespace, err: TextIO) -> int:
     from ayla_monitor.dss.client import ClientOptions
     from ayla_monitor.headless.record import record, summary
     from ayla_monitor.store.errors import StoreError
-    from ayla_monitor.store.location import resolve_database_url
 
     try:
         definitions = stream_definitions(args, dict(os.environ))
-        url = resolve_database_url(args.db)
+        url = database_url(args, dict(os.environ))
     except (UsageError, ConfigError, StoreError) as exc:
         err.write(f"ayla-monitor record: {exc}\n")
         return ExitCode.USAGE
@@ -300,6 +385,10 @@ def _cmd_record(args: argparse.Namespace, err: TextIO) -> int:
         err.write(line + "\n")
     if result.spill_path is not None:
         return ExitCode.UNSTORED
+    if result.internal_error:
+        return ExitCode.FAILURE
+    if result.settings_rejected:
+        return ExitCode.USAGE
     if result.all_rejected:
         return ExitCode.KEY_REJECTED
     return ExitCode.OK
@@ -310,20 +399,22 @@ def _cmd_record(args: argparse.Namespace, err: TextIO) -> int:
 
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ayla_monitor.headless.export import parse_time_bound, write_events, write_malformed
+    from ayla_monitor.store.connection import open_read_only
     from ayla_monitor.store.database import Store
     from ayla_monitor.store.errors import StoreError
-    from ayla_monitor.store.location import resolve_database_url
     from ayla_monitor.store.records import EventQuery
 
     try:
-        url = resolve_database_url(args.db)
+        url = database_url(args, dict(os.environ))
         since = parse_time_bound(args.since) if args.since else None
         until = parse_time_bound(args.until, end=True) if args.until else None
-    except (StoreError, ValueError) as exc:
+    except (UsageError, StoreError, ValueError) as exc:
         err.write(f"ayla-monitor export: {exc}\n")
         return ExitCode.USAGE
     try:
-        store = Store.open(url)
+        # Read only: nothing is created (not even a missing file), nothing
+        # written, and a read-only file, folder or mount can be exported.
+        store = Store(url, open_read_only(url))
     except StoreError as exc:
         err.write(f"ayla-monitor export: {exc}\n")
         return ExitCode.DATABASE
@@ -360,6 +451,41 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         store.close()
     if args.output:
         err.write(f"Wrote {count:,} {what} to {args.output}\n")
+    return ExitCode.OK
+
+
+# -- import ------------------------------------------------------------------
+
+
+def _cmd_import(args: argparse.Namespace, err: TextIO) -> int:
+    from ayla_monitor.store.errors import DatabaseUnavailable, StoreError
+    from ayla_monitor.store.location import describe_database
+    from ayla_monitor.store.spill_import import ImportRefused, import_spills
+
+    try:
+        url = database_url(args, dict(os.environ))
+    except (UsageError, StoreError) as exc:
+        err.write(f"ayla-monitor import: {exc}\n")
+        return ExitCode.USAGE
+    try:
+        counts = import_spills([Path(f) for f in args.files], url)
+    except ImportRefused as exc:
+        err.write(f"ayla-monitor import: {exc}\n")
+        return ExitCode.USAGE
+    except (DatabaseUnavailable, StoreError) as exc:
+        err.write(f"ayla-monitor import: {exc}\n")
+        return ExitCode.DATABASE
+    for problem in counts.problems:
+        err.write(f"  unreadable: {problem}\n")
+    err.write(
+        f"Read {counts.read:,} frames from {counts.files} file{'s' if counts.files != 1 else ''} into "
+        f"{describe_database(url)}: {counts.stored:,} events stored, {counts.duplicates:,} already "
+        f"there (duplicates), {counts.bad_frames:,} bad frames kept, "
+        f"{counts.unreadable:,} unreadable lines.\n"
+    )
+    if counts.spill_path is not None:
+        err.write(f"Frames that could not be stored again were saved to {counts.spill_path} (JSON Lines).\n")
+        return ExitCode.UNSTORED
     return ExitCode.OK
 
 
@@ -427,27 +553,62 @@ def _cmd_window(args: argparse.Namespace, err: TextIO) -> int:
     if problem is not None:
         err.write(f"ayla-monitor: {problem}\n")
         return ExitCode.NO_DISPLAY
+    from ayla_monitor.store.errors import StoreError
     from ayla_monitor.ui.app import run_gui
 
-    return run_gui(database=args.db, demo=args.demo, exit_after=args.exit_after)
+    database = args.db
+    if args.db_password_file or (database and database.startswith("mysql://")):
+        try:  # the password from --db-password-file or AYLA_DB_PASSWORD, in memory only
+            database = database_url(args, dict(os.environ))
+        except (UsageError, StoreError) as exc:
+            err.write(f"ayla-monitor: {exc}\n")
+            return ExitCode.USAGE
+    return run_gui(database=database, demo=args.demo, exit_after=args.exit_after)
 
 
-def _configure_logging(verbosity: int) -> None:
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _configure_logging(verbosity: int, log_file: str | None = None) -> None:
+    """Console logging at the ``-v`` level; with ``log_file``, also a plain
+    file at INFO or more detail (a service's log). Stream keys never reach a
+    log line (see :mod:`ayla_monitor.dss.keys`). Raises UsageError if the
+    file cannot be opened."""
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    if log_file:
+        try:
+            handler = logging.FileHandler(log_file, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write the log file {log_file}: {exc.strerror or exc}") from None
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        file_level = min(level, logging.INFO)
+        handler.setLevel(file_level)
+        root = logging.getLogger()
+        for existing in root.handlers:
+            if existing is not handler and existing.level == logging.NOTSET:
+                existing.setLevel(level)  # the console keeps the -v level
+        root.addHandler(handler)
+        root.setLevel(min(root.level, file_level))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    _configure_logging(args.verbose)
     err = sys.stderr
+    try:
+        _configure_logging(args.verbose, args.log_file)
+    except UsageError as exc:
+        err.write(f"ayla-monitor: {exc}\n")
+        return ExitCode.USAGE
     try:
         if args.command == "record":
             return _cmd_record(args, err)
         if args.command == "export":
             return _cmd_export(args, sys.stdout, err)
+        if args.command == "import":
+            return _cmd_import(args, err)
         if args.command == "simulate":
             return _cmd_simulate(args, err)
         return _cmd_window(args, err)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -18,8 +19,12 @@ KEY = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"
 
 
+#: Generous: the machine may be busy; every wait below ends on its condition long before.
+DEADLINE = 120.0
+
+
 def cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    *args: str, env: dict[str, str] | None = None, timeout: float = DEADLINE
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ayla_monitor", *args],
@@ -52,7 +57,7 @@ def simulator() -> Iterator[str]:
     url = line.strip().split(" on ", 1)[1]
     yield url
     proc.terminate()
-    proc.communicate(timeout=10)
+    proc.communicate(timeout=DEADLINE)
 
 
 def count_rows(db: Path) -> int:
@@ -66,13 +71,30 @@ def count_rows(db: Path) -> int:
 
 
 def record_until(url: str, db: Path, key_file: Path, rows: int, sig: int) -> subprocess.CompletedProcess[str]:
+    """Record until the database holds ``rows`` events, then stop with ``sig``."""
     proc = start("record", "--url", url, "--stream-key-file", str(key_file), "--db", str(db))
-    deadline = time.monotonic() + 30
-    while count_rows(db) < rows and time.monotonic() < deadline:
-        time.sleep(0.1)
+    deadline = time.monotonic() + DEADLINE
+    while count_rows(db) < rows and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)  # polling: the wait ends as soon as the rows are there
+    reached = count_rows(db)
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=30)
+    out, err = proc.communicate(timeout=DEADLINE)
+    assert reached >= rows, f"only {reached} of {rows} rows within {DEADLINE:.0f} s: {err}"
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def simulator_past(url: str, seq: int, probe_db: Path) -> None:
+    """Wait until the simulator's live stream has gone past ``seq``, so that
+    a restarted recorder has missed events to catch up on: a throwaway
+    ``record --count 1`` into ``probe_db`` tells where the stream is."""
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        probe_db.unlink(missing_ok=True)  # a fresh database: it starts live, not after a stored seq
+        done = cli("record", "--url", url, "--stream-key", KEY, "--count", "1", "--db", str(probe_db))
+        found = re.search(r"last seq (\d+)", done.stderr)
+        if found and int(found.group(1)) > seq:
+            return
+    raise AssertionError(f"the simulator did not pass seq {seq} within {DEADLINE:.0f} s")
 
 
 def test_record_stop_restart_export(tmp_path: Path, simulator: str) -> None:
@@ -84,7 +106,9 @@ def test_record_stop_restart_export(tmp_path: Path, simulator: str) -> None:
     assert first.returncode == 0, first.stderr
     assert "Received" in first.stderr and "reconnect" in first.stderr
     assert KEY not in first.stderr and "0123…cdef" in first.stderr
-    time.sleep(1.0)  # the simulator goes on without us
+    with sqlite3.connect(db) as conn:
+        last = conn.execute("select max(seq) from events").fetchone()[0]
+    simulator_past(simulator, last + 50, tmp_path / "probe.sqlite")  # it goes on without us
     second = record_until(simulator, db, key_file, count_rows(db) + 300, signal.SIGTERM)
     assert second.returncode == 0, second.stderr
 
@@ -193,7 +217,7 @@ def test_export_malformed(tmp_path: Path) -> None:
         assert "4 malformed frames" in done.stderr
     finally:
         proc.terminate()
-        proc.communicate(timeout=10)
+        proc.communicate(timeout=DEADLINE)
     out = cli("export", "--db", str(db), "--malformed")
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(rows) == 4 and all(r["reason"] and "raw" in r for r in rows)

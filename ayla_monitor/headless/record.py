@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shlex
 import signal
 import sys
 import time
@@ -22,8 +23,9 @@ from typing import TextIO
 from ayla_monitor.core.engine import Engine
 from ayla_monitor.core.status import StatusChanged, StreamState, StreamStatus, WriterHealth
 from ayla_monitor.dss.client import ClientOptions
+from ayla_monitor.dss.errors import SETTINGS_REJECTED
 from ayla_monitor.dss.subscription import StreamDefinition
-from ayla_monitor.store.location import describe_database
+from ayla_monitor.store.location import describe_database, is_mysql_url
 
 __all__ = ["RecordResult", "record", "StatusLine"]
 
@@ -39,11 +41,34 @@ class RecordResult:
     writer_error: str | None = None
     spill_path: Path | None = None
     seconds: float = 0.0
+    #: the database as given to ``ayla-monitor import`` (no password)
+    database: str = ""
 
     @property
     def all_rejected(self) -> bool:
         return bool(self.statuses) and all(
             s.state is StreamState.STOPPED and "rejected" in s.detail for s in self.statuses
+        )
+
+    @property
+    def internal_error(self) -> bool:
+        """A stream stopped on a bug (its traceback is in the log)."""
+        return any(s.detail.startswith("internal error") for s in self.statuses)
+
+    @property
+    def settings_rejected(self) -> bool:
+        """Every stream stopped for good, at least one because our settings
+        cannot work (an unsupported proxy, a redirect away from ws/wss)."""
+        final = [
+            s
+            for s in self.statuses
+            if s.state is StreamState.STOPPED
+            and (s.detail.startswith(SETTINGS_REJECTED) or "rejected" in s.detail)
+        ]
+        return (
+            bool(self.statuses)
+            and len(final) == len(self.statuses)
+            and any(s.detail.startswith(SETTINGS_REJECTED) for s in final)
         )
 
 
@@ -148,6 +173,7 @@ async def record(
                 installed.append(sig)
     line = StatusLine(out)
     result = RecordResult()
+    result.database = _import_db_arg(database_url)
     started = time.monotonic()
     out.write(f"Recording {_plural(len(definitions), 'stream')} into {describe_database(database_url)}\n")
     for definition in definitions:
@@ -202,6 +228,21 @@ async def record(
     return result
 
 
+def _import_db_arg(url: str) -> str:
+    """``--db`` for the import command the summary suggests: the SQLite path,
+    or the MySQL URL without its password (which goes by file or variable)."""
+    shown = describe_database(url)
+    return shown.replace(":***@", "@", 1) if is_mysql_url(url) else shown
+
+
+def import_command(result: RecordResult) -> str:
+    """The command line that puts the spilled frames back."""
+    command = f"ayla-monitor import --db {shlex.quote(result.database)} {shlex.quote(str(result.spill_path))}"
+    if result.database.startswith("mysql://") and "@" in result.database:
+        command += "  (give the password with --db-password-file FILE or AYLA_DB_PASSWORD)"
+    return command
+
+
 def summary(result: RecordResult) -> list[str]:
     """The closing lines the recorder prints."""
     events = sum(s.events for s in result.statuses)
@@ -222,4 +263,5 @@ def summary(result: RecordResult) -> list[str]:
         lines.append(f"Database error: {result.writer_error}")
     if result.spill_path is not None:
         lines.append(f"Events that could not be stored were saved to {result.spill_path} (JSON Lines).")
+        lines.append(f"Put them back in the database with: {import_command(result)}")
     return lines

@@ -9,18 +9,23 @@ connect timeout, so an unreachable server is reported in seconds.
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import re
 import sqlite3
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import peewee
 from playhouse import db_url
 
+from ayla_monitor.store.errors import DatabaseUnavailable
 from ayla_monitor.store.location import describe_database, is_mysql_url, sqlite_path
+from ayla_monitor.store.models import SCHEMA_VERSION
 
-__all__ = ["SQLITE_PRAGMAS", "make_database", "explain_failure", "mysql_errno"]
+log = logging.getLogger(__name__)
+
+__all__ = ["SQLITE_PRAGMAS", "make_database", "open_read_only", "explain_failure", "mysql_errno"]
 
 SQLITE_PRAGMAS = {
     # 8 KB pages (only takes effect on a new file, before WAL): events are
@@ -84,6 +89,100 @@ def make_database(url: str, *, shared: bool = False, bulk: bool = False) -> peew
     return db_url.connect(url, **params)
 
 
+#: Reading only: no journal mode change, no schema, nothing written.
+READER_PRAGMAS = {"cache_size": -64 * 1024, "query_only": 1}
+
+
+def _sqlite_reader(path: Path, *, immutable: bool) -> peewee.Database:
+    mode = "immutable=1" if immutable else "mode=ro"
+    uri = f"file:{quote(str(path))}?{mode}"
+    return peewee.SqliteDatabase(
+        uri,
+        uri=True,
+        pragmas=READER_PRAGMAS,
+        timeout=SQLITE_BUSY_TIMEOUT,
+        autoconnect=False,
+        thread_safe=False,
+        check_same_thread=False,
+    )
+
+
+def open_read_only(url: str) -> peewee.Database:
+    """Connect to ``url``'s database to read it, changing nothing: no file or
+    folder is created, no schema is added (for ``export``). Raises
+    :class:`DatabaseUnavailable` if it does not exist or cannot be read.
+
+    A SQLite file opens with ``mode=ro``, which still needs its WAL index
+    (``-shm``) to exist or be creatable; in a read-only folder or mount it
+    cannot be, and the file opens ``immutable`` instead (nobody can write
+    there through this path anyway). The connection is shareable between
+    threads: the :class:`~ayla_monitor.store.database.Store` serialises it.
+    """
+    if is_mysql_url(url):
+        database = make_database(url, shared=True)
+        try:
+            database.connect()
+        except (peewee.DatabaseError, peewee.InterfaceError, OSError) as exc:
+            raise DatabaseUnavailable(explain_failure(exc, url) + ".") from exc
+        _check_tables(database, url)
+        return database
+    path = sqlite_path(url)
+    if not path.is_file():
+        why = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise DatabaseUnavailable(f"The SQLite database {path} {why}.")
+    if not os.access(path, os.R_OK):
+        raise DatabaseUnavailable(f"Cannot open the SQLite database {path}: no permission to read it.")
+    writable_folder = os.access(path.parent, os.W_OK | os.X_OK)
+    database = _sqlite_reader(path, immutable=False)
+    try:
+        database.connect()
+        database.execute_sql("SELECT count(*) FROM sqlite_master")  # reads the header and the WAL
+    except (peewee.DatabaseError, peewee.InterfaceError) as exc:
+        if not database.is_closed():
+            database.close()
+        if writable_folder:
+            raise DatabaseUnavailable(explain_failure(exc, url) + ".") from exc
+        # "unable to open" (no -shm and none can be made) or "readonly" (an
+        # -shm this user may not write): either way, only immutable reads work.
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            log.warning(
+                "%s is in a read-only folder: the newest events, still in %s, cannot be read",
+                path,
+                wal.name,
+            )
+        database = _sqlite_reader(path, immutable=True)
+        try:
+            database.connect()
+        except (peewee.DatabaseError, peewee.InterfaceError) as exc2:
+            raise DatabaseUnavailable(explain_failure(exc2, url) + ".") from exc2
+    _check_tables(database, url)
+    return database
+
+
+def _check_tables(database: peewee.Database, url: str) -> None:
+    """Refuse a database that is not (yet) an Ayla Monitor database, or one
+    written by a newer version, in one sentence."""
+    try:
+        tables = set(database.get_tables())
+        found = None
+        if "schema_version" in tables:
+            cursor = database.execute_sql("SELECT MAX(version) FROM schema_version")
+            found = cursor.fetchone()[0]
+    except (peewee.DatabaseError, peewee.InterfaceError) as exc:
+        database.close()
+        raise DatabaseUnavailable(explain_failure(exc, url) + ".") from exc
+    if "events" not in tables:
+        database.close()
+        raise DatabaseUnavailable(f"The database {describe_database(url)} holds no events table.")
+    if found is not None and found > SCHEMA_VERSION:
+        database.close()
+        raise DatabaseUnavailable(
+            f"The database {describe_database(url)} was written by a newer Ayla Monitor "
+            f"(schema {found}; this version knows up to {SCHEMA_VERSION}): upgrade to use it."
+        )
+
+
 def mysql_errno(exc: BaseException) -> int | None:
     """The MySQL error number of a peewee/PyMySQL error, if it has one."""
     args = getattr(exc, "args", ())
@@ -108,7 +207,7 @@ def _mysql_reason(exc: BaseException, url: str) -> str:
         if "timed out" in message.lower():
             why = "timed out"
         return f"Cannot reach the MySQL server at {where} ({why})"
-    if code == 1045:
+    if code in (1045, 1698):  # 1698: MariaDB, a user that may not log in with a password
         return f"The MySQL server at {where} refused user {user!r} (wrong user name or password)"
     if code == 1044:
         return f"The MySQL server at {where} does not let user {user!r} use database {name!r}"

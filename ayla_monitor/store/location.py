@@ -8,7 +8,7 @@ Passwords only ever leave this module masked (:func:`describe_database`).
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import platformdirs
 
@@ -20,6 +20,8 @@ __all__ = [
     "ACCEPTED_FORMS",
     "default_database_path",
     "resolve_database_url",
+    "with_password",
+    "PASSWORD_ENV",
     "describe_database",
     "is_mysql_url",
     "sqlite_path",
@@ -27,6 +29,8 @@ __all__ = [
 
 APP_NAME = "ayla-monitor"
 DATABASE_FILE = "events.sqlite"
+#: The environment variable that gives the MySQL password (not visible in ``ps``).
+PASSWORD_ENV = "AYLA_DB_PASSWORD"
 ACCEPTED_FORMS = "a file path, sqlite:///PATH or mysql://USER:PASSWORD@HOST:PORT/DATABASE"
 
 
@@ -71,6 +75,28 @@ def resolve_database_url(arg: str | None) -> str:
     if "://" in text:
         raise _bad(text, f"uses {text.split('://', 1)[0]!r}, which is not supported")
     return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def with_password(url: str, password: str, *, source: str) -> str:
+    """``url`` (a resolved ``mysql://`` URL) with ``password`` put in, in
+    memory only, so that it never has to be on a command line. ``source``
+    names where the password came from, for the error when ``url`` cannot
+    take one (SQLite) or already has one."""
+    if not is_mysql_url(url):
+        raise BadDatabaseUrl(f"{source} gives a password, but a SQLite database has none; leave it out.")
+    parts = urlsplit(url)
+    if parts.password is not None:
+        raise BadDatabaseUrl(
+            f"The password is given twice: in the --db URL and by {source}; keep only {source}."
+        )
+    user = parts.netloc.rsplit("@", 1)[0] if "@" in parts.netloc else ""
+    if not user:
+        raise BadDatabaseUrl(
+            f"{source} gives a password, but the --db URL names no user (mysql://USER@HOST/DB)."
+        )
+    where = parts.netloc.rsplit("@", 1)[1]
+    netloc = f"{user}:{quote(password, safe='')}@{where}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def is_mysql_url(url: str) -> bool:
