@@ -643,7 +643,8 @@ class Session:
         return dialog
 
     def show_about(self) -> None:
-        dialog = AboutDialog(self.window, database=describe_database(self.database_url) if self.database_url else None)
+        dialog = AboutDialog(self.window, database=describe_database(self.database_url) if self.database_url else None,
+                             keystore=self.keystore)
         dialog.finished.connect(lambda _: self._forget_dialog(dialog))
         self._dialogs.append(dialog)
         dialog.open()
@@ -703,6 +704,7 @@ async def run_app(*, database: str | None, demo: bool, exit_after: float | None,
     session = Session(window, settings, keystore=keystore, database=database, demo=demo_options,
                       demo_database=demo_database)
     crash_reporter = install_crash_reporter(window)
+    window.log_folder = crash_reporter.log_file.parent  # Help → Open the log folder
     window.show()
     timer: QTimer | None = None
     if exit_after is not None:

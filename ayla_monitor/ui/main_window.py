@@ -15,11 +15,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
+    QDialog,
     QDockWidget,
     QFrame,
     QHBoxLayout,
@@ -233,7 +235,7 @@ class MainWindow(QMainWindow):
         self._update_page()
 
     # -- actions and menus
-    def _action(self, text: str, shortcut: QKeySequence | str | None = None, *,
+    def _action(self, text: str, shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None, *,
                 name: str, tip: str | None = None, checkable: bool = False) -> QAction:
         action = QAction(text, self)
         action.setObjectName(name)
@@ -268,6 +270,12 @@ class MainWindow(QMainWindow):
         self.follow_action.setChecked(True)
         self.focus_tiles_action = self._action("Filter &devices", "Ctrl+Shift+F", name="focus-tiles")
         self.about_action = self._action(f"&About {APP_NAME}", None, name="about")
+        self.shortcuts_action = self._action("&Keyboard shortcuts", "F1", name="shortcuts",
+                                             tip="Every key the window answers to")
+        self.log_folder_action = self._action("Open the &log folder", None, name="log-folder",
+                                              tip="The folder with the app's log files (for a bug report)")
+        #: the folder the log file is in (the app sets it to where the crash reporter writes).
+        self.log_folder: Path | None = None
         self.history_action = self._action("&History…", "Ctrl+H", name="history",
                                            tip="Search the stored events by time, device, property and text")
         self.export_action = self._action("&Export events…", "Ctrl+E", name="export",
@@ -294,7 +302,12 @@ class MainWindow(QMainWindow):
         self.view_menu.addAction(self.pause_action)
         self.view_menu.addAction(self.follow_action)
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.shortcuts_action)
+        help_menu.addAction(self.log_folder_action)
+        help_menu.addSeparator()
         help_menu.addAction(self.about_action)
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        self.log_folder_action.triggered.connect(self.open_log_folder)
 
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("main-toolbar")
@@ -472,6 +485,25 @@ class MainWindow(QMainWindow):
             self.rate_label.setText(f"{rate:,.0f} events/s" if self._received else "")
 
     # -- user actions handled here
+    def show_shortcuts(self) -> QDialog:
+        """Help → Keyboard shortcuts (every action with a key, and the keys without one)."""
+        from ayla_monitor.ui.about import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self.findChildren(QAction), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def open_log_folder(self) -> QUrl:
+        """Help → Open the log folder, in the desktop's file manager."""
+        from ayla_monitor.ui.crash import default_log_dir
+
+        folder = self.log_folder or default_log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        url = QUrl.fromLocalFile(str(folder))
+        QDesktopServices.openUrl(url)
+        return url
+
     def _device_selected(self, dsn: str) -> None:
         current = self.log_view.criteria().dsn
         self.log_view.set_dsn_filter(None if dsn == current else dsn)

@@ -326,7 +326,7 @@ class AppSettings:
 
     # -- window state for the main window ---------------------------------------
 
-    def save_state(self, name: str, data: bytes | QByteArray) -> None:
+    def save_state(self, name: str, data: bytes | bytearray | memoryview | QByteArray) -> None:
         """Keep opaque window state (``saveGeometry()``, ``saveState()``) under ``name``."""
         raw = bytes(data.data()) if isinstance(data, QByteArray) else bytes(data)
         self.qsettings.setValue(f"window/{name}", QByteArray(raw))

@@ -200,6 +200,26 @@ def test_menus_shortcuts_and_about(tmp_path: Path, settings: AppSettings, keysto
         window.pause_action.trigger()
         assert not window.log_view.paused
         assert __version__ in window.windowTitle()
+        # Help lists the shortcuts (menus' and the tiles') and opens the log folder
+        help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+        assert [a.objectName() for a in help_menu.actions() if not a.isSeparator()] == [
+            "shortcuts", "log-folder", "about"]
+        dialog = window.show_shortcuts()
+        table = dialog.table
+        listed = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+        assert listed["History"] == "Ctrl+H" and listed["Keyboard shortcuts"] == "F1"
+        assert listed["Device tiles: open the device view"] == "Enter"
+        assert "Try the demo" in listed and "Pause log" in listed
+        dialog.close()
+        opened = window.open_log_folder()
+        assert window.log_folder is not None and opened.toLocalFile() == str(window.log_folder)
+        # About says where keys really are: here the 0600 file, with its path
+        session.show_about()
+        about_box = session._dialogs[-1]
+        body = about_box.findChild(QLabel, "about-body").text()
+        assert f"{keystore.fallback_path} (a file readable only by you, mode 0600)" in body
+        assert "system keyring" not in body
+        about_box.reject()
 
     assert run(drive(user, database=str(tmp_path / "m.sqlite"), demo=False, settings=settings, keystore=keystore)) == 0
     about = AboutDialog(database="/tmp/x.sqlite")
