@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -82,6 +83,29 @@ ProbeFunction = Callable[[StreamDefinition], Awaitable[_Result]]
 
 _ANY_TYPE = "any"
 _HEX = "0123456789abcdef"
+_TIP = "Tip: paste a subscription's JSON anywhere here to fill the form."
+#: the probe's "Connected: first event (datapoint, seq 5) after 0.2 s".
+_FIRST_EVENT = re.compile(r"first event \((?P<type>[a-z_]+),")
+
+
+def arrived_type(result: object) -> str | None:
+    """The event type the probe saw first (its ``event_type`` if it has one,
+    else read from its sentence); None for a heartbeat or a failure."""
+    event_type = getattr(result, "event_type", None)
+    if isinstance(event_type, str) and event_type:
+        return event_type
+    match = _FIRST_EVENT.search(str(getattr(result, "message", "")))
+    return match.group("type") if match else None
+
+
+def type_mismatch(chosen: str | None, arrived: str | None) -> str | None:
+    """One sentence when what arrives is not what the subscription type says."""
+    if chosen is None or arrived is None or arrived in ("unknown", chosen):
+        return None
+    return (
+        f"This stream sends {arrived} events, but its subscription type is set to {chosen}: "
+        f"choose {arrived} (or check that the key is the right subscription's)."
+    )
 
 
 def _sentence(text: str) -> str:
@@ -152,6 +176,8 @@ class StreamDialog(QDialog):
         self._test_task: asyncio.Task[Any] | None = None
         self._current: StreamDefinition | None = None
         self._filling = False
+        #: the key the paste note speaks of ("Filled from … key 2f62…4567"): cleared when the key changes.
+        self._noted_key: str | None = None
         editing = definition is not None
         self.setWindowTitle("Edit stream" if editing else "Add stream")
         self.setMinimumWidth(620)
@@ -263,8 +289,7 @@ class StreamDialog(QDialog):
 
         self.paste_label = plain_label()
         self.paste_label.setObjectName("paste_feedback")
-        self.paste_label.setText("Tip: paste a subscription's JSON anywhere here to fill the form.")
-        self.paste_label.setStyleSheet("color: palette(placeholder-text);")
+        self._show_tip()
         form.addRow("", self.paste_label)
 
         self.test_button = QPushButton("Test &connection")
@@ -418,6 +443,8 @@ class StreamDialog(QDialog):
             self.key_edit.blockSignals(False)
             self.apply_subscription_text(text)
             return
+        if not self._filling and self._noted_key is not None and normalize_key(text) != self._noted_key:
+            self._show_tip()  # the note spoke of another key
         self._revalidate()
 
     def _show_key_toggled(self, on: bool) -> None:
@@ -466,6 +493,12 @@ class StreamDialog(QDialog):
     def _say_paste(self, ok: bool, message: str) -> None:
         self.paste_label.setText(message)
         self.paste_label.setStyleSheet(f"color: {ok_color() if ok else error_color()};")
+        self._noted_key = normalize_key(self.key_edit.text())
+
+    def _show_tip(self) -> None:
+        self.paste_label.setText(_TIP)
+        self.paste_label.setStyleSheet("color: palette(placeholder-text);")
+        self._noted_key = None
 
     # -- validation ----------------------------------------------------------------
 
@@ -571,7 +604,11 @@ class StreamDialog(QDialog):
                 self.test_button.setText("Test &connection")
                 self.test_button.setEnabled(self._current is not None)
         if shiboken6.isValid(self) and definition == self._current:
-            self._show_test_result(ok, redact(message))
+            mismatch = type_mismatch(definition.subscription_type, arrived_type(result)) if ok else None
+            if mismatch is not None:
+                self._show_test_result(False, redact(f"{message}. {mismatch}"))
+            else:
+                self._show_test_result(ok, redact(message))
         return ok
 
     def _show_test_result(self, ok: bool | None, message: str = "") -> None:

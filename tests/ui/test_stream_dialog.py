@@ -416,3 +416,46 @@ def test_real_probe_against_the_simulator(make_dialog, loop) -> None:  # type: i
     assert bad is False
     assert "rejected stream key feed…face (HTTP 401)" in bad_text
     assert unknown not in bad_text
+
+
+def test_the_subscription_note_clears_when_the_key_is_edited(make_dialog, qtbot, data_dir) -> None:  # type: ignore[no-untyped-def]
+    dialog = make_dialog()
+    dialog.apply_subscription_text((data_dir / "subscription.json").read_text())
+    assert dialog.paste_label.text().startswith("Filled from subscription 141501: key 2f62…4567")
+    dialog.type_combo.setCurrentIndex(dialog.type_combo.findData("datapoint"))
+    assert dialog.paste_label.text().startswith("Filled from")  # only the key matters to the note
+    dialog.key_edit.setFocus()
+    qtbot.keyClick(dialog.key_edit, Qt.Key.Key_Backspace)
+    assert dialog.paste_label.text() == "Tip: paste a subscription's JSON anywhere here to fill the form."
+    assert "4567" not in all_label_text(dialog)
+
+
+def test_the_test_points_out_a_subscription_type_mismatch(make_dialog, loop) -> None:  # type: ignore[no-untyped-def]
+    """The key serves connectivity events; the dialog says datapoint: the test says so."""
+    from ayla_monitor.simulator.server import Simulator, SimulatorConfig
+
+    simulator = Simulator(SimulatorConfig(keys={KEY: "connectivity"}, heartbeat=30, rate=50, devices=3))
+    dialog = make_dialog()
+
+    async def run() -> list[tuple[bool | None, str, str]]:
+        await simulator.start(host="127.0.0.1", port=0)
+        seen = []
+        try:
+            dialog.custom_radio.setChecked(True)
+            dialog.url_edit.setText(simulator.url)
+            dialog.key_edit.setText(KEY)
+            for sub_type in ("datapoint", "connectivity", None):
+                dialog.type_combo.setCurrentIndex(dialog.type_combo.findData(sub_type) if sub_type else 0)
+                ok = await dialog.test_connection()
+                seen.append((ok, dialog.test_label.text(), dialog.test_label.styleSheet()))
+        finally:
+            await simulator.stop()
+        return seen
+
+    (wrong_ok, wrong, wrong_style), (right_ok, right, right_style), (any_ok, any_text, _) = (
+        loop.run_until_complete(run()))
+    assert wrong_ok is True and wrong.startswith("Connected: first event (connectivity"), wrong
+    assert "sends connectivity events, but its subscription type is set to datapoint: choose connectivity" in wrong
+    assert "c62828" in wrong_style  # shown as a problem
+    assert right_ok is True and "subscription type is set" not in right and "2e7d32" in right_style
+    assert any_ok is True and "subscription type is set" not in any_text
