@@ -327,3 +327,59 @@ def test_database_size_is_current_and_the_same_everywhere(tmp_path: Path, settin
 
     assert run(drive(user, database=str(db), demo=True, settings=settings, keystore=keystore,
                      demo_options=DemoOptions(devices=6, rate=400)), timeout=120) == 0
+
+
+def test_disconnect_while_reconnecting_stops_and_is_remembered(tmp_path: Path, qsettings: QSettings, keystore: Any,
+                                                               run: Callable[..., Any]) -> None:
+    """Issue 10: Disconnect pressed while a stream waited to reconnect left it at
+    "reconnecting in 0 s" with Connect greyed out, for good; a hand-disconnected
+    stream came back connected after a restart."""
+    from ayla_monitor.core.status import StreamState
+    from ayla_monitor.ui.streams_panel import Column
+
+    db = tmp_path / "d.sqlite"
+    first = AppSettings.load(qsettings)
+    closed_port = "ws://127.0.0.1:1/stream"  # nothing listens there: the stream keeps retrying
+
+    async def day_one(session: Session) -> None:
+        panel = session.window.streams_panel
+        definition = StreamDefinition(name="Nowhere", base_url=closed_port, key=KEY)
+        stream_id = await session.add_definition(definition)
+        first.remember_stream(definition, keystore)
+        await wait_until(lambda: (s := panel.model.status(stream_id)) is not None
+                         and s.state is StreamState.RECONNECTING, timeout=30, what="waiting to reconnect")
+        panel.select_stream(stream_id)
+        assert panel.disconnect_action.isEnabled() and panel.retry_action.isEnabled()
+        panel.disconnect_action.trigger()
+        await wait_until(lambda: panel.model.status(stream_id).state is StreamState.STOPPED, timeout=30,
+                         what="stopped by the Disconnect")
+        status = panel.model.status(stream_id)
+        assert status.by_user
+        row = panel.model.row_of(stream_id)
+        assert panel.model.index(row, Column.STATE).data() == "disconnected by you"
+        assert panel.connect_action.isEnabled() and not panel.disconnect_action.isEnabled()
+        assert panel.summary.counts["disconnected"] == 1 and panel.summary.counts["failed"] == 0
+        # it stays stopped (no late retry brings it back)
+        await asyncio.sleep(0)  # let any pending callback run
+        assert session.engine.statuses()[0].state is StreamState.STOPPED
+
+    async def day_two(session: Session) -> None:
+        panel = session.window.streams_panel
+        await wait_until(lambda: panel.model.rowCount() == 1 and panel.model.statuses()[0].by_user, timeout=30,
+                         what="the saved stream, disconnected by the user")
+        status = panel.model.statuses()[0]
+        assert status.state is StreamState.STOPPED  # came back disconnected, not connecting
+        panel.select_stream(status.stream_id)
+        assert panel.connect_action.isEnabled()
+        panel.connect_action.trigger()  # and Connect brings it back (and is remembered)
+        await wait_until(lambda: panel.model.statuses()[0].state is not StreamState.STOPPED, timeout=30,
+                         what="connecting again")
+        await wait_until(lambda: not session.settings.streams[0].disconnected, timeout=30, what="remembered")
+
+    async def scenario() -> None:
+        assert await drive(day_one, database=str(db), demo=False, settings=first, keystore=keystore) == 0
+        second = AppSettings.load(QSettings(qsettings.fileName(), QSettings.Format.IniFormat))
+        assert [s.disconnected for s in second.streams] == [True]
+        assert await drive(day_two, database=str(db), demo=False, settings=second, keystore=keystore) == 0
+
+    run(scenario(), timeout=120)
