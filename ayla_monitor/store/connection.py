@@ -218,7 +218,10 @@ def _mysql_reason(exc: BaseException, url: str) -> str:
     if code in (2006, 2013, 2055):
         return f"The MySQL server at {where} closed the connection (server gone or restarted)"
     if code in (1114, 1021):
-        return f"The MySQL server at {where} is out of space ({message})"
+        return (
+            f"The MySQL server at {where} is out of disk space ({message}): "
+            "free space on the server, or raise its table size limit"
+        )
     if code in (1205, 1213):
         return f"The MySQL server at {where} timed out waiting for a lock held by another writer"
     return f"The MySQL database {describe_database(url)} failed ({message})"
@@ -240,6 +243,27 @@ def _sqlite_open_reason(path: Path) -> str:
     return "the file cannot be opened"
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from or during, newest first."""
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in found:
+        found.append(current)
+        current = current.__cause__ or current.__context__
+    return found
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    text = str(exc.args[0]) if getattr(exc, "args", None) else str(exc)
+    return "disk is full" in text.lower()
+
+
+def _disk_full(path: Path) -> str:
+    return f"The disk holding {path.parent} is full (the SQLite database {path.name} cannot grow): free some space there"
+
+
 def explain_failure(exc: BaseException, url: str) -> str:
     """One sentence (no final period) saying what went wrong with ``url``'s
     database, for :class:`DatabaseUnavailable` and :class:`WriteFailed`."""
@@ -248,9 +272,12 @@ def explain_failure(exc: BaseException, url: str) -> str:
             return f"The MySQL database {describe_database(url)} failed ({exc.strerror or exc})"
         return _mysql_reason(exc, url)
     path = sqlite_path(url)
+    # A full disk makes SQLite roll back by itself; peewee's own rollback then
+    # fails with "cannot rollback - no transaction is active", which hides
+    # the cause: look along the chain for it.
+    if any(_is_disk_full(link) for link in _chain(exc)):
+        return _disk_full(path)
     if isinstance(exc, OSError):
-        if exc.errno == errno.ENOSPC:
-            return f"The disk holding the SQLite database {path} is full"
         if exc.errno in (errno.ENOTDIR, errno.EEXIST):
             return f"Cannot open the SQLite database {path}: {_sqlite_open_reason(path)}"
         return f"Cannot open the SQLite database {path}: {exc.strerror or exc}"
@@ -259,7 +286,7 @@ def explain_failure(exc: BaseException, url: str) -> str:
     if "unable to open" in low:
         return f"Cannot open the SQLite database {path}: {_sqlite_open_reason(path)}"
     if "disk is full" in low or "database or disk is full" in low:
-        return f"The disk holding the SQLite database {path} is full"
+        return _disk_full(path)
     if "not a database" in low or "malformed" in low:
         return f"{path} is not a readable SQLite database ({text})"
     if "readonly" in low or "read-only" in low:
