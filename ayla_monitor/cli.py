@@ -50,10 +50,14 @@ EXIT_CODES_HELP = "\n".join(
     for code, text in [
         (ExitCode.OK, "success (also after Ctrl+C or SIGTERM: what was received is stored)"),
         (ExitCode.FAILURE, "internal error (traceback in the log)"),
-        (ExitCode.USAGE, "bad command line, key or subscription file"),
+        (ExitCode.USAGE, "bad command line, URL, proxy, key or subscription file"),
         (ExitCode.KEY_REJECTED, "every stream key was rejected by the server"),
         (ExitCode.DATABASE, "the database could not be opened"),
-        (ExitCode.UNSTORED, "some events could not be stored; they were saved to a JSON Lines file"),
+        (
+            ExitCode.UNSTORED,
+            "some events could not be stored; they were saved to a JSON Lines file "
+            "(put them back with: ayla-monitor import FILE)",
+        ),
         (ExitCode.NO_DISPLAY, "the window needs a display and there is none"),
     ]
 )
