@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
 from ayla_monitor import __version__
@@ -23,6 +23,9 @@ from ayla_monitor.dss.endpoints import CLIENT_TYPES, DEPLOYMENTS, REGIONS, Repla
 from ayla_monitor.dss.errors import ConfigError
 from ayla_monitor.dss.keys import normalize_key
 from ayla_monitor.dss.subscription import StreamDefinition, parse_subscription
+
+if TYPE_CHECKING:
+    from ayla_monitor.simulator.server import SimulatorConfig
 
 __all__ = ["main", "ExitCode"]
 
@@ -247,6 +250,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument(
         "--prefill", type=int, default=0, metavar="N", help="put N events in the replay buffer first"
+    )
+    sim.add_argument(
+        "--replay-size", type=_count, default=100_000, metavar="N", help="events each key's replay buffer keeps"
+    )
+    faults = sim.add_argument_group(
+        "faults for a client that must lose nothing",
+        "N counts the events one connection has been sent (extra frames not counted), unless said otherwise",
+    )
+    faults.add_argument(
+        "--reset-after", type=_count, metavar="N",
+        help="once a key has published N events (once per run), restart its sequence: empty replay "
+        "buffer, open connections closed with 1012 'service restart', next event numbered 1",
+    )
+    faults.add_argument("--dup-every", type=_count, metavar="N", help="send every Nth event twice, byte for byte")
+    faults.add_argument(
+        "--conflict-every", type=_count, metavar="N",
+        help="after every Nth event, send another event with the same seq (its times 1 s later)",
+    )
+    faults.add_argument(
+        "--gap-every", type=_count, metavar="N",
+        help="leave every seq divisible by N out of live delivery and catch-up; a request with "
+        "seq_start and seq_end still gets it while the replay buffer holds it",
+    )
+    faults.add_argument(
+        "--oversize-at", type=_count, metavar="N",
+        help="make the event numbered N a frame of --oversize-mb MiB (a 'message' padding it), "
+        "kept in the replay buffer like any event",
+    )
+    faults.add_argument(
+        "--oversize-mb", type=_positive_float, metavar="MB",
+        help="size of the --oversize-at frame in MiB (default 17: above a client's usual 16 MiB limit)",
+    )
+    faults.add_argument(
+        "--bad-seq-every", type=_count, metavar="N",
+        help="after every Nth event, send a copy whose seq is 0, abc, -3, 1.5, empty or missing, in turn",
     )
     for command in commands.choices.values():
         _add_logging(command, top=False)
@@ -496,24 +534,43 @@ def _cmd_import(args: argparse.Namespace, err: TextIO) -> int:
 # -- simulate ----------------------------------------------------------------
 
 
+def _simulator_config(args: argparse.Namespace, keys: dict[str, str | None]) -> SimulatorConfig:
+    """The ``simulate`` options as a config (raises ``SimulatorConfigError``)."""
+    from ayla_monitor.simulator.errors import SimulatorConfigError
+    from ayla_monitor.simulator.server import SimulatorConfig
+
+    if args.oversize_mb is not None and args.oversize_at is None:
+        raise SimulatorConfigError("--oversize-mb needs --oversize-at (which event to make that big)")
+    size = {} if args.oversize_mb is None else {"oversize_mb": args.oversize_mb}
+    return SimulatorConfig(
+        devices=args.devices,
+        rate=args.rate,
+        heartbeat=args.heartbeat,
+        keys=keys,
+        seed=args.seed,
+        hostile=args.hostile,
+        replay_size=args.replay_size,
+        drop_after=args.drop_after,
+        malformed_every=args.malformed_every,
+        stall_after=args.stall_after,
+        prefill=args.prefill,
+        reset_after=args.reset_after,
+        dup_every=args.dup_every,
+        conflict_every=args.conflict_every,
+        gap_every=args.gap_every,
+        oversize_at=args.oversize_at,
+        bad_seq_every=args.bad_seq_every,
+        **size,
+    )
+
+
 def _cmd_simulate(args: argparse.Namespace, err: TextIO) -> int:
     from ayla_monitor.simulator.errors import SimulatorError
-    from ayla_monitor.simulator.server import DEMO_KEY, SimulatorConfig, parse_keys_option, run_simulator
+    from ayla_monitor.simulator.server import DEMO_KEY, parse_keys_option, run_simulator
 
     try:
-        keys = parse_keys_option(args.keys) if args.keys else {DEMO_KEY: None}
-        config = SimulatorConfig(
-            devices=args.devices,
-            rate=args.rate,
-            heartbeat=args.heartbeat,
-            keys=keys,
-            seed=args.seed,
-            hostile=args.hostile,
-            drop_after=args.drop_after,
-            malformed_every=args.malformed_every,
-            stall_after=args.stall_after,
-            prefill=args.prefill,
-        )
+        keys: dict[str, str | None] = parse_keys_option(args.keys) if args.keys else {DEMO_KEY: None}
+        config = _simulator_config(args, keys)
     except (ValueError, SimulatorError) as exc:
         err.write(f"ayla-monitor simulate: {exc}\n")
         return ExitCode.USAGE

@@ -88,3 +88,27 @@ def test_fault_options_are_off_by_default() -> None:
     )
     assert off == (None,) * 6
     assert config.oversize_mb == 17  # above a client's usual 16 MiB limit
+
+
+def test_simulate_command_line_reaches_the_config() -> None:
+    from ayla_monitor.cli import _simulator_config, build_parser
+
+    def config(*options: str) -> SimulatorConfig:
+        return _simulator_config(build_parser().parse_args(["simulate", *options]), {A: None})
+
+    got = config(
+        "--reset-after", "100", "--dup-every", "7", "--conflict-every", "11", "--gap-every", "13",
+        "--oversize-at", "50", "--oversize-mb", "1.5", "--bad-seq-every", "17", "--replay-size", "500",
+        "--drop-after", "3", "--malformed-every", "19", "--stall-after", "9", "--prefill", "20",
+    )
+    assert (got.reset_after, got.dup_every, got.conflict_every, got.gap_every) == (100, 7, 11, 13)
+    assert (got.oversize_at, got.oversize_mb, got.bad_seq_every, got.replay_size) == (50, 1.5, 17, 500)
+    assert (got.drop_after, got.malformed_every, got.stall_after, got.prefill) == (3, 19, 9, 20)
+    assert dict(got.keys) == {A: None}
+    plain = config()
+    assert plain == SimulatorConfig(keys={A: None}, seed=None)  # no fault unless asked
+    assert config("--oversize-at", "5").oversize_mb == 17
+    with pytest.raises(SimulatorConfigError, match="--oversize-mb needs --oversize-at"):
+        config("--oversize-mb", "2")
+    with pytest.raises(SimulatorConfigError, match="gap every must be 2 or more"):
+        config("--gap-every", "1")
