@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import peewee
-from playhouse import db_url
+from playhouse import db_url  # type: ignore[import-untyped]
 
 from ayla_monitor.store.errors import DatabaseUnavailable
 from ayla_monitor.store.location import describe_database, is_mysql_url, sqlite_path
@@ -77,7 +77,8 @@ def make_database(url: str, *, shared: bool = False, bulk: bool = False) -> peew
             user = parts.username or ""
             netloc = f"{user}@{parts.netloc.rsplit('@', 1)[1]}" if user else parts.netloc.rsplit("@", 1)[1]
             url = urlunsplit(parts._replace(netloc=netloc))
-        return db_url.connect(url, unquote_user=True, **params)
+        mysql: peewee.Database = db_url.connect(url, unquote_user=True, **params)
+        return mysql
     params = {
         "pragmas": {**SQLITE_PRAGMAS, **WRITER_PRAGMAS} if bulk else SQLITE_PRAGMAS,
         "timeout": SQLITE_BUSY_TIMEOUT,
@@ -86,7 +87,8 @@ def make_database(url: str, *, shared: bool = False, bulk: bool = False) -> peew
     }
     if shared:
         params["check_same_thread"] = False
-    return db_url.connect(url, **params)
+    sqlite: peewee.Database = db_url.connect(url, **params)
+    return sqlite
 
 
 #: Reading only: no journal mode change, no schema, nothing written.
@@ -136,7 +138,7 @@ def open_read_only(url: str) -> peewee.Database:
     database = _sqlite_reader(path, immutable=False)
     try:
         database.connect()
-        database.execute_sql("SELECT count(*) FROM sqlite_master")  # reads the header and the WAL
+        database.execute_sql("SELECT count(*) FROM sqlite_master")  # type: ignore[no-untyped-call]
     except (peewee.DatabaseError, peewee.InterfaceError) as exc:
         if not database.is_closed():
             database.close()
@@ -167,7 +169,7 @@ def _check_tables(database: peewee.Database, url: str) -> None:
         tables = set(database.get_tables())
         found = None
         if "schema_version" in tables:
-            cursor = database.execute_sql("SELECT MAX(version) FROM schema_version")
+            cursor = database.execute_sql("SELECT MAX(version) FROM schema_version")  # type: ignore[no-untyped-call]
             found = cursor.fetchone()[0]
     except (peewee.DatabaseError, peewee.InterfaceError) as exc:
         database.close()
