@@ -375,6 +375,19 @@ class SettingsDialog(QDialog):
         self.test_label.setStyleSheet(
             "" if ok is None else f"color: {ok_color() if ok else error_color()};"
         )
+        self._grow_to_fit()
+
+    def _grow_to_fit(self) -> None:
+        """Make room for a sentence that wraps (a form layout does not grow the
+        dialog by itself, and the lines then overlap the fields around them)."""
+        layout = self.layout()
+        if layout is None:
+            return
+        layout.activate()
+        needed = layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth() else -1
+        needed = max(needed, layout.sizeHint().height())
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     # -- OK / Cancel ---------------------------------------------------------------
 
@@ -403,10 +416,10 @@ class SettingsDialog(QDialog):
         if error is None:
             self._finish(url)
             return
+        self._show_switch_choice(True)
         self._show_test_result(
             False, f"{error} The current database stays in use unless you switch anyway."
         )
-        self._show_switch_choice(True)
 
     def _switch_anyway(self) -> None:
         try:
