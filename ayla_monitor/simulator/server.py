@@ -140,7 +140,10 @@ class SimulatorConfig:
     Faults of a subscription: ``reset_after`` restarts its sequence once,
     after its Nth event: the replay buffer starts empty, the next event is
     numbered 1, and each open connection sends what it still had of the old
-    sequence, then closes with 1012 "service restart". ``oversize_at`` makes
+    sequence, then closes with 1012 "service restart" (a stalled one stays
+    silent). A request whose ``seq_start`` is beyond the newest seq gets live
+    events from now on (with ``seq_end``: nothing, closed at once), which is
+    how a client resuming after a restart sees seq 1 again. ``oversize_at`` makes
     every event numbered N a frame of ``oversize_mb`` MiB
     (:func:`oversized_frame`), kept in the replay buffer like any event.
     """

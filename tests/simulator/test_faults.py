@@ -373,6 +373,19 @@ def test_reset_after_during_prefill_and_per_subscription() -> None:
     run(main())
 
 
+def test_since_copes_with_a_restarted_sequence() -> None:
+    sim = Simulator(SimulatorConfig(rate=0, reset_after=5, replay_size=3, seed=13))
+    sub = sim._subs[DEMO_KEY]
+    old_run = sub.run
+    sim.prefill(5)
+    assert sub.run is not old_run and sub.since(1) == [] and sub.since(6) == []
+    assert [seq for seq, _ in old_run.since(1)] == [3, 4, 5]  # what a connection still drains
+    sim.prefill(2)
+    assert [seq for seq, _ in sub.since(1)] == [1, 2]
+    assert sub.since(6) == [] and sub.since(3) == [] and [s for s, _ in sub.since(2)] == [2]
+    assert sim.last_seq(DEMO_KEY) == 2 and sim.resets == 1
+
+
 # -- heartbeats and garbage ------------------------------------------------------
 
 
