@@ -346,7 +346,7 @@ class Session:
         self.window.set_demo(True)
         definition = StreamDefinition(name=DEMO_NAME, base_url=simulator.url, key=DEMO_KEY)
         self.demo_stream_id = await self.add_definition(definition)
-        self.window.show_error(
+        self.window.show_info(
             f"The demo records into its own file, {describe_database(self.database_url or self.demo_database())}, "
             "never into your database.", "Back to my database", self.stop_demo)
 

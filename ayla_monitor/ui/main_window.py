@@ -61,6 +61,11 @@ _BANNER_STYLE = (
     "QFrame#banner { background: rgba(207, 72, 72, 0.12); border: 1px solid rgba(207, 72, 72, 0.55);"
     " border-radius: 6px; }"
 )
+#: a message that is not a problem (the demo's own database): neutral blue, readable light and dark.
+_INFO_STYLE = (
+    "QFrame#banner { background: rgba(66, 133, 244, 0.12); border: 1px solid rgba(66, 133, 244, 0.55);"
+    " border-radius: 6px; }"
+)
 
 
 class EmptyState(QWidget):
@@ -140,7 +145,8 @@ class Banner(QFrame):
         self.hide()
 
     def show_message(self, text: str, action: str | None = None,
-                     callback: Callable[[], object] | None = None) -> None:
+                     callback: Callable[[], object] | None = None, *, info: bool = False) -> None:
+        self.setStyleSheet(_INFO_STYLE if info else _BANNER_STYLE)
         self.label.setText(one_line(text, 600))
         self._callback = callback
         self.action_button.setVisible(bool(action and callback))
@@ -398,6 +404,11 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(ready)
         self.empty.add_button.setEnabled(ready)
         self.empty.demo_button.setEnabled(ready and not self._demo)
+
+    def show_info(self, text: str, action: str | None = None,
+                  callback: Callable[[], object] | None = None) -> None:
+        """One sentence above the content that is news, not a problem."""
+        self.banner.show_message(text, action, callback, info=True)
 
     def show_error(self, text: str, action: str | None = None,
                    callback: Callable[[], object] | None = None) -> None:

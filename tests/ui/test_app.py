@@ -291,9 +291,8 @@ def test_demo_records_into_its_own_file_never_the_users(tmp_path: Path, settings
                          what="demo events stored in the demo's file")
         # back to my database: the demo stops, my file never saw a simulated event
         window.banner.action_button.click()
-        await wait_until(lambda: not session.demo_mode and session.engine is not None
-                         and session.simulator is None, timeout=30, what="back on my database")
-        assert str(mine) in window.database_label.text()
+        await wait_until(lambda: not session.demo_mode and session.engine is not None and session.simulator is None
+                         and str(mine) in window.database_label.text(), timeout=30, what="back on my database")
         assert not window.demo and window.demo_action.isEnabled()
 
     assert run(drive(user, database=str(mine), demo=False, settings=settings, keystore=keystore,
