@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from ayla_monitor.core.status import StreamState, StreamStatus
-from ayla_monitor.ui.dialog_parts import plain_label
+from ayla_monitor.ui.dialog_parts import error_color, plain_label
 from ayla_monitor.ui.formatting import format_ago, format_count, format_event_time, tooltip_text
 
 __all__ = [
@@ -323,7 +323,7 @@ class ReplayDialog(QDialog):
         self.last_edit.setPlaceholderText("optional: stop after this seq")
         self.problem_label = QLabel()
         self.problem_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.problem_label.setStyleSheet("color: #c62828;")
+        self.problem_label.setStyleSheet(f"color: {error_color()};")  # readable light and dark
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
