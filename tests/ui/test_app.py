@@ -349,6 +349,11 @@ def test_disconnect_while_reconnecting_stops_and_is_remembered(tmp_path: Path, q
                          and s.state is StreamState.RECONNECTING, timeout=30, what="waiting to reconnect")
         panel.select_stream(stream_id)
         assert panel.disconnect_action.isEnabled() and panel.retry_action.isEnabled()
+        tried = session.engine.statuses()[0].reconnects
+        panel.retry_action.trigger()  # "Retry now" reaches the engine: another attempt (and it fails again)
+        await wait_until(lambda: session.engine.statuses()[0].reconnects > tried
+                         and panel.model.status(stream_id).state is StreamState.RECONNECTING,
+                         timeout=30, what="another attempt")
         panel.disconnect_action.trigger()
         await wait_until(lambda: panel.model.status(stream_id).state is StreamState.STOPPED, timeout=30,
                          what="stopped by the Disconnect")
