@@ -21,7 +21,7 @@ __all__ = ["POINTS", "push", "pick_trend", "sparkline_polygon", "paint_sparkline
 POINTS = 48
 
 
-def push(trends: dict[str, array], name: str, value: float) -> None:
+def push(trends: dict[str, array[float]], name: str, value: float) -> None:
     """Append ``value`` to ``name``'s trend, keeping the last :data:`POINTS`."""
     values = trends.get(name)
     if values is None:
