@@ -387,3 +387,30 @@ def test_disconnect_while_reconnecting_stops_and_is_remembered(tmp_path: Path, q
         assert await drive(day_two, database=str(db), demo=False, settings=second, keystore=keystore) == 0
 
     run(scenario(), timeout=120)
+
+
+def test_dark_theme_at_run_time_reaches_the_widgets_of_issue_10(tmp_path: Path, settings: AppSettings, keystore: Any,
+                                                               run: Callable[..., Any]) -> None:
+    """Dock title, device summary, counts and status bar stayed dark-on-dark until a restart."""
+    from PySide6.QtGui import QPalette
+
+    from ayla_monitor.ui.settings import apply_color_scheme
+
+    def text_lightness(widget: Any) -> int:
+        return int(widget.palette().color(QPalette.ColorRole.WindowText).lightness())
+
+    async def user(session: Session) -> None:
+        window = session.window
+        widgets = [window.streams_dock, window.tiles.summary_label, window.writer_label, window.database_label,
+                   window.streams_panel.summary.title]
+        try:
+            apply_color_scheme("light")
+            assert all(text_lightness(w) < 100 for w in widgets)
+            apply_color_scheme("dark")
+            assert [text_lightness(w) > 180 for w in widgets] == [True] * len(widgets)
+            base = window.streams_panel.view.palette().color(QPalette.ColorRole.Base).lightness()
+            assert base < 100
+        finally:
+            apply_color_scheme("system")
+
+    assert run(drive(user, database=str(tmp_path / "t.sqlite"), demo=False, settings=settings, keystore=keystore)) == 0
