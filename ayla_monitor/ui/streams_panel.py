@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 
 from ayla_monitor.core.status import StreamState, StreamStatus
 from ayla_monitor.ui.dialog_parts import error_color, plain_label
-from ayla_monitor.ui.formatting import format_ago, format_count, format_event_time, tooltip_text
+from ayla_monitor.ui.formatting import format_ago, format_count, format_event_time, parse_iso, tooltip_text
 
 __all__ = [
     "Column",
@@ -156,7 +156,10 @@ def details_lines(status: StreamStatus, now: float) -> list[str]:
         lines[0] += f" (reconnected {_plural(status.reconnects, 'time')} so far)"
     heard = f"Last heard {format_ago(status.last_frame_at, now)}"
     if status.last_event_time:
-        heard += f"; newest event time {format_event_time(status.last_event_time)} UTC"
+        heard += f"; newest event {format_event_time(status.last_event_time)} UTC"
+        moment = parse_iso(status.last_event_time)
+        if moment is not None:
+            heard += f" ({format_ago(moment, now)})"
     lines.append(heard)
     seq = "none yet" if status.last_seq is None else str(status.last_seq)
     lines.append(

@@ -264,12 +264,12 @@ def test_waiting_for_seq_gaps_counts_and_notice_are_told(qtbot) -> None:  # type
     panel.show()
     panel.model.update_status(status(
         5, state=StreamState.LIVE, last_seq=4_210, waiting_for=4_211, heartbeats=3, malformed=1,
-        last_frame_at=988.0, open_gaps=2, missing=37, events=100, stored=90, duplicates=4, conflicts=1,
+        last_frame_at=988.0, open_gaps=2, missing=37, last_event_time="1970-01-01T00:16:10Z", events=100, stored=90, duplicates=4, conflicts=1,
         notice="stream restarted its sequence at 1; previous last seq 4,210",
     ))
     assert cell(panel.model, 0, Column.STATE) == "live · waiting for seq 4211"
     text = panel.details.state_label.text() + "\n" + panel.details.body.text()
-    for part in ("waiting for seq 4211", "Last heard 12 s ago", "Last seq 4210", "3 heartbeats", "1 bad frame",
+    for part in ("waiting for seq 4211", "Last heard 12 s ago", "newest event 1970-01-01 00:16:10 UTC (30 s ago)", "Last seq 4210", "3 heartbeats", "1 bad frame",
                  "2 gaps, 37 seqs missing", "4 duplicates", "1 conflict",
                  "Latest notice: stream restarted its sequence at 1; previous last seq 4,210"):
         assert part in text, part
