@@ -414,3 +414,40 @@ def test_dark_theme_at_run_time_reaches_the_widgets_of_issue_10(tmp_path: Path, 
             apply_color_scheme("system")
 
     assert run(drive(user, database=str(tmp_path / "t.sqlite"), demo=False, settings=settings, keystore=keystore)) == 0
+
+
+def test_a_failed_database_switch_keeps_what_you_are_watching(tmp_path: Path, settings: AppSettings, keystore: Any,
+                                                            run: Callable[..., Any]) -> None:
+    """Issue 10: Settings → a MySQL URL whose test failed, then OK: every stream stopped,
+    tiles and log emptied. Now OK tests first, and the current database stays."""
+    from ayla_monitor.core.status import StreamState
+
+    simulator = Simulator(SimulatorConfig(devices=3, rate=100, keys={KEY: None}))
+    db = tmp_path / "keep.sqlite"
+
+    async def user(session: Session) -> None:
+        window = session.window
+        stream_id = await session.add_definition(StreamDefinition(name="Watched", base_url=simulator.url, key=KEY))
+        await wait_until(lambda: window.log_view.model.rowCount() >= 20, timeout=30, what="events")
+        engine = session.engine
+        dialog = session.open_settings()
+        dialog.mysql_radio.setChecked(True)
+        dialog.mysql_edit.setText("mysql://root@127.0.0.1:1/x")  # a closed loopback port
+        dialog.accept()
+        await wait_until(lambda: dialog.switch_button.isVisibleTo(dialog), timeout=30, what="the failed test")
+        dialog.keep_button.click()
+        rows = window.log_view.model.rowCount()
+        await wait_until(lambda: window.log_view.model.rowCount() > rows, timeout=30, what="events still arriving")
+        assert session.engine is engine and str(db) in (session.database_url or "")
+        assert window.streams_panel.model.status(stream_id).state is StreamState.LIVE
+        assert window.tiles.model.rowCount() == 3
+        assert settings.database_url != "mysql://root@127.0.0.1:1/x"
+
+    async def scenario() -> int:
+        await simulator.start()
+        try:
+            return await drive(user, database=str(db), demo=False, settings=settings, keystore=keystore)
+        finally:
+            await simulator.stop()
+
+    assert run(scenario(), timeout=90) == 0
