@@ -8,6 +8,12 @@ every watcher from :meth:`Engine.subscribe`.
 
 Backpressure, not loss: when the writer's queue is full, a stream stops
 reading its socket until there is room again.
+
+Every frame is accounted for: the engine counts what each stream received
+(:class:`~ayla_monitor.core.status.StreamStatus`), the writer reports what
+became of it (stored, duplicate, conflict, bad frame), and the gaps the
+client saw in the seqs are recorded and asked for again
+(:meth:`Engine.fill_gaps`, after each reconnect and on demand).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -28,12 +34,12 @@ from ayla_monitor.core.status import (
     Update,
     WriterHealth,
 )
-from ayla_monitor.dss.client import ClientOptions, StreamClient
+from ayla_monitor.dss.client import Batch, ClientOptions, StreamClient, describe_failure, fetch_range
 from ayla_monitor.dss.endpoints import ReplayWindow
-from ayla_monitor.dss.events import Event, MalformedFrame
+from ayla_monitor.dss.events import Event, MalformedFrame, SeqGap
 from ayla_monitor.dss.subscription import StreamDefinition
 from ayla_monitor.store.database import Store
-from ayla_monitor.store.records import WriterReport
+from ayla_monitor.store.records import GapRecord, WriterReport
 from ayla_monitor.store.writer import EventWriter
 
 __all__ = ["Engine"]
@@ -50,6 +56,13 @@ class _Stream:
     status: StreamStatus
     client: StreamClient | None = None
     task: asyncio.Task[None] | None = None
+    #: open gaps: (epoch, first seq) -> last seq
+    gaps: dict[tuple[int, int], int] = field(default_factory=dict)
+    filling: asyncio.Task[str] | None = None
+
+    def count_gaps(self) -> None:
+        self.status.open_gaps = len(self.gaps)
+        self.status.missing = sum(last - first + 1 for (_epoch, first), last in self.gaps.items())
 
 
 class _Sink:
@@ -67,8 +80,14 @@ class _Sink:
         status.detail = detail
         status.retry_at = retry_at
         now = self.engine.clock()
+        client = self.stream.client
+        status.waiting_for = client.waiting_for if client is not None and state is StreamState.LIVE else None
+        if state is not StreamState.STOPPED:
+            status.by_user = False
         if state is StreamState.LIVE:
             status.connected_since = now
+            if self.stream.gaps:
+                self.engine.fill_in_background(self.stream)
         elif state is StreamState.RECONNECTING:
             status.reconnects += 1
             status.connected_since = None
@@ -82,9 +101,18 @@ class _Sink:
         status.last_frame_at = self.engine.clock()
         self.engine.publish(StatusChanged(status.snapshot()))
 
-    async def frames(self, batch: list[Event | MalformedFrame]) -> None:
-        engine = self.engine
+    def notice(self, text: str) -> None:
         status = self.stream.status
+        status.notice = text
+        client = self.stream.client
+        if client is not None:
+            status.epoch = client.epoch
+        self.engine.publish(StatusChanged(status.snapshot()))
+
+    async def frames(self, batch: Batch, epoch: int) -> None:
+        engine = self.engine
+        stream = self.stream
+        status = stream.status
         budget = engine.remaining
         if budget is not None:
             if budget <= 0:
@@ -92,9 +120,13 @@ class _Sink:
             batch = engine.take_budget(batch)
         events = malformed = noted = 0
         last_time = status.last_event_time
+        gaps: list[SeqGap] = []
         for frame in batch:
-            if frame.__class__ is MalformedFrame:
+            cls = frame.__class__
+            if cls is MalformedFrame:
                 malformed += 1
+            elif cls is SeqGap:
+                gaps.append(frame)  # type: ignore[arg-type]
             else:
                 events += 1
                 if frame.note is not None:  # type: ignore[union-attr]
@@ -102,15 +134,25 @@ class _Sink:
                 if frame.time is not None:  # type: ignore[union-attr]
                     last_time = frame.time  # type: ignore[union-attr]
         writer = engine.writer
-        while not writer.submit(status.stream_id, batch):
+        while not writer.submit(status.stream_id, batch, epoch):
             await asyncio.sleep(BACKPRESSURE_POLL)
         status.events += events
         status.malformed += malformed
         status.noted += noted
         status.last_event_time = last_time
-        status.last_seq = self.stream.client.last_seq if self.stream.client else status.last_seq
+        status.epoch = epoch
+        if events:
+            status.waiting_for = None
+        client = stream.client
+        status.last_seq = client.last_seq if client is not None else status.last_seq
         status.last_frame_at = engine.clock()
-        engine.publish(FramesReceived(status.stream_id, batch))
+        if gaps:
+            for gap in gaps:
+                if gap.state == "open":
+                    stream.gaps[(gap.epoch, gap.first)] = gap.last
+            stream.count_gaps()
+            batch = [f for f in batch if f.__class__ is not SeqGap]
+        engine.publish(FramesReceived(status.stream_id, batch))  # type: ignore[arg-type]
         engine.publish(StatusChanged(status.snapshot()))
 
 
@@ -184,7 +226,9 @@ class Engine:
             self._tasks = None
             if self._writer is not None:
                 self.spill_path = await asyncio.to_thread(self._writer.close)
-                self.health = WriterHealth(self._writer.stored, self._writer.pending, self._writer.error)
+                writer = self._writer
+                counts = {s: writer.counts(s) for s in self._streams}
+                self._set_health(WriterHealth(writer.stored, writer.pending, writer.error, counts))
             if self._store is not None:
                 await asyncio.to_thread(self._store.close)
 
@@ -213,7 +257,8 @@ class Engine:
             definition.fingerprint,
             definition.subscription_type,
         )
-        last_seq = await asyncio.to_thread(store.last_seq, record.id)
+        epoch, last_seq = await asyncio.to_thread(store.position, record.id)
+        gaps = await asyncio.to_thread(store.gaps, record.id, open_only=True)
         if record.id in self._streams:
             await self.stop_stream(record.id)
         status = StreamStatus(
@@ -223,8 +268,11 @@ class Engine:
             subscription_type=definition.subscription_type,
             state=StreamState.STOPPED,
             last_seq=last_seq,
+            epoch=epoch,
         )
-        self._streams[record.id] = _Stream(definition, status)
+        stream = _Stream(definition, status, gaps={(g.epoch, g.first_seq): g.last_seq for g in gaps})
+        stream.count_gaps()
+        self._streams[record.id] = stream
         if start:
             await self.start_stream(record.id)
         else:
@@ -243,7 +291,9 @@ class Engine:
             resume = None
         elif definition.replay.seq_start is not None:
             resume = None if stream.client is None else stream.client.last_seq
-        client = StreamClient(definition, _Sink(self, stream), options=self.options, last_seq=resume)
+        client = StreamClient(
+            definition, _Sink(self, stream), options=self.options, last_seq=resume, epoch=stream.status.epoch
+        )
         stream.client = client
         stream.status.state = StreamState.CONNECTING
         if self._tasks is None:
@@ -259,12 +309,134 @@ class Engine:
             log.exception("stream %s stopped by an internal error", stream.definition.name)
             client.sink.link_state(StreamState.STOPPED, "internal error (see the log)")
 
-    async def stop_stream(self, stream_id: int) -> None:
+    async def stop_stream(self, stream_id: int, *, by_user: bool = False) -> None:
+        """Stop a stream (``by_user``: the user's Disconnect, shown as such)."""
         stream = self._streams[stream_id]
         task, stream.task = stream.task, None
         if task is not None and not task.done():
             task.cancel()
             await asyncio.wait([task])
+        filling, stream.filling = stream.filling, None
+        if filling is not None and not filling.done():
+            filling.cancel()
+            await asyncio.wait([filling])
+        if by_user:
+            stream.status.by_user = True
+            stream.status.state = StreamState.STOPPED
+            stream.status.detail = "disconnected"
+            stream.status.retry_at = None
+            self.publish(StatusChanged(stream.status.snapshot()))
+
+    def retry_now(self, stream_id: int) -> None:
+        """A stream waiting to reconnect tries at once."""
+        client = self._streams[stream_id].client
+        if client is not None:
+            client.retry_now()
+
+    # -- gaps --------------------------------------------------------------
+
+    def fill_in_background(self, stream: _Stream) -> None:
+        """Start filling the stream's open gaps unless that already runs."""
+        if self._tasks is None or (stream.filling is not None and not stream.filling.done()):
+            return
+        stream.filling = self._tasks.create_task(
+            self._fill_quietly(stream), name=f"fill-{stream.status.stream_id}"
+        )
+
+    async def _fill_quietly(self, stream: _Stream) -> str:
+        try:
+            return await self._fill(stream)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a bug: the stream itself goes on
+            log.exception("filling the gaps of %s failed", stream.definition.name)
+            return "filling the gaps failed (see the log)"
+
+    async def fill_gaps(self, stream_id: int) -> str:
+        """Ask the server again for the stream's open gaps; one sentence
+        saying what came of it. Gaps it no longer has are marked lost."""
+        stream = self._streams[stream_id]
+        running = stream.filling
+        if running is not None and not running.done():
+            await asyncio.wait([running])
+        stream.filling = asyncio.ensure_future(self._fill(stream))
+        return await stream.filling
+
+    async def _fill(self, stream: _Stream) -> str:
+        store = self.store
+        status = stream.status
+        stream_id = status.stream_id
+        gaps = await asyncio.to_thread(store.gaps, stream_id, open_only=True)
+        if not gaps:
+            stream.gaps.clear()
+            stream.count_gaps()
+            self.publish(StatusChanged(status.snapshot()))
+            return "no open gaps"
+        filled = lost = recovered = 0
+        lost_ranges: list[str] = []
+        for gap in gaps:
+            outcome = await self._fill_one(stream, gap)
+            recovered += outcome[0]
+            if outcome[1]:
+                lost += 1
+                lost_ranges.append(_seq_range(gap.first_seq, gap.last_seq))
+            else:
+                filled += 1
+            stream.gaps.pop((gap.epoch, gap.first_seq), None)
+            stream.count_gaps()
+            self.publish(StatusChanged(status.snapshot()))
+        parts = [f"filled {filled} gap{'s' if filled != 1 else ''} ({recovered:,} events)"] if filled else []
+        if lost:
+            parts.append(f"the server no longer had seqs {', '.join(lost_ranges[:5])}")
+        sentence = "; ".join(parts) or "nothing to fill"
+        status.notice = sentence[:1].upper() + sentence[1:]
+        self.publish(StatusChanged(status.snapshot()))
+        log.info("stream %s: %s", stream.definition.name, sentence)
+        return sentence
+
+    async def _fill_one(self, stream: _Stream, gap: GapRecord) -> tuple[int, bool]:
+        """Ask for one gap's seqs; (events recovered, whether some are lost)."""
+        status = stream.status
+        wanted = set(range(gap.first_seq, gap.last_seq + 1))
+        have = await asyncio.to_thread(
+            self.store.stored_seqs, status.stream_id, gap.epoch, gap.first_seq, gap.last_seq
+        )
+        wanted.difference_update(have)
+        recovered = 0
+        failure = ""
+        if wanted and gap.epoch == status.epoch:  # an older epoch's server is gone
+            try:
+                async for events in fetch_range(
+                    stream.definition, min(wanted), max(wanted), self.options, clock=self.clock
+                ):
+                    events = [e for e in events if e.seq in wanted]
+                    wanted.difference_update(e.seq for e in events)
+                    recovered += len(events)
+                    status.events += len(events)
+                    while not self.writer.submit(status.stream_id, events, gap.epoch):
+                        await asyncio.sleep(BACKPRESSURE_POLL)
+                    self.publish(FramesReceived(status.stream_id, list(events)))
+                    if not wanted:
+                        break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the server or the network: the gap stays open
+                failure = str(describe_failure(exc, stream.definition))
+                log.info("stream %s: cannot fill seqs %s: %s", stream.definition.name,
+                         _seq_range(gap.first_seq, gap.last_seq), failure)
+                return recovered, False
+        now = self.clock()
+        if not wanted:
+            state, detail = "filled", f"{recovered:,} events received again" if recovered else "already stored"
+        elif len(wanted) == gap.size:
+            state, detail = "lost", "the server no longer has these seqs"
+        else:
+            state = "partial"
+            detail = f"{gap.size - len(wanted):,} of {gap.size:,} received; the server no longer has the rest"
+        record = SeqGap(gap.epoch, gap.first_seq, gap.last_seq, now, state, detail)
+        while not self.writer.submit(status.stream_id, [record], gap.epoch):
+            await asyncio.sleep(BACKPRESSURE_POLL)
+        return recovered, bool(wanted)
 
     async def remove_stream(self, stream_id: int) -> None:
         """Stop a stream and forget it here; its stored events stay."""
@@ -279,16 +451,16 @@ class Engine:
 
     # -- the --count budget --------------------------------------------------
 
-    def take_budget(self, batch: list[Event | MalformedFrame]) -> list[Event | MalformedFrame]:
+    def take_budget(self, batch: Batch) -> Batch:
         """Cut ``batch`` to the events still allowed; set :attr:`done` at zero."""
         remaining = self.remaining
         assert remaining is not None
-        kept: list[Event | MalformedFrame] = []
+        kept: Batch = []
         for frame in batch:
             if remaining <= 0:
                 break
             kept.append(frame)
-            if frame.__class__ is not MalformedFrame:
+            if frame.__class__ is not MalformedFrame and frame.__class__ is not SeqGap:
                 remaining -= 1
         self.remaining = remaining
         if remaining <= 0:
@@ -319,7 +491,7 @@ class Engine:
         # Called on the writer's feeding thread.
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            health = WriterHealth(report.stored, report.pending, report.error)
+            health = WriterHealth(report.stored, report.pending, report.error, report.counts)
             try:
                 loop.call_soon_threadsafe(self._set_health, health)
             except RuntimeError:  # the loop closed meanwhile
@@ -327,4 +499,26 @@ class Engine:
 
     def _set_health(self, health: WriterHealth) -> None:
         self.health = health
+        for stream_id, (stored, duplicates, conflicts, bad) in health.counts.items():
+            stream = self._streams.get(stream_id)
+            if stream is None:
+                continue
+            status = stream.status
+            if (status.stored, status.duplicates, status.conflicts, status.bad_stored) != (
+                stored,
+                duplicates,
+                conflicts,
+                bad,
+            ):
+                status.stored, status.duplicates, status.conflicts, status.bad_stored = (
+                    stored,
+                    duplicates,
+                    conflicts,
+                    bad,
+                )
+                self.publish(StatusChanged(status.snapshot()))
         self.publish(health)
+
+
+def _seq_range(first: int, last: int) -> str:
+    return f"{first:,}" if first == last else f"{first:,}-{last:,}"

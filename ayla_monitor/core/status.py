@@ -103,6 +103,8 @@ class WriterHealth:
     stored: int
     pending: int
     error: str | None
+    #: stream id -> (events stored, duplicates, conflicts, bad frames stored)
+    counts: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
 
 
 Update = FramesReceived | StatusChanged | WriterHealth

@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
+import re
 import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -39,17 +40,30 @@ from websockets.uri import parse_uri
 from ayla_monitor.dss.backoff import Backoff
 from ayla_monitor.dss.endpoints import ReplayWindow
 from ayla_monitor.dss.errors import KeyRejected, LinkError, SettingsRejected, StreamError
-from ayla_monitor.dss.events import Event, Heartbeat, MalformedFrame
+from ayla_monitor.dss.events import Event, Heartbeat, MalformedFrame, SeqGap
 from ayla_monitor.dss.frames import HEARTBEAT_REPLY, parse_frame
+from ayla_monitor.dss.sequence import SeqRestart, SeqTracker
 from ayla_monitor.dss.keys import RedactingLogger
 from ayla_monitor.dss.link import StreamState
 from ayla_monitor.dss.subscription import StreamDefinition
 
-__all__ = ["ClientOptions", "StreamSink", "StreamClient", "ProbeResult", "probe", "MAX_FRAME_BYTES"]
+__all__ = [
+    "ClientOptions",
+    "StreamSink",
+    "StreamClient",
+    "ProbeResult",
+    "probe",
+    "fetch_range",
+    "MAX_FRAME_BYTES",
+    "Batch",
+]
 
 log = logging.getLogger(__name__)
 
-#: Frames up to this size are accepted: long ``message`` values reach 1 MB and more.
+#: Frames up to this size are accepted by default: long ``message`` values
+#: reach 1 MB and more. A larger frame is refused at its header (before its
+#: bytes are read), kept as a bad frame with its size, and its seq recorded
+#: as a gap: see :class:`ClientOptions`.
 MAX_FRAME_BYTES = 16 * 1024 * 1024
 #: Hand a batch to the sink once it holds this many frames, or after BATCH_SECONDS.
 BATCH_FRAMES = 512
@@ -74,6 +88,16 @@ class ClientOptions:
     #: headless); a window under qasync needs a real pause (1 ms) for Qt's own
     #: timers and paint events to get their turn (benchmarks/gui_load.py).
     pause_between_batches: float = 0.0
+    #: the largest frame received (``--max-frame-mb``, Settings). websockets
+    #: refuses a larger one from its header and closes with 1009.
+    max_frame_bytes: int = MAX_FRAME_BYTES
+    #: a gap fill stops when the server sent nothing of the range for this long.
+    fill_idle: float = 10.0
+
+
+#: What a client hands its sink: events and bad frames in arrival order, and
+#: the gaps seen between them.
+Batch = list[Event | MalformedFrame | SeqGap]
 
 
 class StreamSink(Protocol):
@@ -85,8 +109,13 @@ class StreamSink(Protocol):
     def heartbeat(self) -> None:
         """A heartbeat arrived (and was answered)."""
 
-    async def frames(self, batch: list[Event | MalformedFrame]) -> None:
-        """Events and malformed frames, in arrival order; may wait to slow the stream down."""
+    async def frames(self, batch: Batch, epoch: int) -> None:
+        """Events, bad frames and gaps of the sequence ``epoch``, in arrival
+        order; may wait to slow the stream down."""
+
+    def notice(self, text: str) -> None:
+        """Something the user should know about the stream (a sequence
+        restart, a frame refused for its size), in one sentence."""
 
 
 def _ssl_context(options: ClientOptions) -> ssl.SSLContext:
@@ -238,7 +267,7 @@ def _connect(definition: StreamDefinition, url: str, options: ClientOptions) -> 
         _check_proxy(proxy)
     kwargs: dict[str, object] = {
         "compression": None,  # measured: deflate costs 25-55 % more client CPU per message
-        "max_size": MAX_FRAME_BYTES,
+        "max_size": options.max_frame_bytes,
         "max_queue": options.max_queue,
         "open_timeout": options.open_timeout,
         "ping_interval": None,  # DSS heartbeats and our dead-link watchdog do this job
@@ -262,7 +291,7 @@ class _Link:
     """Per-connection counters the watchdog reads."""
 
     last_frame: float
-    batch: list[Event | MalformedFrame] = field(default_factory=list)
+    batch: Batch = field(default_factory=list)
     batch_started: float = 0.0
     #: the sink is making us wait: silence is ours, not the server's.
     delivering: bool = False
@@ -274,9 +303,13 @@ class StreamClient:
     """Keeps one stream connected until it is stopped, its key is rejected,
     or its replay window is complete.
 
-    ``last_seq`` is the highest seq handed to the sink (start it at the last
-    stored seq): every (re)connection asks for ``seq_start = last_seq + 1``,
-    so nothing is missed and nothing arrives twice.
+    ``last_seq`` is the highest seq received in the current sequence
+    ``epoch`` (start it at the last stored seq): every (re)connection asks
+    for ``seq_start = last_seq + 1``, so nothing is missed and nothing
+    arrives twice. Jumps in the seqs are handed to the sink as
+    :class:`~ayla_monitor.dss.events.SeqGap`; a server whose sequence
+    started again moves the client to the next epoch
+    (:mod:`ayla_monitor.dss.sequence`).
     """
 
     def __init__(
@@ -286,6 +319,7 @@ class StreamClient:
         *,
         options: ClientOptions | None = None,
         last_seq: int | None = None,
+        epoch: int = 0,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
@@ -293,11 +327,26 @@ class StreamClient:
         self.definition = definition
         self.sink = sink
         self.options = options or ClientOptions()
-        self.last_seq = last_seq
+        self.seqs = SeqTracker(last_seq, epoch)
         self.backoff = backoff or Backoff()
         self._clock = clock
         self._sleep = sleep
         self._ws: ClientConnection | None = None
+        self._wake = asyncio.Event()
+        #: the seq this connection asked to start at, until a first event arrives.
+        self.waiting_for: int | None = None
+
+    @property
+    def last_seq(self) -> int | None:
+        return self.seqs.last
+
+    @property
+    def epoch(self) -> int:
+        return self.seqs.epoch
+
+    def retry_now(self) -> None:
+        """Cut a wait between two connection attempts short."""
+        self._wake.set()
 
     # -- the window the next connection asks for ---------------------------
 
@@ -345,10 +394,31 @@ class StreamClient:
             delay = self.backoff.next_delay()
             log.info("stream %s: %s; retrying in %.1f s", self.definition.name, failure, delay)
             sink.link_state(StreamState.RECONNECTING, str(failure), self._clock() + delay)
-            await self._sleep(delay)
+            try:
+                await self._pause(delay)
+            except asyncio.CancelledError:
+                # Disconnect while waiting to reconnect: say so, or the
+                # stream would show "reconnecting in 0 s" for good.
+                sink.link_state(StreamState.STOPPED, "disconnected")
+                raise
+
+    async def _pause(self, delay: float) -> None:
+        """Wait ``delay`` before the next attempt, or until :meth:`retry_now`."""
+        self._wake.clear()
+        sleeper = asyncio.ensure_future(self._sleep(delay))
+        waker = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waker.cancel()
 
     async def _connect_once(self) -> None:
-        url = self.definition.url(self._replay())
+        window = self._replay()
+        resuming = self.last_seq is not None and window.seq_start == self.last_seq + 1
+        self.seqs.connecting(window.seq_start if resuming else None)
+        self.waiting_for = window.seq_start
+        url = self.definition.url(window)
         async with _connect(self.definition, url, self.options) as ws:
             self._ws = ws
             try:
@@ -363,9 +433,11 @@ class StreamClient:
         watchdog = asyncio.create_task(self._watch(ws, link), name="dss-watchdog")
         try:
             await self._receive(ws, link)
-        except ConnectionClosed:
+        except ConnectionClosed as exc:
             if link.dead:
                 raise LinkError(f"dead link: no frame for {self.options.dead_after:g} s") from None
+            if exc.sent is not None and exc.sent.code == 1009:
+                raise self._refused_for_size(exc.sent.reason, link) from None
             raise
         finally:
             watchdog.cancel()
@@ -373,10 +445,40 @@ class StreamClient:
                 batch, link.batch = link.batch, []
                 await self._deliver(batch, link)
 
+    def _refused_for_size(self, reason: str, link: _Link) -> LinkError:
+        """The server sent a frame over the size limit (websockets closed the
+        connection with 1009 before reading it): keep a bad frame with its
+        size, record its seq (the one after the last) as a gap, and resume
+        after it, so that one huge frame cannot stall the stream."""
+        match = re.search(r"with (\d+) bytes", reason)
+        size = int(match.group(1)) if match else None
+        limit = self.options.max_frame_bytes
+        if self.seqs.last is None and self.definition.replay.seq_start is not None:
+            self.seqs.last = self.definition.replay.seq_start - 1
+        after = self.seqs.last
+        what = f"a frame of {size / 2**20:.1f} MB ({size:,} bytes)" if size else "a frame"
+        where = f" after seq {after:,}" if after is not None else ""
+        sentence = (
+            f"{what}{where} is over the {limit / 2**20:g} MB limit and was not read; "
+            "raise the limit with --max-frame-mb or in Settings to receive it"
+        )
+        now = self._clock()
+        gap = self.seqs.skip(now, sentence)
+        if gap is not None:
+            sentence += f" (seq {gap.first:,} is recorded as a gap)"
+        bad = MalformedFrame("", sentence, now)
+        link.batch.append(bad)
+        if gap is not None:
+            link.batch.append(gap)
+        log.warning("stream %s: %s", self.definition.name, sentence)
+        self.sink.notice(sentence)
+        return LinkError(sentence)
+
     async def _receive(self, ws: ClientConnection, link: _Link) -> None:
         wall = self._clock
         mono = time.monotonic
         sink = self.sink
+        seqs = self.seqs
         debug = log.isEnabledFor(logging.DEBUG)
         pause = self.options.pause_between_batches
         async for message in ws:
@@ -384,16 +486,39 @@ class StreamClient:
             link.last_frame = now
             if isinstance(message, bytes):
                 message = message.decode("utf-8", "replace")
-            frame = parse_frame(message, wall())
-            if frame.__class__ is Heartbeat:
+            received_at = wall()
+            frame = parse_frame(message, received_at)
+            cls = frame.__class__
+            if cls is Heartbeat:
                 await ws.send(HEARTBEAT_REPLY)
                 sink.heartbeat()
                 continue
             if debug:
-                log.debug("stream %s: %s", self.definition.name, type(frame).__name__)
+                log.debug("stream %s: %s", self.definition.name, cls.__name__)
             batch = link.batch
             if not batch:
                 link.batch_started = now
+            if cls is not MalformedFrame:
+                self.waiting_for = None
+                seq = frame.seq  # type: ignore[union-attr]
+                last = seqs.last
+                if last is not None and seq == last + 1 and seqs.resuming is None:
+                    seqs.last = seq  # the common path, inline
+                else:
+                    found = seqs.observe(seq, received_at)  # type: ignore[arg-type]
+                    if found is not None:
+                        for item in found:
+                            if item.__class__ is SeqRestart:
+                                if batch:  # the old epoch's frames go first, as such
+                                    link.batch = []
+                                    await self._deliver(batch, link, item.epoch - 1)  # type: ignore[union-attr]
+                                    batch = link.batch
+                                    link.batch_started = now
+                                sentence = item.sentence()  # type: ignore[union-attr]
+                                log.warning("stream %s: %s", self.definition.name, sentence)
+                                sink.notice(sentence[:1].upper() + sentence[1:])
+                            else:
+                                batch.append(item)  # type: ignore[arg-type]
             batch.append(frame)  # type: ignore[arg-type]
             if len(batch) >= BATCH_FRAMES or now - link.batch_started >= BATCH_SECONDS:
                 link.batch = []
@@ -402,18 +527,12 @@ class StreamClient:
                 # the rest of the loop (other streams, the window) its turn.
                 await asyncio.sleep(pause)
 
-    async def _deliver(self, batch: list[Event | MalformedFrame], link: _Link) -> None:
+    async def _deliver(self, batch: Batch, link: _Link, epoch: int | None = None) -> None:
         # One batch at a time, in order, even when the sink makes us wait.
         async with link.lock:
-            last = self.last_seq
-            for frame in batch:
-                seq = getattr(frame, "seq", None)
-                if seq is not None and (last is None or seq > last):
-                    last = seq
-            self.last_seq = last
             link.delivering = True
             try:
-                await self.sink.frames(batch)
+                await self.sink.frames(batch, self.seqs.epoch if epoch is None else epoch)
             finally:
                 link.delivering = False
                 link.last_frame = time.monotonic()
@@ -479,3 +598,49 @@ async def probe(
     except Exception as exc:
         failure = describe_failure(exc, definition)
         return ProbeResult(False, str(failure)[:1].upper() + str(failure)[1:])
+
+
+async def fetch_range(
+    definition: StreamDefinition,
+    first: int,
+    last: int,
+    options: ClientOptions | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> AsyncIterator[list[Event]]:
+    """Ask the server for seqs ``first``..``last`` (``seq_start``/``seq_end``)
+    on a connection of its own, and yield the events of that range in
+    batches, as they arrive. Stops once ``last`` (or a later seq) arrived,
+    the server closed the connection, or nothing of the range came for
+    ``options.fill_idle`` seconds (the server no longer has it). Frames
+    outside the range, and bad frames, are not this request's to keep: the
+    live connection receives them. Raises what connecting raised (see
+    :func:`describe_failure`)."""
+    options = options or ClientOptions()
+    url = definition.url(ReplayWindow(first, last))
+    async with _connect(definition, url, options) as ws:
+        batch: list[Event] = []
+        while True:
+            try:
+                async with asyncio.timeout(options.fill_idle):
+                    message = await ws.recv()
+            except (TimeoutError, ConnectionClosed):
+                break
+            if isinstance(message, bytes):
+                message = message.decode("utf-8", "replace")
+            frame = parse_frame(message, clock())
+            if frame.__class__ is Heartbeat:
+                await ws.send(HEARTBEAT_REPLY)
+                continue
+            seq = getattr(frame, "seq", None)
+            if seq is None or seq < first:
+                continue
+            if seq <= last:
+                batch.append(frame)  # type: ignore[arg-type]
+                if len(batch) >= BATCH_FRAMES:
+                    yield batch
+                    batch = []
+            if seq >= last:
+                break
+        if batch:
+            yield batch

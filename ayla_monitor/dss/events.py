@@ -33,6 +33,7 @@ __all__ = [
     "Registration",
     "UnknownEvent",
     "MalformedFrame",
+    "SeqGap",
     "Frame",
     "Event",
     "value_text",
@@ -152,6 +153,29 @@ class MalformedFrame:
     raw: str
     reason: str
     received_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SeqGap:
+    """Seqs ``first``..``last`` of the stream's ``epoch`` did not arrive.
+
+    Not a frame: the client notes it in the batch where the jump was seen,
+    so that the store records it in order with the events. ``state`` is
+    ``open`` (the server may still hold them), ``filled``, ``lost`` (the
+    server no longer has them) or ``oversized`` (refused for its size);
+    a gap recorded again with another state updates the first record.
+    """
+
+    epoch: int
+    first: int
+    last: int
+    seen_at: float
+    state: str = "open"
+    detail: str = ""
+
+    @property
+    def size(self) -> int:
+        return self.last - self.first + 1
 
 
 Event: TypeAlias = Connectivity | Datapoint | DatapointAck | Location | Registration | UnknownEvent

@@ -7,7 +7,12 @@ The simulator encodes with :func:`encode_frame`, so what it serves is what
 Rules (from the DSS documentation, made robust):
 
 - split on the *first* ``|`` only: values may contain ``|`` and even ``|Z``;
-- a payload of exactly ``Z`` is a heartbeat;
+- ``1|Z`` is a heartbeat and nothing else is: ``|Z``, ``NaN|Z`` or a bare
+  ``Z`` are bad frames;
+- an event must have a ``metadata`` object and a ``seq`` that is a positive
+  integer (as a number or a decimal string) that fits in 64 bits; anything
+  else is kept as a :class:`MalformedFrame` with the reason, because the
+  store tells events apart by their seq;
 - ``LENGTH`` may count characters or UTF-8 bytes (servers differ once text is
   not ASCII); when it matches neither but the JSON is a valid event, the event
   is kept with a note;
@@ -35,7 +40,7 @@ from ayla_monitor.dss.events import (
 )
 from ayla_monitor.dss.values import parse_coordinate, typed_value
 
-__all__ = ["parse_frame", "parse_event", "encode_frame", "HEARTBEAT_FRAME", "HEARTBEAT_REPLY"]
+__all__ = ["parse_frame", "parse_event", "encode_frame", "HEARTBEAT_FRAME", "HEARTBEAT_REPLY", "SEQ_MAX"]
 
 HEARTBEAT_FRAME = "1|Z"
 HEARTBEAT_REPLY = "Z"
@@ -60,15 +65,15 @@ def encode_frame(payload: dict[str, Any] | str) -> str:
 
 def parse_frame(text: str, received_at: float) -> Frame:
     """Turn one text frame into a heartbeat, an event or a malformed frame."""
+    if text == HEARTBEAT_FRAME:
+        return HEARTBEAT
     bar = text.find("|")
     if bar < 0:
-        if text == HEARTBEAT_REPLY:
-            return HEARTBEAT
         return MalformedFrame(text, "no '|' separating length and payload", received_at)
     prefix = text[:bar]
     payload = text[bar + 1 :]
     if payload == "Z":
-        return HEARTBEAT
+        return MalformedFrame(text, f"a heartbeat is '1|Z', not {text[:20]!r}", received_at)
     try:
         length = int(prefix)
     except ValueError:
@@ -87,10 +92,39 @@ def parse_frame(text: str, received_at: float) -> Frame:
     if obj.__class__ is not dict:
         kind = type(obj).__name__
         return MalformedFrame(text, f"payload is a JSON {kind}, not an object", received_at)
+    refusal = _not_an_event(obj)
+    if refusal is not None:
+        return MalformedFrame(text, refusal, received_at)
     note = None
     if length != len(payload) and length != len(payload.encode("utf-8", "surrogatepass")):
         note = f"length prefix {length} does not match the payload ({len(payload)} characters)"
     return parse_event(obj, payload, received_at, note)
+
+
+#: The largest seq a store can keep (a signed 64-bit column).
+SEQ_MAX = 2**63 - 1
+
+
+def _not_an_event(obj: dict[str, Any]) -> str | None:
+    """Why a JSON object cannot be stored as an event, or ``None``."""
+    if obj.get("metadata").__class__ is not dict:
+        return "no metadata block" if "metadata" not in obj else "metadata is not a JSON object"
+    if "seq" not in obj:
+        return "no seq"
+    raw = obj["seq"]
+    seq = _seq(raw)
+    if seq is None:
+        return f"seq {_shown(raw)} is not an integer"
+    if seq < 1:
+        return f"seq {_shown(raw)} is not a positive integer"
+    if seq > SEQ_MAX:
+        return f"seq {_shown(raw)} is too large"
+    return None
+
+
+def _shown(value: Any) -> str:
+    text = value if isinstance(value, str) else _dumps(value)
+    return repr(text[:40] + "…" if len(text) > 40 else text)
 
 
 def _str(value: Any) -> str | None:
@@ -116,15 +150,14 @@ def _bool(value: Any) -> bool | None:
 
 
 def _seq(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
+    """A seq as sent (a JSON integer or a decimal string: no spaces, signs
+    other than ``-``, underscores or fractions), or ``None``."""
+    if value.__class__ is int:
+        return int(value)
+    if isinstance(value, str) and value.isascii():
+        digits = value[1:] if value.startswith("-") else value
+        if digits.isdigit() and len(digits) <= 4000:  # Python reads up to 4,300 digits
             return int(value)
-        except ValueError:
-            return None
     return None
 
 

@@ -26,11 +26,12 @@ from ayla_monitor.dss.keys import redact
 from ayla_monitor.store.connection import explain_failure, make_database, mysql_errno
 from ayla_monitor.store.errors import DatabaseUnavailable
 from ayla_monitor.store.location import describe_database, is_mysql_url, sqlite_path
-from ayla_monitor.store.models import MODELS, SCHEMA_VERSION, Event, MalformedFrame, Stream
+from ayla_monitor.store.models import MODELS, SCHEMA_VERSION, Event, Gap, MalformedFrame, Stream
 from ayla_monitor.store.records import (
     DeviceLocation,
     DeviceState,
     EventQuery,
+    GapRecord,
     PropertyValue,
     StoredEvent,
     StoredMalformed,
@@ -69,6 +70,7 @@ _STREAM_FIELDS = (
     Stream.fingerprint,
     Stream.subscription_type,
     Stream.last_seq,
+    Stream.epoch,
 )
 #: MySQL errors after which one reconnect is worth trying.
 _RECONNECT_ERRNOS = frozenset({2006, 2013, 2055})
@@ -206,7 +208,7 @@ class Store:
                         name=name, display_url=display_url, subscription_type=subscription_type
                     ).where(Stream.id == record.id).execute(db)
                     record = StreamRecord(
-                        record.id, name, display_url, fingerprint, subscription_type, record.last_seq
+                        record.id, name, display_url, fingerprint, subscription_type, record.last_seq, record.epoch
                     )
             return record
 
@@ -223,9 +225,66 @@ class Store:
         return {s.id: s.name for s in self.streams()}
 
     def last_seq(self, stream_id: int) -> int | None:
-        """The highest seq stored for the stream (where a reconnect resumes)."""
+        """The highest seq stored in the stream's current epoch (where a reconnect resumes)."""
+        return self.position(stream_id)[1]
+
+    def position(self, stream_id: int) -> tuple[int, int | None]:
+        """The stream's current sequence epoch and the highest seq stored in it."""
+
+        def work(db: peewee.Database) -> tuple[int, int | None]:
+            epoch = Stream.select(Stream.epoch).where(Stream.id == stream_id).bind(db).scalar() or 0
+            top = (
+                Event.select(fn.MAX(Event.seq))
+                .where((Event.stream == stream_id) & (Event.epoch == epoch))
+                .bind(db)
+                .scalar()
+            )
+            return epoch, top
+
+        return self._call(work)
+
+    # -- gaps --------------------------------------------------------------
+
+    def gaps(self, stream_id: int | None = None, *, open_only: bool = False) -> list[GapRecord]:
+        """Gaps in the seqs, oldest first (of one stream, or all; open ones only)."""
+        names = self._stream_names()
+
+        def work(db: peewee.Database) -> list[Any]:
+            query = Gap.select(
+                Gap.id,
+                Gap.stream,
+                Gap.epoch,
+                Gap.first_seq,
+                Gap.last_seq,
+                Gap.seen_at,
+                Gap.state,
+                Gap.detail,
+                Gap.closed_at,
+            )
+            if stream_id is not None:
+                query = query.where(Gap.stream == stream_id)
+            if open_only:
+                query = query.where(Gap.state == "open")
+            return list(query.order_by(Gap.stream, Gap.epoch, Gap.first_seq).tuples().bind(db))
+
+        return [GapRecord(r[0], r[1], names.get(r[1]), *r[2:]) for r in self._call(work)]
+
+    def stored_seqs(self, stream_id: int, epoch: int, first: int, last: int) -> list[int]:
+        """The seqs of ``first``..``last`` that the stream's epoch holds."""
         return self._call(
-            lambda db: Event.select(fn.MAX(Event.seq)).where(Event.stream == stream_id).bind(db).scalar()
+            lambda db: [
+                seq
+                for (seq,) in Event.select(Event.seq)
+                .where(
+                    (Event.stream == stream_id)
+                    & (Event.epoch == epoch)
+                    & (Event.seq >= first)
+                    & (Event.seq <= last)
+                )
+                .order_by(Event.seq)
+                .tuples()
+                .bind(db)
+            ]
         )
 
     # -- events ----------------------------------------------------------

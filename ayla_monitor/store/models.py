@@ -27,6 +27,7 @@ from peewee import (
     Model,
     TextField,
 )
+from peewee import SQL
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -36,13 +37,14 @@ __all__ = [
     "Stream",
     "Event",
     "MalformedFrame",
+    "Gap",
     "SchemaVersion",
     "MODELS",
     "WIDTHS",
 ]
 
 #: Bumped with every schema change; each step gets a migration in ``schema.py``.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 db = DatabaseProxy()
 
@@ -51,6 +53,13 @@ class LongTextField(TextField):
     """Text of any length: ``LONGTEXT`` on MySQL (4 GB), TEXT affinity on SQLite."""
 
     field_type = "LONGTEXT"
+
+
+def _epoch_field() -> IntegerField:
+    # NOT NULL with a default in the DDL itself: adding it to a big table is
+    # then instant (SQLite and MariaDB write no row), and rows inserted by
+    # other tools (the original events.sql design) get epoch 0.
+    return IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
 
 
 class BaseModel(Model):
@@ -67,15 +76,20 @@ class Stream(BaseModel):
     display_url = TextField()
     fingerprint = CharField(max_length=64, unique=True)
     subscription_type = CharField(max_length=32, null=True)
+    #: the last seq stored in the stream's current sequence epoch
     last_seq = BigIntegerField(null=True)
+    #: 0, then +1 each time the server's sequence started again
+    epoch = _epoch_field()
 
     class Meta:
         table_name = "streams"
 
 
 class Event(BaseModel):
-    """One DSS event. Unique on (stream, seq): replays and other machines'
-    copies of the same event are ignored."""
+    """One DSS event. Unique on (stream, epoch, seq): the writer tells a
+    duplicate (same seq, same content: not stored again) from a conflict
+    (same seq, other content), which is kept in a row of its own with
+    ``seq`` empty and the seq it claimed in ``conflict_seq``."""
 
     # The original columns, in the original order and types.
     id = AutoField()
@@ -95,6 +109,8 @@ class Event(BaseModel):
     raw = LongTextField(null=True)
     received_at = DoubleField(null=True)
     note = LongTextField(null=True)
+    epoch = _epoch_field()
+    conflict_seq = BigIntegerField(null=True)
 
     class Meta:
         table_name = "events"
@@ -102,7 +118,7 @@ class Event(BaseModel):
         # executemany on 150k simulator rows: 146k rows/s with none, 32k with
         # six), so there are only the ones the window's queries need.
         indexes = (
-            (("stream", "seq"), True),
+            (("stream", "epoch", "seq"), True),
             # By device: device_states()'s grouped max(id) per (device, type,
             # property), which this index covers (the id rides along in every
             # SQLite and InnoDB index); one device's history, connectivity
@@ -131,6 +147,27 @@ class MalformedFrame(BaseModel):
         table_name = "malformed_frames"
 
 
+class Gap(BaseModel):
+    """Seqs ``first_seq``..``last_seq`` of a stream's epoch that did not
+    arrive. One row per gap, whoever saw it first (several recorders into
+    one database share the list). ``state``: ``open``, ``filled``, ``lost``
+    (the server no longer had them), ``partial`` or ``oversized``."""
+
+    id = AutoField()
+    stream = ForeignKeyField(Stream, column_name="stream_id", on_delete="CASCADE", index=False)
+    epoch = _epoch_field()
+    first_seq = BigIntegerField()
+    last_seq = BigIntegerField()
+    seen_at = DoubleField()
+    state = CharField(max_length=16, default="open")
+    detail = LongTextField(null=True)
+    closed_at = DoubleField(null=True)
+
+    class Meta:
+        table_name = "gaps"
+        indexes = ((("stream", "epoch", "first_seq"), True),)
+
+
 class SchemaVersion(BaseModel):
     """One row per schema version applied; the highest is the current one."""
 
@@ -141,7 +178,7 @@ class SchemaVersion(BaseModel):
         table_name = "schema_version"
 
 
-MODELS: tuple[type[BaseModel], ...] = (Stream, Event, MalformedFrame, SchemaVersion)
+MODELS: tuple[type[BaseModel], ...] = (Stream, Event, MalformedFrame, Gap, SchemaVersion)
 
 #: Column widths that the row builder enforces (hostile input may be longer;
 #: ``raw`` keeps everything).

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "StreamRecord",
+    "GapRecord",
     "StoredEvent",
     "StoredMalformed",
     "PropertyValue",
@@ -31,6 +32,33 @@ class StreamRecord:
     fingerprint: str
     subscription_type: str | None
     last_seq: int | None
+    epoch: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class GapRecord:
+    """Seqs ``first_seq``..``last_seq`` of a stream's ``epoch`` that did not
+    arrive, and what became of them (``state``: open, filled, partial, lost
+    or oversized)."""
+
+    id: int
+    stream_id: int
+    stream_name: str | None
+    epoch: int
+    first_seq: int
+    last_seq: int
+    seen_at: float
+    state: str
+    detail: str | None
+    closed_at: float | None
+
+    @property
+    def size(self) -> int:
+        return self.last_seq - self.first_seq + 1
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "open"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +169,8 @@ class EventQuery:
 class WriterReport:
     """The writer's health after a commit or a failure.
 
-    ``stored``: frames committed so far (events and malformed frames,
-    including duplicates the database already had); ``pending``: accepted and
+    ``stored``: frames the database wrote so far (events, conflicts and bad
+    frames; never the duplicates it already had); ``pending``: accepted and
     not yet committed; ``error``: the last failure as one sentence, ``None``
     once writing works again.
     """
@@ -150,3 +178,5 @@ class WriterReport:
     stored: int
     pending: int
     error: str | None
+    #: stream id -> (events stored, duplicates, conflicts, bad frames stored), since the writer started
+    counts: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)

@@ -1,7 +1,8 @@
 """Frames to row tuples: the writer's hot path.
 
 One tuple per frame, in :data:`EVENT_COLUMNS` / :data:`MALFORMED_COLUMNS`
-order, built with no per-row dicts or function calls beyond what the value
+order (and one per :class:`~ayla_monitor.dss.events.SeqGap`, in
+:data:`GAP_COLUMNS` order), built with no per-row dicts or function calls beyond what the value
 needs. Text longer than its column is cut here (``raw`` keeps the whole
 event); a ``seq`` outside BIGINT becomes ``NULL``. Lone surrogates (from
 ``\\ud800`` escapes) are only looked for when the driver refuses a batch
@@ -20,10 +21,22 @@ from ayla_monitor.dss.events import (
     Location,
     MalformedFrame,
     Registration,
+    SeqGap,
     value_text,
 )
 
-__all__ = ["EVENT_COLUMNS", "MALFORMED_COLUMNS", "build_rows", "clean_rows", "Row"]
+__all__ = [
+    "EVENT_COLUMNS",
+    "MALFORMED_COLUMNS",
+    "GAP_COLUMNS",
+    "SEQ",
+    "RAW",
+    "NOTE",
+    "CONFLICT_SEQ",
+    "build_rows",
+    "clean_rows",
+    "Row",
+]
 
 Row = tuple[Any, ...]
 
@@ -43,8 +56,13 @@ EVENT_COLUMNS = (
     "raw",
     "received_at",
     "note",
+    "epoch",
+    "conflict_seq",
 )
+#: positions in an event row that the writer reads back
+SEQ, RAW, NOTE, CONFLICT_SEQ = (EVENT_COLUMNS.index(c) for c in ("seq", "raw", "note", "conflict_seq"))
 MALFORMED_COLUMNS = ("stream_id", "received_at", "reason", "raw")
+GAP_COLUMNS = ("stream_id", "epoch", "first_seq", "last_seq", "seen_at", "state", "detail")
 
 _SEQ_MIN = -(2**63)
 _SEQ_MAX = 2**63 - 1
@@ -52,13 +70,16 @@ _SEQ_MAX = 2**63 - 1
 
 def build_rows(
     stream_id: int,
+    epoch: int,
     frames: Iterable[Any],
     events: list[Row],
     malformed: list[Row],
+    gaps: list[Row],
 ) -> int | None:
-    """Append one row per frame to ``events`` or ``malformed``; return the
-    highest seq among the events (``None`` if none has one). Heartbeats and
-    anything else that is not an event or a malformed frame are skipped."""
+    """Append one row per frame to ``events``, ``malformed`` or ``gaps``;
+    return the highest seq among the events (``None`` if none has one).
+    Heartbeats and anything else that is not an event, a malformed frame or
+    a gap are skipped."""
     top: int | None = None
     add_event = events.append
     add_malformed = malformed.append
@@ -66,6 +87,9 @@ def build_rows(
         cls = f.__class__
         if cls is MalformedFrame:
             add_malformed((stream_id, f.received_at, f.reason, f.raw))
+            continue
+        if cls is SeqGap:
+            gaps.append((stream_id, f.epoch, f.first, f.last, f.seen_at, f.state, f.detail))
             continue
         try:
             seq = f.seq
@@ -127,6 +151,8 @@ def build_rows(
                 f.raw,
                 f.received_at,
                 f.note,
+                epoch,
+                None,
             )
         )
     return top

@@ -2,32 +2,34 @@
 
 :func:`ensure_schema` is idempotent and safe when several machines run it at
 once against one MySQL server (a named lock serialises them). It creates
-missing tables; adds missing columns and indexes to an existing table (which
-adopts an original ``events`` table made by ``events.sql``); and records the
-schema version, refusing a database written by a newer program.
+missing tables (``create_tables``); brings existing ones up to date with
+:mod:`playhouse.migrate` (missing columns and indexes, which also adopts an
+original ``events`` table made by ``events.sql``, then one step per schema
+version); and records the schema version, refusing a database written by a
+newer program. A SQLite file is copied (``VACUUM INTO``) before its first
+change, next to it, so that a failed or unwanted upgrade can be undone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import peewee
-from peewee import SchemaManager
+from playhouse.migrate import SchemaMigrator, migrate
 
-from ayla_monitor.store.models import MODELS, SCHEMA_VERSION, BaseModel, SchemaVersion
+from ayla_monitor.store.models import MODELS, SCHEMA_VERSION, BaseModel, Event, SchemaVersion
 
-__all__ = ["ensure_schema", "NewerSchema", "MIGRATIONS", "MYSQL_TABLE_OPTIONS"]
+__all__ = ["ensure_schema", "NewerSchema", "MIGRATIONS", "MYSQL_CHARSET"]
 
 log = logging.getLogger(__name__)
 
 #: Binary collation: names compare exactly, as on SQLite (property names are case-sensitive).
-MYSQL_TABLE_OPTIONS = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+MYSQL_CHARSET = "CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
 _LOCK_NAME = "ayla_monitor.schema"
-
-#: version -> step that brings a database from ``version - 1`` to ``version``.
-MIGRATIONS: dict[int, Callable[[peewee.Database], None]] = {}
 
 
 class NewerSchema(Exception):
@@ -42,54 +44,69 @@ def _is_mysql(database: peewee.Database) -> bool:
     return isinstance(database, peewee.MySQLDatabase)
 
 
-def _create_table(database: peewee.Database, model: type[BaseModel]) -> None:
-    schema = SchemaManager(model, database)
-    sql, params = schema._create_table(safe=True).query()
+def _v2(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """Sequence epochs: events are unique on (stream, epoch, seq), no longer
+    on (stream, seq), so that a server whose sequence restarted loses
+    nothing. (The new columns and index were added by the generic pass.)"""
+    for index in database.get_indexes(Event._meta.table_name):
+        if index.unique and list(index.columns) == ["stream_id", "seq"]:
+            migrate(migrator.drop_index(Event._meta.table_name, index.name))
+
+
+#: version -> step that brings a database from ``version - 1`` to ``version``,
+#: after missing tables, columns and indexes were added.
+MIGRATIONS: dict[int, Callable[[peewee.Database, SchemaMigrator], None]] = {2: _v2}
+
+
+def _create_tables(database: peewee.Database, models: list[type[BaseModel]]) -> None:
+    # Models are bound to an uninitialised proxy (models.py says why): bind them here.
+    with database.bind_ctx(models, bind_refs=False, bind_backrefs=False):
+        database.create_tables(models, safe=True)
     if _is_mysql(database):
-        sql += MYSQL_TABLE_OPTIONS
-    database.execute_sql(sql, params)
+        for model in models:  # new and empty: converting costs nothing
+            database.execute_sql(f"ALTER TABLE `{model._meta.table_name}` CONVERT TO {MYSQL_CHARSET}")
 
 
-def _add_missing_columns(database: peewee.Database, model: type[BaseModel]) -> None:
+def _complete(database: peewee.Database, migrator: SchemaMigrator, model: type[BaseModel]) -> None:
+    """Add the model's columns and indexes that an existing table lacks."""
     table = model._meta.table_name
     have = {column.name for column in database.get_columns(table)}
-    missing = [f for f in model._meta.sorted_fields if f.column_name not in have]
-    if not missing:
-        return
-    for field in missing:
-        # Plain nullable columns: an adopted table's old rows have no stream.
-        ctx = database.get_sql_context()
-        ddl_type = ctx.sql(field.ddl_datatype(ctx)).query()[0]
-        database.execute_sql(
-            f"ALTER TABLE {_quote(database, table)} ADD COLUMN {_quote(database, field.column_name)} {ddl_type}"
-        )
-        log.info("Added column %s.%s to an existing table", table, field.column_name)
-
-
-def _quote(database: peewee.Database, name: str) -> str:
-    return str(database.get_sql_context().sql(peewee.Entity(name)).query()[0])
-
-
-def _add_missing_indexes(database: peewee.Database, model: type[BaseModel]) -> None:
-    table = model._meta.table_name
-    have = {index.name for index in database.get_indexes(table)}
-    schema = SchemaManager(model, database)
+    for field in model._meta.sorted_fields:
+        if field.column_name in have:
+            continue
+        # Columns with a DEFAULT in their DDL go in NOT NULL at once; the
+        # others nullable: an adopted table's old rows have no stream.
+        not_null = any("DEFAULT" in str(getattr(c, "sql", "")) for c in field.constraints or ())
+        if not not_null:
+            field = field.clone()
+            field.null = True
+        migrate(migrator.add_column(table, field.column_name, field, allow_not_null=not_null))
+        log.info("Added column %s.%s", table, field.column_name)
+    indexes = {(tuple(i.columns), i.unique) for i in database.get_indexes(table)}
     for index in model._meta.fields_to_index():
-        if index._name not in have:
-            database.execute(schema._create_index(index, safe=False))
+        columns = tuple(f.column_name for f in index._expressions if isinstance(f, peewee.Field))
+        if columns and (columns, index._unique) not in indexes:
+            migrate(migrator.add_index(table, columns, index._unique))
+            log.info("Added index %s(%s)", table, ", ".join(columns))
 
 
-def _record_version(database: peewee.Database) -> None:
-    found = SchemaVersion.select(peewee.fn.MAX(SchemaVersion.version)).bind(database).scalar()
-    if found is not None and found > SCHEMA_VERSION:
-        raise NewerSchema(found)
-    start = 1 if found is None else found + 1
-    for version in range(start, SCHEMA_VERSION + 1):
-        step = MIGRATIONS.get(version)
-        if step is not None and found is not None:
-            log.info("Migrating the database schema to version %d", version)
-            step(database)
-        SchemaVersion.insert(version=version, applied_at=time.time()).on_conflict_ignore().execute(database)
+def _version(database: peewee.Database, tables: set[str]) -> int | None:
+    if SchemaVersion._meta.table_name not in tables:
+        return None
+    found: int | None = SchemaVersion.select(peewee.fn.MAX(SchemaVersion.version)).bind(database).scalar()
+    return found
+
+
+def _backup(database: peewee.Database, found: int | None) -> Path | None:
+    """Copy a SQLite file before its schema changes; the copy's path."""
+    if _is_mysql(database) or database.database in ("", ":memory:"):
+        return None
+    source = Path(database.database)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = source.with_name(f"{source.stem}.schema-{found or 0}-backup-{stamp}{source.suffix}")
+    database.execute_sql("VACUUM INTO ?", (str(target),))
+    log.warning("Upgrading the database schema of %s; its previous state is saved in %s", source, target)
+    return target
 
 
 def ensure_schema(database: peewee.Database) -> None:
@@ -99,16 +116,30 @@ def ensure_schema(database: peewee.Database) -> None:
     if mysql:
         database.execute_sql("SELECT GET_LOCK(%s, 30)", (_LOCK_NAME,))
     try:
-        existing = set(database.get_tables())
-        for model in MODELS:
-            table = model._meta.table_name
-            if table in existing:
-                _add_missing_columns(database, model)
-                _add_missing_indexes(database, model)
-            else:
-                _create_table(database, model)
-                _add_missing_indexes(database, model)
-        _record_version(database)
+        tables = set(database.get_tables())
+        found = _version(database, tables)
+        if found is not None and found > SCHEMA_VERSION:
+            raise NewerSchema(found)
+        if found == SCHEMA_VERSION and all(m._meta.table_name in tables for m in MODELS):
+            return
+        existing = [m for m in MODELS if m._meta.table_name in tables]
+        if any(m is not SchemaVersion for m in existing):
+            _backup(database, found)
+        migrator = SchemaMigrator.from_database(database)
+        # MySQL commits each DDL statement on its own: no transaction to open.
+        with contextlib.nullcontext() if mysql else database.atomic():
+            _create_tables(database, [m for m in MODELS if m not in existing])
+            for model in existing:
+                _complete(database, migrator, model)
+            start = 1 if found is None else found + 1
+            for version in range(start, SCHEMA_VERSION + 1):
+                step = MIGRATIONS.get(version)
+                if step is not None and existing:
+                    log.info("Migrating the database schema to version %d", version)
+                    step(database, migrator)
+                SchemaVersion.insert(version=version, applied_at=time.time()).on_conflict_ignore().execute(
+                    database
+                )
     finally:
         if mysql:
             database.execute_sql("SELECT RELEASE_LOCK(%s)", (_LOCK_NAME,))

@@ -148,7 +148,7 @@ def import_spills(
         database.close()
 
     now = time.time()
-    by_stream: dict[int, list[Event | MalformedFrame]] = {}
+    by_stream: dict[tuple[int, int], list[Event | MalformedFrame]] = {}
     for line in lines:
         frame = _frame(line, now)
         if isinstance(frame, MalformedFrame):
@@ -163,7 +163,7 @@ def import_spills(
                 counts.duplicates += 1
                 continue
             seqless_seen.add(seqless)
-        by_stream.setdefault(line.stream_id, []).append(frame)
+        by_stream.setdefault((line.stream_id, line.epoch), []).append(frame)
 
     total = sum(len(frames) for frames in by_stream.values())
     if not total:
@@ -171,12 +171,13 @@ def import_spills(
     writer = EventWriter(url, max_pending=total + 1, spill_dir=spill_dir)
     writer.start()
     try:
-        for stream_id, frames in by_stream.items():
+        for (stream_id, epoch), frames in by_stream.items():
             for start in range(0, len(frames), 5000):
-                writer.submit(stream_id, frames[start : start + 5000])
+                writer.submit(stream_id, frames[start : start + 5000], epoch)
     finally:
         counts.spill_path = writer.close(timeout=close_timeout)
-    counts.bad_frames = writer.malformed_stored
-    counts.duplicates += writer.duplicates
-    counts.stored = writer.stored - writer.malformed_stored - writer.duplicates
+    stored, duplicates, conflicts, bad = writer.counts()
+    counts.bad_frames = bad
+    counts.duplicates += duplicates
+    counts.stored = stored + conflicts  # a conflict is stored too, apart
     return counts

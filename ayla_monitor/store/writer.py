@@ -4,10 +4,11 @@ The event loop hands it batches of parsed frames with :meth:`EventWriter.submit`
 which never blocks and never touches SQL. A thread turns frames into row
 tuples (:mod:`ayla_monitor.store.rows`) and hands them to the writer's own
 process (:mod:`ayla_monitor.store.writer_process`, which says why a process),
-which stores them with raw ``INSERT`` statements on peewee's cursor inside
-``db.atomic()``: ``INSERT OR IGNORE`` on SQLite, ``INSERT IGNORE`` on MySQL,
-so a replayed event, or one another machine already stored, is skipped by
-the unique (stream, seq) key. Measured on this project's rows, that is
+which stores them with plain ``INSERT`` statements on peewee's cursor inside
+``db.atomic()``, and tells duplicates from conflicts when the unique
+(stream, epoch, seq) key refuses a row (the process's docstring says how).
+Every frame is accounted for, per stream: stored, duplicate, conflict or
+bad frame (:attr:`EventWriter.counts`). Measured on this project's rows, that is
 several times faster than ``insert_many(...).on_conflict_ignore()``, which
 spends most of its time building SQL text (see ``benchmarks/store_insert.py``).
 If the process dies it is started again, and its batch is retried.
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ayla_monitor.dss.events import Event, MalformedFrame
+from ayla_monitor.dss.events import Event, MalformedFrame, SeqGap
 from ayla_monitor.store import spill, writer_process
 from ayla_monitor.store.errors import WriteFailed
 from ayla_monitor.store.location import default_database_path, describe_database
@@ -54,23 +55,28 @@ class _Batch:
     """Frames of one stream as submitted, with their rows ready for the process."""
 
     stream_id: int
+    epoch: int
     frames: Sequence[Any]
-    rows: bytes  # marshal of (event rows, malformed rows); dropped once sent
-    events: int
-    malformed: int
+    rows: bytes  # marshal of writer_process.Blob; dropped once sent
     top: int | None  # the highest seq among the events
 
     @classmethod
-    def build(cls, stream_id: int, frames: Sequence[Any]) -> _Batch:
+    def build(cls, stream_id: int, epoch: int, frames: Sequence[Any]) -> _Batch:
         events: list[Row] = []
         malformed: list[Row] = []
-        top = build_rows(stream_id, frames, events, malformed)
-        return cls(stream_id, frames, marshal.dumps((events, malformed)), len(events), len(malformed), top)
+        gaps: list[Row] = []
+        top = build_rows(stream_id, epoch, frames, events, malformed, gaps)
+        return cls(stream_id, epoch, frames, marshal.dumps((stream_id, epoch, events, malformed, gaps)), top)
 
     def take_rows(self) -> bytes:
         """The rows to send, built again if they were sent before (a retry)."""
         rows, self.rows = self.rows, b""
-        return rows or _Batch.build(self.stream_id, self.frames).rows
+        return rows or _Batch.build(self.stream_id, self.epoch, self.frames).rows
+
+    @property
+    def size(self) -> int:
+        """Frames to account for (gaps are records, not frames)."""
+        return sum(1 for f in self.frames if f.__class__ is not SeqGap)
 
 
 class _WriterProcess:
@@ -85,7 +91,7 @@ class _WriterProcess:
         self.process.start()
         child_end.close()
 
-    def send(self, generation: int, rows: list[bytes], tops: dict[int, int]) -> None:
+    def send(self, generation: int, rows: list[bytes], tops: dict[int, tuple[int, int]]) -> None:
         """Send batches' rows to be stored in one transaction (blocks, without
         the GIL, while the process is busy with the request before)."""
         try:
@@ -173,9 +179,8 @@ class EventWriter:
         self._rejected: list[_Batch] = []  # refused row by row by the database (a bug)
         self._submitted = 0
         self._done = 0
-        self._stored = 0
-        self._malformed_stored = 0
-        self._duplicates = 0
+        #: stream id -> [stored, duplicates, conflicts, bad frames]
+        self._counts: dict[int, list[int]] = {}
         self._error: str | None = None
         self._flush_waiters = 0
         self._closing = False
@@ -195,10 +200,11 @@ class EventWriter:
         self._thread = threading.Thread(target=self._run, name="ayla-event-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, stream_id: int, frames: Sequence[Event | MalformedFrame]) -> bool:
-        """Queue ``frames`` of stream ``stream_id`` for writing, or return
-        ``False`` (and keep nothing) when there is no room: see the class
-        docstring for the policy."""
+    def submit(self, stream_id: int, frames: Sequence[Event | MalformedFrame | SeqGap], epoch: int = 0) -> bool:
+        """Queue ``frames`` of stream ``stream_id`` (events of its sequence
+        ``epoch``, bad frames, and the gaps seen among them) for writing, or
+        return ``False`` (and keep nothing) when there is no room: see the
+        class docstring for the policy."""
         count = len(frames)
         if not count:
             return True
@@ -212,7 +218,7 @@ class EventWriter:
         # Rows are built here, on the caller's thread, while the feeding thread
         # only moves bytes: two threads both running Python ran each other
         # out of the GIL (the recorder lost a fifth of its rate to it).
-        batch = _Batch.build(stream_id, frames)
+        batch = _Batch.build(stream_id, epoch, frames)
         with cond:
             self._queue.append(batch)
             self._submitted += count
@@ -235,19 +241,38 @@ class EventWriter:
         """Frames accepted and not yet committed."""
         return self._submitted - self._done
 
+    def counts(self, stream_id: int | None = None) -> tuple[int, int, int, int]:
+        """What became of the frames written so far, of one stream or all:
+        (events stored, duplicates not stored again, conflicts stored apart,
+        bad frames stored)."""
+        rows = self._counts.values() if stream_id is None else [self._counts.get(stream_id, [0, 0, 0, 0])]
+        stored = duplicates = conflicts = bad = 0
+        for a, b, c, d in rows:
+            stored += a
+            duplicates += b
+            conflicts += c
+            bad += d
+        return stored, duplicates, conflicts, bad
+
     @property
     def stored(self) -> int:
-        """Frames committed (events, including duplicates skipped, and malformed frames)."""
-        return self._stored + self._malformed_stored
+        """Events and bad frames the database wrote (duplicates are not)."""
+        stored, _duplicates, conflicts, bad = self.counts()
+        return stored + conflicts + bad
 
     @property
     def malformed_stored(self) -> int:
-        return self._malformed_stored
+        return self.counts()[3]
 
     @property
     def duplicates(self) -> int:
-        """Events skipped because the database already had their (stream, seq)."""
-        return self._duplicates
+        """Events not stored again: the database had their seq with the same content."""
+        return self.counts()[1]
+
+    @property
+    def conflicts(self) -> int:
+        """Events stored apart: the database had their seq with other content."""
+        return self.counts()[2]
 
     @property
     def error(self) -> str | None:
@@ -297,7 +322,8 @@ class EventWriter:
         if self._notify is None:
             return
         try:
-            self._notify(WriterReport(self.stored, self.pending, self._error))
+            counts = {stream: (a, b, c, d) for stream, (a, b, c, d) in self._counts.items()}
+            self._notify(WriterReport(self.stored, self.pending, self._error, counts))
         except Exception:  # a watcher's bug must not stop the writing
             log.exception("The writer's notify callback failed")
 
@@ -412,12 +438,7 @@ class EventWriter:
             self._process = None
 
     def _send(self, process: _WriterProcess, taken: list[_Batch]) -> None:
-        tops: dict[int, int] = {}
-        for batch in taken:
-            top = batch.top
-            if top is not None and (batch.stream_id not in tops or top > tops[batch.stream_id]):
-                tops[batch.stream_id] = top
-        process.send(self._generation, [b.take_rows() for b in taken], tops)
+        process.send(self._generation, [b.take_rows() for b in taken], _tops(taken))
 
     def _settle(self, process: _WriterProcess, sent: deque[list[_Batch]]) -> tuple[str, str] | None:
         """Read the reply to the oldest batch sent. Count it when stored;
@@ -443,16 +464,17 @@ class EventWriter:
             self._committed(taken)
             return None
         sent.popleft()
-        inserted = reply[1]
-        events = sum(b.events for b in taken)
-        malformed = sum(b.malformed for b in taken)
-        self._stored += events
-        self._malformed_stored += malformed
-        self._duplicates += events - inserted
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("Committed %d events (%d new), %d malformed", events, inserted, malformed)
+        self._count(taken, reply[1])
         self._committed(taken)
         return None
+
+    def _count(self, taken: list[_Batch], counts: list[tuple[int, int, int, int]]) -> None:
+        for batch, these in zip(taken, counts, strict=True):
+            mine = self._counts.setdefault(batch.stream_id, [0, 0, 0, 0])
+            for i, n in enumerate(these):
+                mine[i] += n
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("Committed %d batches: %s", len(taken), counts)
 
     def _committed(self, taken: list[_Batch]) -> None:
         count = sum(len(b.frames) for b in taken)
@@ -485,8 +507,8 @@ class EventWriter:
         for whole in taken:
             stream_id = whole.stream_id
             for frame in whole.frames:
-                one = _Batch.build(stream_id, (frame,))
-                process.send(self._generation, [one.take_rows()], {} if one.top is None else {stream_id: one.top})
+                one = _Batch.build(stream_id, whole.epoch, (frame,))
+                process.send(self._generation, [one.take_rows()], _tops([one]))
                 reply = process.receive()
                 if reply[0] == "failed":
                     return reply[1], reply[2]
@@ -495,9 +517,7 @@ class EventWriter:
                     last = reply[1]
                     self._generation += 1  # so that the process takes the next frame
                     continue
-                self._stored += one.events
-                self._malformed_stored += one.malformed
-                self._duplicates += one.events - reply[1]
+                self._count([one], reply[1])
         if refused:
             with self._cond:
                 self._rejected.extend(refused)
@@ -512,12 +532,17 @@ class EventWriter:
         """Write unstored frames as JSON Lines; the spill folder, else the temp folder."""
         name = time.strftime("unstored-%Y%m%d-%H%M%S")
         folders = [self._spill_dir or default_database_path().parent, Path(tempfile.gettempdir())]
-        count = sum(len(b.frames) for b in batches)
+        count = sum(b.size for b in batches)
         failure: OSError | None = None
         for folder in folders:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                lines = (_spill_line(b.stream_id, frame) for b in batches for frame in b.frames)
+                lines = (
+                    _spill_line(b.stream_id, b.epoch, frame)
+                    for b in batches
+                    for frame in b.frames
+                    if frame.__class__ is not SeqGap  # a record of ours, not a frame received
+                )
                 n = 0
                 while True:
                     path = folder / (f"{name}.jsonl" if n == 0 else f"{name}-{n}.jsonl")
@@ -543,6 +568,20 @@ class EventWriter:
         )
 
 
-def _spill_line(stream_id: int, frame: Any) -> dict[str, Any]:
+def _spill_line(stream_id: int, epoch: int, frame: Any) -> dict[str, Any]:
     """One spill line (:mod:`ayla_monitor.store.spill` says what it holds)."""
-    return spill.spill_line(stream_id, frame)
+    line = spill.spill_line(stream_id, frame)
+    line["epoch"] = epoch
+    return line
+
+
+def _tops(batches: list[_Batch]) -> dict[int, tuple[int, int]]:
+    """Each stream's newest (epoch, highest seq) among ``batches``."""
+    tops: dict[int, tuple[int, int]] = {}
+    for batch in batches:
+        top = batch.top
+        if top is not None:
+            mark = (batch.epoch, top)
+            if batch.stream_id not in tops or mark > tops[batch.stream_id]:
+                tops[batch.stream_id] = mark
+    return tops

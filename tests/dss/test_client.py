@@ -13,7 +13,7 @@ import pytest
 from ayla_monitor.dss.backoff import Backoff
 from ayla_monitor.dss.client import ClientOptions, StreamClient, probe
 from ayla_monitor.dss.endpoints import ReplayWindow
-from ayla_monitor.dss.events import DssEvent, Event, MalformedFrame
+from ayla_monitor.dss.events import DssEvent, Event, MalformedFrame, SeqGap
 from ayla_monitor.dss.link import StreamState
 from ayla_monitor.dss.subscription import StreamDefinition
 from ayla_monitor.dss.wire import MALFORMED_FRAMES
@@ -32,6 +32,9 @@ class Recorder:
         self.received: list[Event | MalformedFrame] = []
         self.enough: Callable[[Recorder], bool] = lambda r: False
         self.satisfied = asyncio.Event()
+        self.gaps: list[SeqGap] = []
+        self.epochs: list[int] = []
+        self.notices: list[str] = []
 
     def link_state(self, state: StreamState, detail: str = "", retry_at: float | None = None) -> None:
         self.states.append((state, detail))
@@ -41,8 +44,14 @@ class Recorder:
         self.heartbeats += 1
         self._check()
 
-    async def frames(self, batch: list[Event | MalformedFrame]) -> None:
-        self.received.extend(batch)
+    async def frames(self, batch: list[Event | MalformedFrame | SeqGap], epoch: int) -> None:
+        self.received.extend(f for f in batch if not isinstance(f, SeqGap))
+        self.gaps.extend(f for f in batch if isinstance(f, SeqGap))
+        self.epochs.append(epoch)
+        self._check()
+
+    def notice(self, text: str) -> None:
+        self.notices.append(text)
         self._check()
 
     def _check(self) -> None:

@@ -43,7 +43,12 @@ def with_value(value: object, base_type: str = "string", **meta: object) -> dict
 # (wire text, expected class, attributes to check)
 CASES: list[tuple[str, type, dict[str, object]]] = [
     ("1|Z", Heartbeat, {}),
-    ("Z", Heartbeat, {}),
+    # only '1|Z' is a heartbeat: the rest are bad frames, kept with the reason
+    ("Z", MalformedFrame, {"reason": "no '|' separating length and payload"}),
+    ("|Z", MalformedFrame, {"reason": "a heartbeat is '1|Z', not '|Z'"}),
+    ("NaN|Z", MalformedFrame, {"reason": "a heartbeat is '1|Z', not 'NaN|Z'"}),
+    ('{"a":1|Z', MalformedFrame, {"reason": "a heartbeat is '1|Z', not '{\"a\":1|Z'"}),
+    ("2|Z", MalformedFrame, {}),
     (encode_frame(sample("connectivity")), Connectivity, {"seq": 1, "status": "Online", "online": True}),
     (
         encode_frame(sample("datapoint")),
@@ -104,7 +109,37 @@ CASES: list[tuple[str, type, dict[str, object]]] = [
     ),
     # unknown type kept whole
     ('42|{"seq":"9","metadata":{"event_type":"x"}}', UnknownEvent, {"seq": 9, "event_type": "x"}),
-    ("2|{}", UnknownEvent, {"seq": None, "event_type": ""}),
+    ("2|{}", MalformedFrame, {"reason": "no metadata block"}),
+    ('31|{"seq":"4","metadata":{"x":1}}', UnknownEvent, {"seq": 4, "event_type": ""}),
+    # a seq that is not a positive integer: a bad frame (the store tells events apart by seq)
+    *[
+        (
+            encode_frame({**sample("connectivity"), "seq": seq}),
+            MalformedFrame,
+            {"reason": reason},
+        )
+        for seq, reason in [
+            ("0", "seq '0' is not a positive integer"),
+            (0, "seq '0' is not a positive integer"),
+            ("-3", "seq '-3' is not a positive integer"),
+            ("abc", "seq 'abc' is not an integer"),
+            ("1.5", "seq '1.5' is not an integer"),
+            (1.5, "seq '1.5' is not an integer"),
+            ("", "seq '' is not an integer"),
+            (" 7", "seq ' 7' is not an integer"),
+            ("1_000", "seq '1_000' is not an integer"),
+            (True, "seq 'true' is not an integer"),
+            (None, "seq 'null' is not an integer"),
+            (str(2**63), f"seq '{2**63}' is too large"),
+        ]
+    ],
+    (
+        encode_frame({k: v for k, v in sample("connectivity").items() if k != "seq"}),
+        MalformedFrame,
+        {"reason": "no seq"},
+    ),
+    (encode_frame({**sample("connectivity"), "seq": 12}), Connectivity, {"seq": 12}),
+    (encode_frame({**sample("connectivity"), "metadata": [1]}), MalformedFrame, {"reason": "metadata is not a JSON object"}),
     # missing body: still an event, with a note
     (
         encode_frame({"seq": "3", "metadata": {"event_type": "connectivity", "dsn": "D"}}),
@@ -114,8 +149,8 @@ CASES: list[tuple[str, type, dict[str, object]]] = [
     # nulls everywhere
     (
         encode_frame({"seq": None, "metadata": None, "connection": None}),
-        UnknownEvent,
-        {"seq": None},
+        MalformedFrame,
+        {"reason": "metadata is not a JSON object"},
     ),
     # wrong length prefix, valid event: kept, noted
     ("999|" + encode_frame(sample("connectivity")).split("|", 1)[1], Connectivity, {"seq": 1}),
@@ -244,5 +279,12 @@ def test_any_json_shape_never_raises(seq, event_type, body, base_type, value, pr
     if prefix is not None:
         wire = f"{prefix}|{wire.split('|', 1)[1]}"
     frame = parse_frame(wire, T)
-    assert not isinstance(frame, MalformedFrame)
-    assert frame.raw == wire.split("|", 1)[1]  # type: ignore[union-attr]
+    payload = wire.split("|", 1)[1]
+    valid_seq = type(seq) is int and 1 <= seq < 2**63
+    if isinstance(frame, MalformedFrame):
+        # refused only for its seq: every other shape is still an event
+        assert not valid_seq and "seq" in frame.reason
+        assert frame.raw == wire
+    else:
+        assert valid_seq
+        assert frame.raw == payload

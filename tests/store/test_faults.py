@@ -26,6 +26,14 @@ UNREACHABLE_MYSQL = "mysql://root:s3cret@127.0.0.1:1/test"
 MakeEvent = Callable[..., Event]
 
 
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Wait for ``condition`` with a deadline generous enough for a busy machine."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
 def test_an_unreachable_mysql_server_is_one_clear_sentence() -> None:
     with pytest.raises(DatabaseUnavailable) as caught:
         Store.open(UNREACHABLE_MYSQL)
@@ -67,14 +75,15 @@ def test_a_writer_that_cannot_reach_its_database_keeps_and_spills(
     reports: list[WriterReport] = []
     writer = EventWriter(url, commit_interval=0.01, notify=reports.append, spill_dir=tmp_path / "spill")
     writer.start()
-    events = [make_event("datapoint", seq=i, value=i) for i in range(5)]
+    events = [make_event("datapoint", seq=i, value=i) for i in range(1, 6)]
     malformed = parse_frame("7|garbage", 3.5)
     assert writer.submit(7, [*events, malformed])
-    assert not writer.flush(timeout=0.3)
+    wait_until(lambda: writer.error is not None, "the writer to report the failure")
+    assert not writer.flush(timeout=0.5)  # the database is still unreachable
     assert writer.pending == 6 and writer.stored == 0
     assert writer.error is not None and "writing is retried" in writer.error and "s3cret" not in writer.error
     assert reports and reports[-1] == WriterReport(0, 6, writer.error)
-    lines = _spilled(writer.close(timeout=0.2))
+    lines = _spilled(writer.close(timeout=0.5))
     assert lines[:5] == [
         {"stream_id": 7, "epoch": 0, "seq": e.seq, "received_at": e.received_at, "raw": e.raw} for e in events
     ]
@@ -110,7 +119,7 @@ def test_backpressure_refuses_without_dropping(tmp_path: Path, make_event: MakeE
     url = f"sqlite:///{tmp_path}/events.sqlite"
     with Store.open(url) as store:
         sid = store.ensure_stream("s", "wss://h", "f", None).id
-    events = [make_event("connectivity", seq=i) for i in range(30)]
+    events = [make_event("connectivity", seq=i) for i in range(1, 31)]
     writer = EventWriter(url, max_pending=10, commit_interval=0.01)
     # Not started yet: nothing drains, so the limit shows.
     assert writer.submit(sid, events[:25])  # larger than max_pending, but nothing pending
@@ -123,7 +132,7 @@ def test_backpressure_refuses_without_dropping(tmp_path: Path, make_event: MakeE
     assert writer.submit(sid, events[25:])
     assert writer.flush(timeout=10) and writer.close() is None
     with Store.open(url) as store:
-        assert [e.seq for e in store.iter_events()] == list(range(30))
+        assert [e.seq for e in store.iter_events()] == list(range(1, 31))
 
 
 def test_a_lone_frame_is_committed_within_the_commit_interval(tmp_path: Path, make_event: MakeEvent) -> None:
@@ -194,17 +203,17 @@ def test_after_a_failed_batch_the_process_skips_the_rest_of_its_generation(
     url = f"sqlite:///{tmp_path}/events.sqlite"
     with Store.open(url) as store:
         sid = store.ensure_stream("s", "wss://h", "f", None).id
-        good = _Batch.build(sid, [make_event("datapoint", seq=5)])
-        bad = _Batch.build(sid + 41, [make_event("datapoint", seq=4)])  # no such stream: refused
+        good = _Batch.build(sid, 0, [make_event("datapoint", seq=5)])
+        bad = _Batch.build(sid + 41, 0, [make_event("datapoint", seq=4)])  # no such stream: refused
         process = _WriterProcess(url)
         try:
             process.send(0, [bad.rows], {})
-            process.send(0, [good.rows], {sid: 5})
+            process.send(0, [good.rows], {sid: (0, 5)})
             assert process.receive()[0] == "refused"
             assert process.receive() == ("skipped",)
             assert store.count_events() == 0 and store.last_seq(sid) is None
-            process.send(1, [good.rows], {sid: 5})
-            assert process.receive() == ("ok", 1)
+            process.send(1, [good.rows], {sid: (0, 5)})
+            assert process.receive() == ("ok", [(1, 0, 0, 0)])
         finally:
             process.stop()
         assert [e.seq for e in store.iter_events()] == [5] and store.last_seq(sid) == 5
