@@ -433,7 +433,14 @@ class SettingsDialog(QDialog):
         """Copy the values into the settings (``url`` as the database), save
         them, apply the theme and close."""
         s = self.settings
-        s.set_database(url, self.keystore)
+        try:
+            s.set_database(url, self.keystore)
+        except OSError as exc:  # neither the keyring nor the private file could take the password
+            log.warning("Could not keep the database password: %s", exc)
+            self.problem_label.setText(
+                f"The password cannot be kept ({exc.strerror or exc}); nothing was changed."
+            )
+            return
         s.dead_after = float(self.dead_after_spin.value())
         s.log_window = self.log_window_spin.value()
         s.retention_days = self.retention_spin.value() if self.retention_check.isChecked() else None

@@ -425,3 +425,20 @@ def test_a_password_left_in_an_old_ini_moves_to_the_keystore(ini: Path, keystore
     assert "hunter2" not in ini.read_text()
     assert AppSettings.load(qsettings(ini)).database_target(keystore) == "mysql://ayla:hunter2@db.example/ayla"
     assert not settings.secure_database_password(keystore)  # once
+
+
+def test_a_password_that_cannot_be_kept_changes_nothing(qtbot, ini: Path, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                       loop: asyncio.AbstractEventLoop) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("where the keys folder should be")
+    keystore = Keystore(fallback_path=blocker / "keys.json", use_keyring=False)  # cannot be written
+    settings = AppSettings.load(qsettings(ini))
+    dialog = SettingsDialog(settings, keystore=keystore, test_database=lambda url: None)
+    qtbot.addWidget(dialog)
+    dialog.mysql_radio.setChecked(True)
+    dialog.mysql_edit.setText("mysql://ayla@db.example/ayla")
+    dialog.password_edit.setText("hunter2")
+    dialog.accept()
+    loop.run_until_complete(wait_for(lambda: "cannot be kept" in dialog.problem_label.text()))
+    assert dialog.result() == 0 and settings.database_url is None
+    assert "hunter2" not in dialog.problem_label.text()
