@@ -192,6 +192,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rec.add_argument("--ca-file", metavar="PEM", help="extra CA certificates to trust (TLS stays verified)")
     rec.add_argument("--proxy", metavar="URL", help="proxy URL (default: the system's proxy settings)")
+    rec.add_argument(
+        "--max-frame-mb",
+        type=_positive_float,
+        default=16.0,
+        metavar="MB",
+        help="largest frame received (default 16); a larger one is kept as a bad frame with its size, "
+        "its seq recorded as a gap, and the stream goes on after it",
+    )
+    rec.add_argument(
+        "--fill-gaps",
+        action="store_true",
+        help="ask the server again for the open gaps in the recorded seqs, then stop "
+        "(gaps are also asked for after every reconnect)",
+    )
+
+    gaps = commands.add_parser(
+        "gaps",
+        help="list the gaps in the recorded seqs",
+        description="List the gaps found in each stream's seqs: open (the server may still have "
+        "them: `record --fill-gaps`), filled, partial, lost (the server no longer had them) or "
+        "oversized (refused for their size).",
+    )
+    _add_db(gaps)
+    gaps.add_argument("--format", choices=("text", "json"), default="text")
+    gaps.add_argument("--open", action="store_true", help="only the gaps still open")
 
     imp = commands.add_parser(
         "import",
@@ -414,11 +439,24 @@ def _cmd_record(args: argparse.Namespace, err: TextIO) -> int:
     if args.ca_file and not Path(args.ca_file).is_file():
         err.write(f"ayla-monitor record: CA file {args.ca_file} does not exist\n")
         return ExitCode.USAGE
-    options = ClientOptions(dead_after=args.dead_after, ca_file=args.ca_file, proxy=args.proxy)
+    options = ClientOptions(
+        dead_after=args.dead_after,
+        ca_file=args.ca_file,
+        proxy=args.proxy,
+        max_frame_bytes=int(args.max_frame_mb * 2**20),
+    )
     try:
         tune_garbage_collector()
         result = asyncio.run(
-            record(definitions, url, options=options, count=args.count, exit_after=args.exit_after, out=err)
+            record(
+                definitions,
+                url,
+                options=options,
+                count=args.count,
+                exit_after=args.exit_after,
+                out=err,
+                fill_gaps=args.fill_gaps,
+            )
         )
     except StoreError as exc:
         err.write(f"ayla-monitor record: {exc}\n")
@@ -497,6 +535,27 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 # -- import ------------------------------------------------------------------
+
+
+def _cmd_gaps(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ayla_monitor.headless.gaps import format_gaps
+    from ayla_monitor.store.connection import open_read_only
+    from ayla_monitor.store.database import Store
+    from ayla_monitor.store.errors import StoreError
+
+    try:
+        url = database_url(args, dict(os.environ))
+    except (UsageError, StoreError) as exc:
+        err.write(f"ayla-monitor gaps: {exc}\n")
+        return ExitCode.USAGE
+    try:
+        with Store(url, open_read_only(url)) as store:
+            found = store.gaps(open_only=args.open)
+    except StoreError as exc:
+        err.write(f"ayla-monitor gaps: {exc}\n")
+        return ExitCode.DATABASE
+    out.write(format_gaps(found, args.format) + "\n")
+    return ExitCode.OK
 
 
 def _cmd_import(args: argparse.Namespace, err: TextIO) -> int:
@@ -670,6 +729,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_export(args, sys.stdout, err)
         if args.command == "import":
             return _cmd_import(args, err)
+        if args.command == "gaps":
+            return _cmd_gaps(args, sys.stdout, err)
         if args.command == "simulate":
             return _cmd_simulate(args, err)
         return _cmd_window(args, err)

@@ -287,7 +287,8 @@ def test_export_of_an_immutable_file(tmp_path: Path) -> None:
 
 
 def spill_for(db: Path, path: Path, seqs: range, stream_id: int = 1) -> None:
-    sample = json.loads((DATA / "connectivity.json").read_text())
+    # the events make_recorded_database() stores: a seq both hold is a true duplicate
+    sample = json.loads((DATA / "datapoint.json").read_text())
     frames = []
     for seq in seqs:
         sample["seq"] = str(seq)

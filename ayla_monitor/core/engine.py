@@ -36,7 +36,7 @@ from ayla_monitor.core.status import (
 )
 from ayla_monitor.dss.client import Batch, ClientOptions, StreamClient, describe_failure, fetch_range
 from ayla_monitor.dss.endpoints import ReplayWindow
-from ayla_monitor.dss.events import Event, MalformedFrame, SeqGap
+from ayla_monitor.dss.events import MalformedFrame, SeqGap
 from ayla_monitor.dss.subscription import StreamDefinition
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.records import GapRecord, WriterReport
@@ -366,6 +366,8 @@ class Engine:
         store = self.store
         status = stream.status
         stream_id = status.stream_id
+        # The gaps seen last may still be on their way to the database.
+        await asyncio.to_thread(self.writer.flush, 10.0)
         gaps = await asyncio.to_thread(store.gaps, stream_id, open_only=True)
         if not gaps:
             stream.gaps.clear()

@@ -42,9 +42,9 @@ from ayla_monitor.dss.endpoints import ReplayWindow
 from ayla_monitor.dss.errors import KeyRejected, LinkError, SettingsRejected, StreamError
 from ayla_monitor.dss.events import Event, Heartbeat, MalformedFrame, SeqGap
 from ayla_monitor.dss.frames import HEARTBEAT_REPLY, parse_frame
-from ayla_monitor.dss.sequence import SeqRestart, SeqTracker
 from ayla_monitor.dss.keys import RedactingLogger
 from ayla_monitor.dss.link import StreamState
+from ayla_monitor.dss.sequence import SeqRestart, SeqTracker
 from ayla_monitor.dss.subscription import StreamDefinition
 
 __all__ = [

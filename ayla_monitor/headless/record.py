@@ -41,6 +41,8 @@ class RecordResult:
     writer_error: str | None = None
     spill_path: Path | None = None
     seconds: float = 0.0
+    #: with ``fill_gaps``: what came of it, one sentence per stream
+    filled: str = ""
     #: the database as given to ``ayla-monitor import`` (no password)
     database: str = ""
 
@@ -114,7 +116,11 @@ class StatusLine:
         ]
         if bad:
             parts.append(_plural(bad, "bad frame"))
-        parts.append(f"stored {health.stored:,}")
+        parts.append(accounting(statuses))
+        gaps = sum(s.open_gaps for s in statuses)
+        if gaps:
+            missing = sum(s.missing for s in statuses)
+            parts.append(f"{_plural(gaps, 'open gap')} ({_plural(missing, 'seq')} missing)")
         if health.error:
             parts.append(f"DATABASE: {health.error}")
         return " · ".join(parts)
@@ -158,6 +164,7 @@ async def record(
     out: TextIO | None = None,
     stop: asyncio.Event | None = None,
     handle_signals: bool = True,
+    fill_gaps: bool = False,
 ) -> RecordResult:
     """Record until told to stop; see the module docstring. Raises
     :class:`~ayla_monitor.store.errors.DatabaseUnavailable` if the database
@@ -183,7 +190,16 @@ async def record(
         engine = Engine(database_url, options=options, max_events=count)
         async with engine:
             updates = engine.subscribe()
-            for definition in definitions:
+            if fill_gaps:  # on demand: ask for the open gaps, then stop
+                sentences = []
+                for definition in definitions:
+                    stream_id = await engine.add_stream(definition, start=False)
+                    sentence = await engine.fill_gaps(stream_id)
+                    sentences.append(f"{definition.name}: {sentence}")
+                    out.write(f"  {sentences[-1]}\n")
+                result.filled = "; ".join(sentences)
+                stop.set()
+            for definition in definitions if not fill_gaps else ():
                 await engine.add_stream(definition)
 
             async def watch() -> None:
@@ -215,7 +231,8 @@ async def record(
                     task.cancel()
             for status in engine.statuses():
                 await engine.stop_stream(status.stream_id)
-            result.statuses = engine.statuses()
+        # after the writer closed: what became of every frame is known now
+        result.statuses = engine.statuses()
         line.update(result.statuses, engine.health, force=True)
         result.stored = engine.health.stored
         result.writer_error = engine.health.error
@@ -243,25 +260,72 @@ def import_command(result: RecordResult) -> str:
     return command
 
 
+def accounting(statuses: Sequence[StreamStatus]) -> str:
+    """What became of the frames received: ``stored 1,200 · 3 duplicates · …``.
+    Adds up: received = stored + duplicates + conflicts + bad frames (+ pending)."""
+    stored = sum(s.stored for s in statuses)
+    duplicates = sum(s.duplicates for s in statuses)
+    conflicts = sum(s.conflicts for s in statuses)
+    pending = sum(s.pending for s in statuses)
+    parts = [f"stored {stored:,}"]
+    if duplicates:
+        parts.append(_plural(duplicates, "duplicate"))
+    if conflicts:
+        parts.append(_plural(conflicts, "conflict"))
+    if pending:
+        parts.append(f"{pending:,} to write")
+    return " · ".join(parts)
+
+
 def summary(result: RecordResult) -> list[str]:
-    """The closing lines the recorder prints."""
-    events = sum(s.events for s in result.statuses)
-    bad = sum(s.malformed for s in result.statuses)
+    """The closing lines the recorder prints: every frame received accounted for."""
+    statuses = result.statuses
+    events = sum(s.events for s in statuses)
+    bad = sum(s.malformed for s in statuses)
+    beats = sum(s.heartbeats for s in statuses)
     rate = events / result.seconds if result.seconds > 0 else 0.0
     lines = [
-        f"Received {_plural(events, 'event')} and {_plural(bad, 'malformed frame')} in "
-        f"{result.seconds:.1f} s ({rate:,.0f}/s); {result.stored:,} written to the database."
+        f"Received {_plural(events + bad, 'frame')} in {result.seconds:.1f} s ({rate:,.0f} events/s), "
+        f"and {_plural(beats, 'heartbeat')}:",
+        "  " + _breakdown(statuses),
     ]
-    for s in result.statuses:
-        seq = f"last seq {s.last_seq}" if s.last_seq is not None else "no seq"
+    for s in statuses:
+        seq = f"last seq {s.last_seq:,}" if s.last_seq is not None else "no seq"
+        if s.epoch:
+            seq += f" (epoch {s.epoch})"
         detail = f" ({s.detail})" if s.detail and s.detail != "disconnected" else ""
         lines.append(
-            f"  {s.name}: {_plural(s.events, 'event')}, {seq}, {_plural(s.heartbeats, 'heartbeat')}, "
-            f"{_plural(s.reconnects, 'reconnect')}{detail}"
+            f"  {s.name}: {_plural(s.received, 'frame')}: {_breakdown([s])}; {seq}, "
+            f"{_plural(s.heartbeats, 'heartbeat')}, {_plural(s.reconnects, 'reconnect')}{detail}"
         )
+        if s.open_gaps:
+            lines.append(
+                f"    {_plural(s.open_gaps, 'open gap')} ({_plural(s.missing, 'seq')} missing): "
+                "see `ayla-monitor gaps`; `ayla-monitor record --fill-gaps` asks the server again"
+            )
+        if s.notice:
+            lines.append(f"    {s.notice}")
+    if result.filled:
+        lines.append(f"Gaps: {result.filled}")
     if result.writer_error:
         lines.append(f"Database error: {result.writer_error}")
     if result.spill_path is not None:
         lines.append(f"Events that could not be stored were saved to {result.spill_path} (JSON Lines).")
         lines.append(f"Put them back in the database with: {import_command(result)}")
     return lines
+
+
+def _breakdown(statuses: Sequence[StreamStatus]) -> str:
+    """``1,200 events stored, 3 duplicates, 1 conflict, 2 bad frames``."""
+    stored = sum(s.stored for s in statuses)
+    duplicates = sum(s.duplicates for s in statuses)
+    conflicts = sum(s.conflicts for s in statuses)
+    bad = sum(s.bad_stored for s in statuses)
+    pending = sum(s.pending for s in statuses)
+    text = (
+        f"{_plural(stored, 'event')} stored, {_plural(duplicates, 'duplicate')} (already stored), "
+        f"{_plural(conflicts, 'conflict')} (stored apart), {_plural(bad, 'bad frame')} stored"
+    )
+    if pending:
+        text += f", {pending:,} not written"
+    return text

@@ -147,6 +147,9 @@ class RowSink:
             'SELECT "raw" FROM "events" WHERE "dsn" <=> ? AND "event_type" <=> ? AND "property_name" <=> ? '
             'AND "time" <=> ? AND "stream_id" = ? AND "epoch" = ? AND "conflict_seq" = ?',
         )
+        self._seqs_sql = _dialect(
+            m, 'SELECT "seq", "raw" FROM "events" WHERE "stream_id" = ? AND "epoch" = ? AND "seq" IN '
+        )
         if not m:
             self._conflict_find_sql = self._conflict_find_sql.replace("<=>", "IS")
 
@@ -234,10 +237,7 @@ class RowSink:
         for at in range(0, len(seqs), _LOOKUP_CHUNK):
             chunk = seqs[at : at + _LOOKUP_CHUNK]
             marks = ", ".join(["%s" if self._mysql else "?"] * len(chunk))
-            sql = _dialect(
-                self._mysql, f'SELECT "seq", "raw" FROM "events" WHERE "stream_id" = ? AND "epoch" = ? AND "seq" IN '
-            )
-            cursor.execute(sql + f"({marks})", (stream_id, epoch, *chunk))
+            cursor.execute(f"{self._seqs_sql}({marks})", (stream_id, epoch, *chunk))
             stored.update(cursor.fetchall())
         kept: list[Row] = []
         conflicting: dict[int, set[str]] = {}  # seq -> contents of its conflicts stored or kept
