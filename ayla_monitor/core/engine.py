@@ -19,6 +19,7 @@ client saw in the seqs are recorded and asked for again
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -374,30 +375,37 @@ class Engine:
             stream.count_gaps()
             self.publish(StatusChanged(status.snapshot()))
             return "no open gaps"
-        filled = lost = recovered = 0
+        filled = recovered = 0
         lost_ranges: list[str] = []
+        failure = ""
         for gap in gaps:
-            outcome = await self._fill_one(stream, gap)
-            recovered += outcome[0]
-            if outcome[1]:
-                lost += 1
-                lost_ranges.append(_seq_range(gap.first_seq, gap.last_seq))
-            else:
+            count, state = await self._fill_one(stream, gap)
+            recovered += count
+            if state.startswith("open"):  # the server could not be asked: the gap stays open
+                failure = state.removeprefix("open: ")
+                continue
+            if state == "filled":
                 filled += 1
+            else:
+                lost_ranges.append(_seq_range(gap.first_seq, gap.last_seq))
             stream.gaps.pop((gap.epoch, gap.first_seq), None)
             stream.count_gaps()
             self.publish(StatusChanged(status.snapshot()))
         parts = [f"filled {filled} gap{'s' if filled != 1 else ''} ({recovered:,} events)"] if filled else []
-        if lost:
+        if lost_ranges:
             parts.append(f"the server no longer had seqs {', '.join(lost_ranges[:5])}")
+        if failure:
+            parts.append(f"{len(stream.gaps)} still open: {failure}")
         sentence = "; ".join(parts) or "nothing to fill"
         status.notice = sentence[:1].upper() + sentence[1:]
         self.publish(StatusChanged(status.snapshot()))
         log.info("stream %s: %s", stream.definition.name, sentence)
         return sentence
 
-    async def _fill_one(self, stream: _Stream, gap: GapRecord) -> tuple[int, bool]:
-        """Ask for one gap's seqs; (events recovered, whether some are lost)."""
+    async def _fill_one(self, stream: _Stream, gap: GapRecord) -> tuple[int, str]:
+        """Ask for one gap's seqs; (events recovered, the gap's state now:
+        ``filled``, ``partial``, ``lost``, or ``open: <why>`` when the server
+        could not be asked)."""
         status = stream.status
         wanted = set(range(gap.first_seq, gap.last_seq + 1))
         have = await asyncio.to_thread(
@@ -405,28 +413,31 @@ class Engine:
         )
         wanted.difference_update(have)
         recovered = 0
-        failure = ""
         if wanted and gap.epoch == status.epoch:  # an older epoch's server is gone
             try:
-                async for events in fetch_range(
-                    stream.definition, min(wanted), max(wanted), self.options, clock=self.clock
-                ):
-                    events = [e for e in events if e.seq in wanted]
-                    wanted.difference_update(e.seq for e in events)
-                    recovered += len(events)
-                    status.events += len(events)
-                    while not self.writer.submit(status.stream_id, events, gap.epoch):
-                        await asyncio.sleep(BACKPRESSURE_POLL)
-                    self.publish(FramesReceived(status.stream_id, list(events)))
-                    if not wanted:
-                        break
+                batches = fetch_range(stream.definition, min(wanted), max(wanted), self.options, clock=self.clock)
+                async with contextlib.aclosing(batches):  # its connection closes when we stop early
+                    async for events in batches:
+                        events = [e for e in events if e.seq in wanted]
+                        wanted.difference_update(e.seq for e in events)
+                        recovered += len(events)
+                        status.events += len(events)
+                        while not self.writer.submit(status.stream_id, events, gap.epoch):
+                            await asyncio.sleep(BACKPRESSURE_POLL)
+                        self.publish(FramesReceived(status.stream_id, list(events)))
+                        if not wanted:
+                            break
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the server or the network: the gap stays open
                 failure = str(describe_failure(exc, stream.definition))
-                log.info("stream %s: cannot fill seqs %s: %s", stream.definition.name,
-                         _seq_range(gap.first_seq, gap.last_seq), failure)
-                return recovered, False
+                log.info(
+                    "stream %s: cannot fill seqs %s: %s",
+                    stream.definition.name,
+                    _seq_range(gap.first_seq, gap.last_seq),
+                    failure,
+                )
+                return recovered, f"open: {failure}"
         now = self.clock()
         if not wanted:
             state, detail = "filled", f"{recovered:,} events received again" if recovered else "already stored"
@@ -438,7 +449,7 @@ class Engine:
         record = SeqGap(gap.epoch, gap.first_seq, gap.last_seq, now, state, detail)
         while not self.writer.submit(status.stream_id, [record], gap.epoch):
             await asyncio.sleep(BACKPRESSURE_POLL)
-        return recovered, bool(wanted)
+        return recovered, state
 
     async def remove_stream(self, stream_id: int) -> None:
         """Stop a stream and forget it here; its stored events stay."""
