@@ -11,7 +11,6 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QLabel
 
@@ -454,10 +453,6 @@ def test_a_failed_database_switch_keeps_what_you_are_watching(tmp_path: Path, se
     assert run(scenario(), timeout=90) == 0
 
 
-# The engine's gap filling breaks out of dss.client.fetch_range without closing it
-# ("async generator ignored GeneratorExit" when it is collected): reported to the
-# lead engineer; this test is about the window's side.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_fill_gaps_asks_the_engine_and_says_what_came_of_it(tmp_path: Path, settings: AppSettings, keystore: Any,
                                                            run: Callable[..., Any]) -> None:
     """A stream whose server leaves seqs out: the panel counts open gaps and
