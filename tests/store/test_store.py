@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from ayla_monitor.dss.events import Event, MalformedFrame
+from ayla_monitor.dss.events import Event, MalformedFrame, SeqGap
 from ayla_monitor.dss.frames import encode_frame, parse_frame
 from ayla_monitor.dss.keys import key_fingerprint
 from ayla_monitor.store.connection import make_database
@@ -448,3 +448,24 @@ def test_a_writer_recovers_when_its_table_comes_back(
     assert any(r.error and "kept" in r.error for r in reports), reports
     assert reports[-1].error is None and reports[-1].pending == 0
     assert [e.seq for e in store.iter_events()] == list(range(2, 12))
+
+
+def test_recorders_sharing_a_database_share_one_gap_list(
+    store: Store, stream_id: int, db_url: str, make_event: MakeEvent
+) -> None:
+    """Two recorders see the same gap: one row. A gap whose seqs another
+    recorder already stored is recorded as filled; a closed gap stays closed."""
+    write(db_url, stream_id, [SeqGap(0, 5, 9, 10.0)])
+    write(db_url, stream_id, [SeqGap(0, 5, 9, 11.0)])
+    write(db_url, stream_id, [make_event("datapoint", seq=20), SeqGap(0, 20, 20, 12.0)])
+    gaps = store.gaps(stream_id)
+    assert [(g.first_seq, g.last_seq, g.state, g.seen_at) for g in gaps] == [
+        (5, 9, "open", 10.0),
+        (20, 20, "filled", 12.0),
+    ]
+    assert gaps[1].closed_at == 12.0
+    write(db_url, stream_id, [SeqGap(0, 5, 9, 13.0, "filled", "5 events received again")])
+    write(db_url, stream_id, [SeqGap(0, 5, 9, 14.0)])  # seen open again by a late recorder
+    (first, _) = store.gaps(stream_id)
+    assert (first.state, first.detail, first.closed_at) == ("filled", "5 events received again", 13.0)
+    assert store.gaps(stream_id, open_only=True) == []
