@@ -292,4 +292,7 @@ MALFORMED_FRAMES: tuple[str, ...] = (
     "no separator at all",  # no '|'
     '12|{"seq": "1"',  # truncated JSON
     "",  # empty frame
+    "|Z",  # heartbeat look-alikes: only '1|Z' is one
+    "NaN|Z",
+    '{"a":1|Z',
 )
