@@ -28,8 +28,8 @@ from ayla_monitor.dss.events import Location
 from ayla_monitor.dss.frames import parse_event
 from ayla_monitor.dss.values import as_number
 from ayla_monitor.store.database import _EVENT_FIELDS, Store
-from ayla_monitor.store.models import Event
-from ayla_monitor.store.records import StoredEvent
+from ayla_monitor.store.models import Event, MalformedFrame
+from ayla_monitor.store.records import StoredEvent, StoredMalformed
 
 __all__ = [
     "NUMERIC_TYPES",
@@ -50,6 +50,9 @@ __all__ = [
     "history_page",
     "iter_history",
     "count_history",
+    "PREVIEW_CHARS",
+    "read_event",
+    "read_malformed",
     "build_series",
     "spans_from_changes",
     "step_points",
@@ -545,13 +548,40 @@ class HistoryPage:
     events: list[StoredEvent]
     #: ``None`` when this was the last page.
     next: Cursor | None
+    #: with ``preview``: each event's ``raw`` length as stored (its ``value``
+    #: and ``raw`` are then cut to ``preview`` characters); empty otherwise.
+    raw_lengths: list[int] = field(default_factory=list)
+
+
+#: How much of an event's value and raw JSON a page brings when asked for a
+#: preview: a page of 500 events with 1 MB values would otherwise be 1 GB.
+PREVIEW_CHARS = 4_000
+
+
+def _char_length(db: peewee.Database, column: Any) -> Any:
+    return fn.CHAR_LENGTH(column) if isinstance(db, peewee.MySQLDatabase) else fn.LENGTH(column)
+
+
+def _preview_fields(db: peewee.Database, preview: int) -> tuple[Any, ...]:
+    """:data:`_EVENT_FIELDS` with ``value`` and ``raw`` cut in the database, and raw's length."""
+    fields: list[Any] = []
+    for column in _EVENT_FIELDS:
+        if column is Event.value or column is Event.raw:
+            fields.append(fn.SUBSTR(column, 1, preview))
+        else:
+            fields.append(column)
+    fields.append(_char_length(db, Event.raw))
+    return tuple(fields)
 
 
 def history_page(
-    store: Store, query: HistoryQuery, after: Cursor | None = None, size: int = 500
+    store: Store, query: HistoryQuery, after: Cursor | None = None, size: int = 500,
+    *, preview: int | None = None,
 ) -> HistoryPage:
     """One page of matching events in time order (newest first if
-    ``query.descending``), after ``after``."""
+    ``query.descending``), after ``after``. With ``preview``, long values and
+    raw JSON are cut to that many characters in the database (read the whole
+    event with :func:`read_event`)."""
     names = {s.id: s.name for s in store.streams()}
     where = query.conditions()
     if after is not None:
@@ -571,15 +601,68 @@ def history_page(
             # device's few thousand rows from its own index takes milliseconds.
             key = fn.CONCAT(Event.time, "")
         order = (key.desc(), Event.id.desc()) if query.descending else (key, Event.id)
-        select = Event.select(*_EVENT_FIELDS).where(*where).order_by(*order).limit(size + 1)
+        fields = _EVENT_FIELDS if preview is None else _preview_fields(db, preview)
+        select = Event.select(*fields).where(*where).order_by(*order).limit(size + 1)
         return list(select.tuples().bind(db))
 
     rows = store._call(work)
     more = len(rows) > size
     rows = rows[:size]
+    lengths: list[int] = []
+    if preview is not None:
+        lengths = [int(r[-1] or 0) for r in rows]
+        rows = [r[:-1] for r in rows]
     events = [StoredEvent(r[0], r[1], names.get(r[1]), *r[2:]) for r in rows]
     cursor = Cursor(events[-1].time, events[-1].id) if more and events and events[-1].time else None
-    return HistoryPage(events, cursor)
+    return HistoryPage(events, cursor, lengths)
+
+
+def read_event(
+    store: Store, *, event_id: int | None = None, stream_id: int | None = None,
+    seq: int | None = None, epoch: int = 0,
+) -> StoredEvent | None:
+    """One whole stored event: by its row id, or by ``(stream_id, epoch, seq)``
+    as the live log knows it (``None`` if it is not, or not yet, stored)."""
+    if event_id is not None:
+        where = [Event.id == event_id]
+    elif stream_id is not None and seq is not None:
+        where = [Event.stream == stream_id, Event.seq == seq]
+        epoch_field = Event._meta.fields.get("epoch")
+        if epoch_field is not None:
+            where.append(epoch_field == epoch)
+    else:
+        raise ValueError("read_event needs an event id, or a stream id and a seq")
+    names = {s.id: s.name for s in store.streams()}
+
+    def work(db: peewee.Database) -> list[Any]:
+        return list(Event.select(*_EVENT_FIELDS).where(*where).limit(1).tuples().bind(db))
+
+    rows = store._call(work)
+    if not rows:
+        return None
+    r = rows[0]
+    return StoredEvent(r[0], r[1], names.get(r[1]), *r[2:])
+
+
+def read_malformed(store: Store, stream_id: int | None, received_at: float) -> StoredMalformed | None:
+    """One whole stored bad frame, by its stream and the time it arrived
+    (``None`` if it is not, or not yet, stored)."""
+    names = {s.id: s.name for s in store.streams()}
+    # received_at is a double written from the same float: equal, but allow
+    # for a backend that keeps fewer digits.
+    near = (MalformedFrame.received_at >= received_at - 1e-3) & (MalformedFrame.received_at <= received_at + 1e-3)
+    owner = MalformedFrame.stream.is_null() if stream_id is None else MalformedFrame.stream == stream_id
+
+    def work(db: peewee.Database) -> list[Any]:
+        select = MalformedFrame.select(MalformedFrame.id, MalformedFrame.stream, MalformedFrame.received_at,
+                                       MalformedFrame.reason, MalformedFrame.raw).where(owner, near)
+        return list(select.order_by(fn.ABS(MalformedFrame.received_at - received_at)).limit(1).tuples().bind(db))
+
+    rows = store._call(work)
+    if not rows:
+        return None
+    r = rows[0]
+    return StoredMalformed(r[0], r[1], names.get(r[1]), r[2], r[3], r[4])
 
 
 def iter_history(store: Store, query: HistoryQuery, chunk: int = 2000) -> Iterator[StoredEvent]:

@@ -129,6 +129,7 @@ class Session:
         window.history_action.triggered.connect(lambda: self.open_history())
         window.export_action.triggered.connect(lambda: self.open_export())
         window.tiles.device_opened.connect(lambda dsn: self.open_device(dsn))
+        window.log_view.device_requested.connect(lambda dsn: self.open_device(dsn))
         panel = window.streams_panel
         if panel is not None:
             add = getattr(panel, "add_requested", None)
@@ -187,6 +188,9 @@ class Session:
         self._size_task = self._tasks.create_task(self._size_loop(engine), name="database-size")
         window.banner.hide()
         window.set_engine_ready(True)
+        from ayla_monitor.ui.event_details import whole_event_reader  # the log's "Show all" reads this store
+
+        window.log_view.details_pane.set_source(window.queries, whole_event_reader(engine.store))
         await self.load_history()
         return True
 
@@ -600,7 +604,7 @@ class Session:
             return None
         tile = self.window.tiles.model.tile(dsn)
         view = DeviceView(dsn, store, self.window, model=tile.oem_model if tile else None,
-                          online=tile.online if tile else None)
+                          online=tile.online if tile else None, runner=self.window.queries)
         self.bridge.frames_received.connect(view.add_frames)
         view.export_requested.connect(lambda query: self.open_export(query))
         self._keep(view)
@@ -619,7 +623,7 @@ class Session:
         store = self._store()
         if store is None:
             return None
-        window = HistoryWindow(store, self.window)
+        window = HistoryWindow(store, self.window, runner=self.window.queries)
         window.device_requested.connect(lambda dsn: self.open_device(dsn))
         window.export_requested.connect(lambda query: self.open_export(query))
         self._keep(window)
@@ -636,7 +640,7 @@ class Session:
             return None
         if query is None:
             query = query_from_criteria(self.window.log_view.criteria())
-        dialog = ExportDialog(store, query, self.window)
+        dialog = ExportDialog(store, query, self.window, runner=self.window.queries)
         dialog.finished.connect(lambda _: self._forget_dialog(dialog))
         self._dialogs.append(dialog)
         dialog.open()
@@ -734,7 +738,10 @@ async def run_app(*, database: str | None, demo: bool, exit_after: float | None,
 def run_gui(*, database: str | None, demo: bool, exit_after: float | None,
             qsettings: QSettings | None = None) -> int:
     """Open the main window and run until it closes; the exit code (0: clean quit)."""
-    prepare_application()
+    app = prepare_application()
     tune_garbage_collector()
+    from ayla_monitor.ui.collector import install as collect_on_gui_thread
+
+    collect_on_gui_thread(app)  # never free Qt objects on a worker thread (ui/collector.py: issue 10)
     settings = AppSettings.load(qsettings)
     return qasync.run(run_app(database=database, demo=demo, exit_after=exit_after, settings=settings))

@@ -2,7 +2,9 @@
 its online/offline timeline and where it has been.
 
 :class:`DeviceView` is a window of its own (several can be open). It reads
-the stored history off the event loop (``asyncio.to_thread``) and then
+the stored history on a worker thread (through a
+:class:`~ayla_monitor.ui.queries.QueryRunner`, which answers only while the
+view is open) and then
 follows the live stream: :meth:`DeviceView.add_frames` takes the bridge's
 batches, the series grow and the charts redraw at most twice a second. A
 preset range (last hour, day, week) follows the live edge until the user
@@ -11,7 +13,6 @@ zooms or pans; a custom range stays where it was put.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 import time
@@ -19,9 +20,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-import qasync
 from PySide6.QtCore import QDateTime, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QFont, QPalette
+from PySide6.QtGui import QDesktopServices, QFont, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -58,6 +58,7 @@ from ayla_monitor.store.history import (
 )
 from ayla_monitor.ui.charts import ChartsView
 from ayla_monitor.ui.formatting import format_event_time, format_value, one_line
+from ayla_monitor.ui.queries import QueryRunner
 from ayla_monitor.ui.throttle import Throttle
 
 __all__ = ["DeviceView", "RANGES", "CUSTOM"]
@@ -83,11 +84,13 @@ class DeviceView(QWidget):
 
     def __init__(self, dsn: str, store: Store, parent: QWidget | None = None, *,
                  model: str | None = None, online: bool | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, runner: QueryRunner | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.dsn = dsn
         self.store = store
         self.clock = clock
+        #: runs the loads off the UI thread; answers only while this view is open.
+        self.runner = runner if runner is not None else QueryRunner(self)
         self.setObjectName("device-view")
         self.setWindowTitle(f"{one_line(dsn, 60)} — Ayla Monitor")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
@@ -240,6 +243,8 @@ class DeviceView(QWidget):
         self.property_tree.itemChanged.connect(self._property_toggled)
         self.charts.readout_changed.connect(self._show_readout)
         self.charts.user_ranged.connect(self._stop_following)
+        for keys in (QKeySequence(Qt.Key.Key_Escape), QKeySequence(QKeySequence.StandardKey.Close)):
+            QShortcut(keys, self, self.close, context=Qt.ShortcutContext.WindowShortcut)
         self._show_empty("Loading…")
 
     def _heading(self, text: str) -> QLabel:
@@ -325,12 +330,11 @@ class DeviceView(QWidget):
                 names.append(item.data(0, Qt.ItemDataRole.UserRole))
         return names
 
-    @qasync.asyncSlot()
-    async def reload(self) -> None:
-        """Read the range from the database (off the loop) and redraw."""
-        await self.load()
+    def reload(self) -> None:
+        """Read the range from the database (on a worker thread) and redraw."""
+        self.load()
 
-    async def load(self) -> None:
+    def load(self) -> None:
         self._generation += 1
         generation = self._generation
         start, end = self.current_range()
@@ -348,16 +352,22 @@ class DeviceView(QWidget):
             locations = location_history(store, dsn)
             return props, spans, series, locations
 
-        try:
-            props, spans, series, locations = await asyncio.to_thread(read)
-        except StoreError as exc:
-            if generation == self._generation:
-                self.loading = False
-                self.error = str(exc)
-                self._show_empty(f"The history cannot be read: {exc}")
-                self.loads += 1
-                self.loaded.emit()
+        self.runner.call(self, read, lambda answer: self._loaded(generation, *answer),
+                         lambda exc: self._load_failed(generation, exc))
+
+    def _load_failed(self, generation: int, exc: BaseException) -> None:
+        if generation != self._generation:
             return
+        if not isinstance(exc, StoreError):
+            log.error("Loading the device view failed", exc_info=exc)
+        self.loading = False
+        self.error = str(exc)
+        self._show_empty(f"The history cannot be read: {exc}")
+        self.loads += 1
+        self.loaded.emit()
+
+    def _loaded(self, generation: int, props: Sequence[PropertyLatest], spans: list[Span],
+                series: dict[str, Series], locations: Sequence[LocationPoint]) -> None:
         if generation != self._generation:
             return  # a newer load is on its way
         self.loading = False

@@ -24,10 +24,11 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFontDatabase, QFontMetrics, QGuiApplication
+from PySide6.QtGui import QColor, QFocusEvent, QFontDatabase, QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -36,11 +37,9 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -55,6 +54,7 @@ from ayla_monitor.dss.events import (
     Registration,
     value_text,
 )
+from ayla_monitor.ui.event_details import EventDetails, details_text, pretty_json
 from ayla_monitor.ui.formatting import (
     format_count,
     format_event_time,
@@ -67,6 +67,9 @@ from ayla_monitor.ui.throttle import Throttle
 
 __all__ = [
     "MALFORMED",
+    "RAW_PREVIEW",
+    "VALUE_PREVIEW",
+
     "DEFAULT_CAPACITY",
     "APPEND_CHUNK",
     "LogRow",
@@ -76,6 +79,7 @@ __all__ = [
     "LogCriteria",
     "EventLogFilter",
     "EventLogView",
+    "LogTable",
     "row_from_frame",
     "row_from_stored",
 ]
@@ -96,6 +100,14 @@ _PAD = (Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 _RIGHT = (Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
+#: Characters of a frame's raw JSON a log row keeps (the rest is read from
+#: the database when asked for): 100,000 rows of 1 MB values took 776 MB
+#: for 3,500 events before (issue 10); now a big row costs about 3 KB.
+RAW_PREVIEW = 2_000
+#: Characters of a value (or reason, or note) a log row keeps.
+VALUE_PREVIEW = 1_000
+
+
 class LogRow:
     """One line of the log, from a live frame or a stored event.
 
@@ -104,15 +116,22 @@ class LogRow:
     cell format it. Built with ``summary=None`` it is the value's text,
     made when first read: most rows scroll out of the window unread, and
     making it for every datapoint was half the cost of a row.
+
+    A row holds bounded memory: a frame longer than :data:`RAW_PREVIEW`
+    keeps a preview of its raw JSON (and of its value) and the length it had
+    (:attr:`raw_length`); the whole event is read from the database by
+    ``event_id`` (a stored row) or ``(stream_id, epoch, seq)`` (a live one).
     """
 
     __slots__ = ("received_at", "time", "stream_id", "seq", "event_type", "dsn", "property_name",
-                 "base_type", "value", "_summary", "raw", "note", "malformed")
+                 "base_type", "value", "_summary", "raw", "note", "malformed", "epoch", "event_id",
+                 "raw_length")
 
     def __init__(self, received_at: float, time: str | None, stream_id: int | None,
                  seq: int | None, event_type: str, dsn: str | None, property_name: str | None,
                  base_type: str | None, value: Any, summary: str | None, raw: str, note: str | None,
-                 malformed: bool = False) -> None:
+                 malformed: bool = False, epoch: int = 0, event_id: int | None = None,
+                 raw_length: int | None = None) -> None:
         self.received_at = received_at
         self.time = time
         self.stream_id = stream_id
@@ -126,6 +145,34 @@ class LogRow:
         self.raw = raw
         self.note = note
         self.malformed = malformed
+        self.epoch = epoch
+        self.event_id = event_id
+        #: the raw JSON's length as received when ``raw`` is a preview, else ``None``.
+        self.raw_length = raw_length
+        if raw_length is not None or len(raw) > RAW_PREVIEW:
+            self._bound()
+
+    def _bound(self) -> None:
+        """Keep previews of a long frame (the rare path: most frames are short)."""
+        raw = self.raw
+        if len(raw) > RAW_PREVIEW:
+            if self.raw_length is None:
+                self.raw_length = len(raw)
+            self.raw = raw[:RAW_PREVIEW]
+        value = self.value
+        if value is not None and value.__class__ not in (int, float, bool):
+            text = value if isinstance(value, str) else (_text(value) or "")
+            if len(text) > VALUE_PREVIEW or not isinstance(value, str):
+                self.value = text[:VALUE_PREVIEW]
+        if self._summary is not None and len(self._summary) > VALUE_PREVIEW:
+            self._summary = self._summary[:VALUE_PREVIEW]
+        if self.note is not None and len(self.note) > VALUE_PREVIEW:
+            self.note = self.note[:VALUE_PREVIEW]
+
+    @property
+    def truncated(self) -> bool:
+        """Whether this row holds a preview only (read the rest from the database)."""
+        return self.raw_length is not None
 
     @property
     def summary(self) -> str:
@@ -148,26 +195,15 @@ class LogRow:
         return one_line(self.summary)
 
     def details(self) -> str:
-        """What the details pane shows: the pretty JSON, after a bad frame's reason or a note."""
-        head = ""
-        if self.malformed:
-            head = f"Bad frame: {self.summary}\n\nRaw text as received:\n"
-            return head + self.raw
-        if self.note:
-            head = f"Note: {self.note}\n\n"
-        try:
-            body = json.dumps(json.loads(self.raw), indent=2, ensure_ascii=False)
-        except (ValueError, RecursionError):
-            body = self.raw
-        return head + body
+        """What the details pane shows: the pretty JSON, after a bad frame's
+        reason or a note (a preview's raw text as it is: it is cut)."""
+        return details_text(self.raw, malformed=self.malformed, reason=self.summary, note=self.note,
+                            pretty=not self.truncated)
 
     def pretty_json(self) -> str:
-        if self.malformed:
+        if self.malformed or self.truncated:
             return self.raw
-        try:
-            return json.dumps(json.loads(self.raw), indent=2, ensure_ascii=False)
-        except (ValueError, RecursionError):
-            return self.raw
+        return pretty_json(self.raw)
 
     def __repr__(self) -> str:
         return f"LogRow({self.event_type!r}, dsn={self.dsn!r}, seq={self.seq!r})"
@@ -204,11 +240,12 @@ def _summary(frame: Any) -> str:
     return frame.note or ""
 
 
-def row_from_frame(stream_id: int | None, frame: Any) -> LogRow:
-    """A log row for an event or a malformed frame as the engine delivered it."""
+def row_from_frame(stream_id: int | None, frame: Any, epoch: int = 0) -> LogRow:
+    """A log row for an event or a malformed frame as the engine delivered it
+    (``epoch``: the stream's epoch, which with ``seq`` finds the stored event)."""
     if frame.__class__ is Datapoint:  # most of a stream: the short way
         return LogRow(frame.received_at, frame.time, stream_id, frame.seq, frame.event_type or "?", frame.dsn,
-                      frame.property_name, frame.base_type, frame.value, None, frame.raw, frame.note)
+                      frame.property_name, frame.base_type, frame.value, None, frame.raw, frame.note, False, epoch)
     if isinstance(frame, MalformedFrame):
         return LogRow(received_at=frame.received_at, time=None, stream_id=stream_id, seq=None,
                       event_type=MALFORMED, dsn=None, property_name=None, base_type=None,
@@ -218,11 +255,12 @@ def row_from_frame(stream_id: int | None, frame: Any) -> LogRow:
     else:
         prop = base = value = None
     return LogRow(frame.received_at, frame.time, stream_id, frame.seq, frame.event_type or "?", frame.dsn,
-                  prop, base, value, _summary(frame), frame.raw, frame.note)
+                  prop, base, value, _summary(frame), frame.raw, frame.note, False, epoch)
 
 
-def row_from_stored(event: Any) -> LogRow:
-    """A log row for a :class:`~ayla_monitor.store.records.StoredEvent` (duck-typed)."""
+def row_from_stored(event: Any, raw_length: int | None = None) -> LogRow:
+    """A log row for a :class:`~ayla_monitor.store.records.StoredEvent` (duck-typed);
+    ``raw_length``: the stored raw's length, when ``event`` holds a preview of it."""
     event_type = getattr(event, "event_type", None) or "?"
     malformed = event_type in ("malformed", MALFORMED)
     value = getattr(event, "value", None)
@@ -230,7 +268,7 @@ def row_from_stored(event: Any) -> LogRow:
     summary = value if isinstance(value, str) else ("" if value is None else str(value))
     if malformed:
         summary = getattr(event, "note", None) or "malformed frame"
-    elif prop is None and event.raw:
+    elif prop is None and event.raw and (raw_length is None or raw_length <= len(event.raw)):
         try:
             from ayla_monitor.dss.frames import parse_event
 
@@ -245,7 +283,9 @@ def row_from_stored(event: Any) -> LogRow:
                   dsn=getattr(event, "dsn", None), property_name=prop,
                   base_type=getattr(event, "base_type", None), value=value, summary=summary,
                   raw=getattr(event, "raw", "") or "", note=getattr(event, "note", None),
-                  malformed=malformed)
+                  malformed=malformed, epoch=getattr(event, "epoch", 0) or 0,
+                  event_id=getattr(event, "id", None),
+                  raw_length=raw_length if raw_length is not None and raw_length > len(event.raw or "") else None)
 
 
 class Column(enum.IntEnum):
@@ -744,12 +784,51 @@ class EventLogFilter(QAbstractTableModel):
         return source.cell(rows[row], index.column(), role)
 
 
+class LogTable(QTableView):
+    """The log's table: Enter opens the row's device, End goes back to the
+    newest event, and Tab into it keeps the rows where they are."""
+
+    #: Enter or Return on a row (its proxy index).
+    entered = Signal(QModelIndex)
+    #: End: back to the newest event (following again).
+    end_pressed = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.entered.emit(self.currentIndex())
+            event.accept()
+            return
+        if key == Qt.Key.Key_End and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.end_pressed.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802
+        # Qt makes row 0 current on focus (and scrolls there): make the row at
+        # the top of the view current instead, selecting nothing.
+        model = self.model()
+        if not self.currentIndex().isValid() and model is not None and model.rowCount() > 0:
+            index = self.indexAt(QPoint(1, 1))
+            if not index.isValid():
+                index = model.index(model.rowCount() - 1, 0)
+            self.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+        super().focusInEvent(event)
+
+
+_FOCUS_STYLE = ("QTableView#log-table { border: 1px solid palette(mid); }"
+                "QTableView#log-table:focus { border: 2px solid palette(highlight); }")
+
+
 class EventLogView(QWidget):
     """The log with its filter bar, follow/pause and details pane."""
 
     #: emitted when the DSN filter changes (``""`` when cleared), so tiles can follow.
     dsn_filter_changed = Signal(str)
     paused_changed = Signal(bool)
+    #: Enter (or a double click) on a row: open its device.
+    device_requested = Signal(str)
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -762,6 +841,9 @@ class EventLogView(QWidget):
         self._backlog: list[LogRow] = []
         self._more = Throttle(self._drain, 0, self, name="log-more")
         self._total = 0
+        #: Follow is on but a selected row holds the view still; rows arrived since.
+        self._held = False
+        self._held_new = 0
 
         # filter bar
         self.type_box = QComboBox(self)
@@ -788,6 +870,13 @@ class EventLogView(QWidget):
         self.count_label.setObjectName("log-count")
         self.count_label.setTextFormat(Qt.TextFormat.PlainText)
         self.count_label.setMinimumWidth(120)
+        self.resume_button = QPushButton(self)
+        self.resume_button.setObjectName("log-resume")
+        self.resume_button.setFlat(True)
+        self.resume_button.setToolTip("A selected event holds the log still; click (or press End) to follow again")
+        self.resume_button.setVisible(False)
+        self.resume_button.clicked.connect(self.resume_following)
+
 
         title = QLabel("Events", self)
         title.setTextFormat(Qt.TextFormat.PlainText)
@@ -805,13 +894,16 @@ class EventLogView(QWidget):
         bar.addWidget(self.dsn_edit)
         bar.addWidget(self.property_edit)
         bar.addWidget(self.text_edit, 1)
+        bar.addWidget(self.resume_button)
         bar.addWidget(self.follow_box)
         bar.addWidget(self.pause_button)
         bar.addWidget(self.count_label)
 
         # table
-        self.table = QTableView(self)
+        self.table = LogTable(self)
         self.table.setObjectName("log-table")
+        self.table.setStyleSheet(_FOCUS_STYLE)
+        self.table.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -835,30 +927,11 @@ class EventLogView(QWidget):
         mono = QFontMetrics(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.table.setColumnWidth(Column.RECEIVED, mono.horizontalAdvance("00:00:00.000") + 18)
 
-        # details
-        self.details = QPlainTextEdit(self)
-        self.details.setObjectName("log-details")
-        self.details.setReadOnly(True)
-        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
-        self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.details.setPlaceholderText("Select an event to read its full JSON.")
-        self.copy_button = QToolButton(self)
-        self.copy_button.setObjectName("log-copy")
-        self.copy_button.setText("Copy JSON")
-        self.copy_button.setEnabled(False)
-        self.copy_button.clicked.connect(self.copy_selected)
-        details_title = QLabel("Details", self)
-        details_title.setFont(bold)
-        details_title.setTextFormat(Qt.TextFormat.PlainText)
-        details_box = QWidget(self)
-        dlayout = QVBoxLayout(details_box)
-        dlayout.setContentsMargins(0, 0, 0, 0)
-        dhead = QHBoxLayout()
-        dhead.addWidget(details_title)
-        dhead.addStretch(1)
-        dhead.addWidget(self.copy_button)
-        dlayout.addLayout(dhead)
-        dlayout.addWidget(self.details, 1)
+        # details (bounded: see ui/event_details.py)
+        self.details_pane = EventDetails("log-details", self, placeholder="Select an event to read its full JSON.")
+        self.details = self.details_pane.view
+        self.copy_button = self.details_pane.copy_button
+        details_box = self.details_pane
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("log-splitter")
@@ -883,8 +956,13 @@ class EventLogView(QWidget):
         self.pause_button.toggled.connect(self.set_paused)
         self.follow_box.toggled.connect(self._follow_toggled)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.table.entered.connect(self._open_device)
+        self.table.doubleClicked.connect(self._open_device)
+        self.table.end_pressed.connect(self.resume_following)
         self.proxy.rowsInserted.connect(self._rows_inserted)
         self.proxy.modelReset.connect(self._update_count)
+        self.proxy.rowsAboutToBeRemoved.connect(self._rows_leaving)
         self.proxy.rowsRemoved.connect(self._update_count)
         self._update_count()
 
@@ -1015,18 +1093,71 @@ class EventLogView(QWidget):
         if not self.table.currentIndex().isValid():  # the selected event is filtered out
             self._current_changed(QModelIndex(), QModelIndex())
         self._update_count()
-        if self.follow_box.isChecked():
+        if self.following:
             self.table.scrollToBottom()
+        elif self.table.currentIndex().isValid():
+            self.table.scrollTo(self.table.currentIndex())
 
     # -- follow, selection, details
+    @property
+    def following(self) -> bool:
+        """Whether new rows scroll the view (Follow on and no selected row holding it)."""
+        return self.follow_box.isChecked() and not self._held
+
+    @property
+    def held_new(self) -> int:
+        """Rows that arrived while a selected row held the view (``None`` shown when not held)."""
+        return self._held_new
+
     def _follow_toggled(self, on: bool) -> None:
         if on:
-            self.table.scrollToBottom()
+            self.resume_following()
+        else:
+            self._set_held(False)
 
-    def _rows_inserted(self, *args: Any) -> None:
+    def _selection_changed(self, *args: Any) -> None:
+        if self.follow_box.isChecked() and self.table.selectionModel().hasSelection():
+            self._set_held(True)
+
+    def _set_held(self, held: bool) -> None:
+        if held == self._held:
+            return
+        self._held = held
+        self._held_new = 0
+        self.resume_button.setVisible(held)
+        self._show_held()
+
+    def _show_held(self) -> None:
+        if self._held:
+            self.resume_button.setText(f"following paused: {format_count(self._held_new)} new")
+
+    def resume_following(self) -> None:
+        """Follow the newest event again (the resume button, End)."""
+        self._set_held(False)
         if self.follow_box.isChecked():
             self.table.scrollToBottom()
+
+    def _open_device(self, index: QModelIndex) -> None:
+        dsn = index.data(Role.DSN) if index.isValid() else None
+        if dsn:
+            self.device_requested.emit(dsn)
+
+    def _rows_inserted(self, parent: QModelIndex | None = None, first: int = 0, last: int = -1) -> None:
+        if self.following:
+            self.table.scrollToBottom()
+        elif self._held:
+            self._held_new += max(0, last - first + 1)
+            self._show_held()
         self._update_count()
+
+    def _rows_leaving(self, parent: QModelIndex, first: int, last: int) -> None:
+        # Rows leave at the front when the window is full: keep the rows in view
+        # (and the selected one) where they are on the screen.
+        if self.following or first != 0:
+            return
+        bar = self.table.verticalScrollBar()
+        height = self.table.verticalHeader().defaultSectionSize()
+        bar.setValue(max(0, bar.value() - (last - first + 1) * height))
 
     def _update_count(self, *args: Any) -> None:
         shown = self.proxy.rowCount()
@@ -1053,14 +1184,7 @@ class EventLogView(QWidget):
 
     def _current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
         row = current.data(Role.ROW) if current.isValid() else None
-        if isinstance(row, LogRow):
-            self.details.setPlainText(row.details())
-            self.copy_button.setEnabled(True)
-        else:
-            self.details.clear()
-            self.copy_button.setEnabled(False)
+        self.details_pane.show_row(row if isinstance(row, LogRow) else None)
 
     def copy_selected(self) -> None:
-        row = self.selected_row()
-        if row is not None:
-            QGuiApplication.clipboard().setText(row.pretty_json())
+        self.details_pane.copy()

@@ -11,15 +11,14 @@ no export can contain one.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import qasync
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -43,8 +42,10 @@ from ayla_monitor.store.errors import StoreError
 from ayla_monitor.store.history import HistoryQuery, count_history, iso_of, iter_history
 from ayla_monitor.store.records import StoredEvent
 from ayla_monitor.ui.formatting import format_count, one_line
+from ayla_monitor.ui.queries import QueryRunner
 
-__all__ = ["ExportDialog", "ExportCancelled", "export_to_file", "FORMATS", "describe_query", "query_from_criteria"]
+__all__ = ["ExportDialog", "ExportCancelled", "export_to_file", "FORMATS", "describe_query", "query_from_criteria",
+           "suggested_name"]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,28 @@ def describe_query(query: HistoryQuery) -> str:
     return ", ".join(parts) if parts else "all stored events"
 
 
+def _name_part(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._")[:40]
+
+
+def suggested_name(query: HistoryQuery, fmt: str = "csv") -> str:
+    """A file name that says what is in the file: device, type, time range."""
+    parts = ["ayla-events"]
+    if query.dsn:
+        parts.append(_name_part(query.dsn))
+    if query.event_types:
+        parts.append(_name_part("+".join(query.event_types)))
+    if query.property_name or query.property_like:
+        parts.append(_name_part(query.property_name or query.property_like or ""))
+    if query.since is not None:
+        parts.append("from-" + iso_of(query.since)[:16].replace("T", "_").replace(":", ""))
+    if query.until is not None:
+        parts.append("to-" + iso_of(query.until)[:16].replace("T", "_").replace(":", ""))
+    if len(parts) == 1:
+        parts.append("all")
+    return "-".join(p for p in parts if p) + FORMATS[fmt][1]
+
+
 def query_from_criteria(criteria: Any) -> HistoryQuery:
     """The live log's filter (a ``LogCriteria``) as a query over the database."""
     kind = getattr(criteria, "event_type", None)
@@ -132,8 +155,12 @@ class ExportDialog(QDialog):
     finished_export = Signal(int, str)
 
     def __init__(self, store: Store, query: HistoryQuery, parent: QWidget | None = None, *,
-                 directory: Path | None = None) -> None:
+                 directory: Path | None = None, runner: QueryRunner | None = None) -> None:
         super().__init__(parent)
+        #: runs the count and the export off the UI thread; answers only while this is open.
+        self.runner = runner if runner is not None else QueryRunner(self)
+        #: the path the user agreed to replace (asked once per path).
+        self._replace_ok: Path | None = None
         self.setWindowTitle("Export events")
         self.setObjectName("export-dialog")
         self.setMinimumWidth(560)
@@ -155,7 +182,7 @@ class ExportDialog(QDialog):
         self.format_box.setObjectName("export-format")
         for key, (label, _suffix) in FORMATS.items():
             self.format_box.addItem(label, key)
-        self.path_edit = QLineEdit(str(base / "ayla-events.csv"), self)
+        self.path_edit = QLineEdit(str(base / suggested_name(query, "csv")), self)
         self.path_edit.setObjectName("export-path")
         browse = QPushButton("Browse…", self)
         browse.clicked.connect(self._browse)
@@ -185,6 +212,7 @@ class ExportDialog(QDialog):
         self.cancel_button.clicked.connect(self._cancel_clicked)
         self.open_button.clicked.connect(self._open_file)
         self.format_box.currentIndexChanged.connect(self._format_changed)
+        self.path_edit.textChanged.connect(self._path_changed)
 
         layout = QVBoxLayout(self)
         layout.addWidget(what)
@@ -207,6 +235,12 @@ class ExportDialog(QDialog):
         path = Path(self.path_edit.text().strip() or "ayla-events")
         self.path_edit.setText(str(path.with_suffix(FORMATS[self.fmt][1])))
 
+    def _path_changed(self) -> None:
+        if self._replace_ok is not None and not self.running:
+            self._replace_ok = None
+            self.export_button.setText("Export")
+            self.status.setText("")
+
     def _browse(self) -> None:
         label, suffix = FORMATS[self.fmt]
         path, _ = QFileDialog.getSaveFileName(self, "Export events", self.path_edit.text(),
@@ -214,12 +248,9 @@ class ExportDialog(QDialog):
         if path:
             self.path_edit.setText(path)
 
-    @qasync.asyncSlot()
-    async def start(self) -> None:
-        await self.run_export()
-
-    async def run_export(self) -> None:
-        """Count, then write on a worker thread while the bar moves."""
+    def start(self) -> None:
+        """Count, then write on a worker thread while the bar moves. A file
+        that exists is only replaced after a second click on "Replace"."""
         if self.running:
             return
         text = self.path_edit.text().strip()
@@ -229,6 +260,12 @@ class ExportDialog(QDialog):
         path = Path(text).expanduser()
         if not path.parent.is_dir():
             self.status.setText(f"The folder {path.parent} does not exist.")
+            return
+        if path.exists() and self._replace_ok != path:
+            self._replace_ok = path
+            self.status.setText(f"{path.name} exists already. Click Replace to overwrite it, "
+                                "or choose another file.")
+            self.export_button.setText("Replace")
             return
         self.running = True
         self._cancel.clear()
@@ -244,36 +281,52 @@ class ExportDialog(QDialog):
         self.status.setText("Counting events…")
         self.timer.start()
         store, query, fmt = self.store, self.query, self.fmt
-        try:
-            self.total = await asyncio.to_thread(count_history, store, query)
-            if self.total:
-                self.progress.setRange(0, self.total)
-            self.status.setText(f"Writing {format_count(self.total or 0)} events to {path.name}…")
-            written = await asyncio.to_thread(export_to_file, store, query, fmt, path,
-                                              progress=self._set_count, cancel=self._cancel)
-        except ExportCancelled:
+        cancel = self._cancel
+
+        def counted(total: int) -> None:
+            self.total = total
+            if total:
+                self.progress.setRange(0, total)
+            self.status.setText(f"Writing {format_count(total or 0)} events to {path.name}…")
+            self.runner.call(self, lambda: export_to_file(store, query, fmt, path, progress=self._set_count,
+                                                          cancel=cancel),
+                             lambda written: self._written(written, path), self._export_failed)
+
+        self.runner.call(self, lambda: count_history(store, query), counted, self._export_failed)
+
+    def _written(self, written: int, path: Path) -> None:
+        self.written = written
+        self.result_path = path
+        self.progress.setRange(0, max(1, written))
+        self.progress.setValue(max(1, written))
+        self.status.setText(f"Wrote {format_count(written)} events to {path}.")
+        self.open_button.setVisible(True)
+        self._ended()
+        self.finished_export.emit(written, str(path))
+
+    def _export_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, ExportCancelled):
             self.status.setText("Cancelled; no file was written.")
             self.error = "cancelled"
-            self.finished_export.emit(-1, "cancelled")
-        except (StoreError, OSError) as exc:
+        elif isinstance(exc, (StoreError, OSError)):
             self.error = str(exc)
             self.status.setText(f"The export failed: {exc}")
-            self.finished_export.emit(-1, str(exc))
         else:
-            self.written = written
-            self.result_path = path
-            self.progress.setRange(0, max(1, written))
-            self.progress.setValue(max(1, written))
-            self.status.setText(f"Wrote {format_count(written)} events to {path}.")
-            self.open_button.setVisible(True)
-            self.finished_export.emit(written, str(path))
-        finally:
-            self.running = False
-            self.timer.stop()
-            self.export_button.setEnabled(True)
-            self.format_box.setEnabled(True)
-            self.path_edit.setEnabled(True)
-            self.cancel_button.setText("Close")
+            log.error("The export failed", exc_info=exc)
+            self.error = str(exc) or type(exc).__name__
+            self.status.setText(f"The export failed unexpectedly: {self.error}")
+        self._ended()
+        self.finished_export.emit(-1, self.error)
+
+    def _ended(self) -> None:
+        self.running = False
+        self._replace_ok = None
+        self.timer.stop()
+        self.export_button.setText("Export")
+        self.export_button.setEnabled(True)
+        self.format_box.setEnabled(True)
+        self.path_edit.setEnabled(True)
+        self.cancel_button.setText("Close")
 
     def _set_count(self, count: int) -> None:
         # Called on the worker thread: only store the number; the timer shows it.
@@ -305,3 +358,8 @@ class ExportDialog(QDialog):
             self.cancel()
             return
         super().reject()
+
+    def done(self, result: int) -> None:
+        self._cancel.set()  # a writer thread still running stops and removes its partial file
+        self.runner.cancel(self)
+        super().done(result)

@@ -11,14 +11,12 @@ the time column sorts newest or oldest first (a new query, in the database).
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import qasync
 from PySide6.QtCore import (
     QAbstractTableModel,
     QDateTime,
@@ -27,7 +25,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -36,7 +34,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QTableView,
@@ -48,7 +45,8 @@ from ayla_monitor.dss.events import EVENT_TYPES
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.errors import StoreError
 from ayla_monitor.store.history import Cursor, HistoryPage, HistoryQuery, count_history, history_page
-from ayla_monitor.ui.event_log import LogRow, row_from_stored
+from ayla_monitor.ui.event_details import EventDetails, whole_event_reader
+from ayla_monitor.ui.event_log import RAW_PREVIEW, LogRow, row_from_stored
 from ayla_monitor.ui.formatting import (
     format_count,
     format_event_time,
@@ -56,6 +54,7 @@ from ayla_monitor.ui.formatting import (
     one_line,
     tooltip_text,
 )
+from ayla_monitor.ui.queries import QueryRunner
 
 __all__ = [
     "HistoryModel",
@@ -85,6 +84,11 @@ RANGE_CHOICES: dict[str, float | None] = {
     "All time": None,
     "Custom range": -1.0,
 }
+
+
+def _rows(page: HistoryPage) -> list[LogRow]:
+    lengths: list[int | None] = list(page.raw_lengths) or [None] * len(page.events)
+    return [row_from_stored(e, n) for e, n in zip(page.events, lengths, strict=True)]
 
 
 class HistoryColumn(enum.IntEnum):
@@ -164,8 +168,15 @@ class HistoryModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            if section == HistoryColumn.TIME:
+                # In words: styles draw Qt's sort arrow up or down for the same order.
+                order = "↓ newest first" if self.descending else "↑ oldest first"
+                return f"{_HEADERS[HistoryColumn.TIME]}  {order}"
             if 0 <= section < len(HistoryColumn):
                 return _HEADERS[HistoryColumn(section)]
+        if (orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole
+                and section == HistoryColumn.TIME):
+            return "Click to sort oldest first" if self.descending else "Click to sort newest first"
         return None
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
@@ -216,7 +227,13 @@ class HistoryModel(QAbstractTableModel):
             descending = order == Qt.SortOrder.DescendingOrder
             if descending != self.descending:
                 self.descending = descending
+                self.headerDataChanged.emit(Qt.Orientation.Horizontal, HistoryColumn.TIME, HistoryColumn.TIME)
                 self.sort_wanted.emit(descending)
+
+    def toggle_order(self) -> None:
+        """The time column's header was clicked: the other order."""
+        self.sort(HistoryColumn.TIME,
+                  Qt.SortOrder.AscendingOrder if self.descending else Qt.SortOrder.DescendingOrder)
 
 
 class HistoryWindow(QWidget):
@@ -228,10 +245,12 @@ class HistoryWindow(QWidget):
     device_requested = Signal(str)
 
     def __init__(self, store: Store, parent: QWidget | None = None, *,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, runner: QueryRunner | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.store = store
         self.clock = clock
+        #: runs the queries off the UI thread; answers only while this window is open.
+        self.runner = runner if runner is not None else QueryRunner(self)
         self.setObjectName("history-window")
         self.setWindowTitle("History — Ayla Monitor")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
@@ -293,20 +312,19 @@ class HistoryWindow(QWidget):
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
         header.setSectionsClickable(True)
-        header.setSortIndicatorShown(True)
-        header.setSortIndicator(HistoryColumn.TIME, Qt.SortOrder.DescendingOrder)
-        self.table.setSortingEnabled(True)
-        for column, width in ((HistoryColumn.TIME, 150), (HistoryColumn.RECEIVED, 96),
+        header.setSortIndicatorShown(False)  # the order is said in the time column's title
+        header.sectionClicked.connect(
+            lambda section: self.model.toggle_order() if section == HistoryColumn.TIME else None)
+        for column, width in ((HistoryColumn.TIME, 230), (HistoryColumn.RECEIVED, 96),
                               (HistoryColumn.STREAM, 120), (HistoryColumn.TYPE, 96),
                               (HistoryColumn.DSN, 140), (HistoryColumn.PROPERTY, 120)):
             header.resizeSection(column, width)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
 
-        self.details = QPlainTextEdit(self)
-        self.details.setObjectName("history-details")
-        self.details.setReadOnly(True)
-        self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.details.setPlaceholderText("Select an event to see it as received.")
+        self.details_pane = EventDetails("history-details", self,
+                                         placeholder="Select an event to see it as received.")
+        self.details_pane.set_source(self.runner, whole_event_reader(store))
+        self.details = self.details_pane.view
         self.empty_label = QLabel(self)
         self.empty_label.setObjectName("history-empty")
         self.empty_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -323,7 +341,7 @@ class HistoryWindow(QWidget):
         top_layout.addWidget(self.table, 1)
         top_layout.addWidget(self.empty_label, 1)
         splitter.addWidget(top)
-        splitter.addWidget(self.details)
+        splitter.addWidget(self.details_pane)
         splitter.setSizes([560, 180])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -342,6 +360,8 @@ class HistoryWindow(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table.doubleClicked.connect(self._double_clicked)
         self.export_button.clicked.connect(lambda: self.export_requested.emit(self.query))
+        for keys in (QKeySequence(Qt.Key.Key_Escape), QKeySequence(QKeySequence.StandardKey.Close)):
+            QShortcut(keys, self, self.close, context=Qt.ShortcutContext.WindowShortcut)
 
     def _edit(self, name: str, placeholder: str, width: int) -> QLineEdit:
         edit = QLineEdit(self)
@@ -387,12 +407,9 @@ class HistoryWindow(QWidget):
 
     # -- reading ----------------------------------------------------------------
 
-    @qasync.asyncSlot()
-    async def search(self) -> None:
-        await self.run_search()
-
-    async def run_search(self) -> None:
-        """Run the filter bar's query: first page, then the count (both off the loop)."""
+    def search(self) -> None:
+        """Run the filter bar's query: first page, then the count (both on
+        the runner's threads; the answers come back only while this is open)."""
         self._generation += 1
         generation = self._generation
         query = self.build_query()
@@ -403,63 +420,73 @@ class HistoryWindow(QWidget):
 
         def first() -> tuple[HistoryPage, float, dict[int, str]]:
             started = time.perf_counter()
-            page = history_page(store, query, None, FIRST_PAGE_SIZE)
+            page = history_page(store, query, None, FIRST_PAGE_SIZE, preview=RAW_PREVIEW)
             elapsed = time.perf_counter() - started
             return page, elapsed, {s.id: s.name for s in store.streams()}
 
-        try:
-            page, elapsed, streams = await asyncio.to_thread(first)
-        except StoreError as exc:
-            if generation == self._generation:
-                self._failed(exc)
-            return
+        self.runner.call(self, first, lambda answer: self._first_page(generation, query, *answer),
+                         lambda exc: self._read_failed(generation, exc))
+
+    def _first_page(self, generation: int, query: HistoryQuery, page: HistoryPage, elapsed: float,
+                    streams: dict[int, str]) -> None:
         if generation != self._generation:
             return
         self.error = None
         self.first_page_seconds = elapsed
         self.set_streams(streams)
         self._cursor = page.next
-        self.model.reset([row_from_stored(e) for e in page.events], page.next is not None, streams)
-        self.details.clear()
+        self.model.reset(_rows(page), page.next is not None, streams)
+        self.details_pane.show_row(None)
         empty = not page.events
         self.table.setVisible(not empty)
         self.empty_label.setVisible(empty)
         if empty:
             self.empty_label.setText(self._empty_text(query))
         self._show_status()
-        try:
-            total = await asyncio.to_thread(count_history, store, query)
-        except StoreError as exc:
-            log.warning("Counting the history failed: %s", exc)
-            total = None
+        store = self.store
+        self.runner.call(self, lambda: count_history(store, query),
+                         lambda total: self._counted(generation, total),
+                         lambda exc: self._count_failed(generation, exc))
+
+    def _counted(self, generation: int, total: int | None) -> None:
         if generation == self._generation:
             self.total = total
             self._show_status()
             self.searches += 1
 
-    @qasync.asyncSlot()
-    async def fetch_more(self) -> None:
-        await self.run_fetch_more()
+    def _count_failed(self, generation: int, exc: BaseException) -> None:
+        if not isinstance(exc, StoreError):
+            log.error("Counting the history failed", exc_info=exc)
+        else:
+            log.warning("Counting the history failed: %s", exc)
+        self._counted(generation, None)
 
-    async def run_fetch_more(self) -> None:
+    def _read_failed(self, generation: int, exc: BaseException) -> None:
+        if generation != self._generation:
+            return
+        if not isinstance(exc, StoreError):
+            log.error("Reading the history failed", exc_info=exc)
+        self._failed(exc)
+
+    def fetch_more(self) -> None:
+        """The next page, after the last one loaded (off the UI thread)."""
         cursor, query, generation = self._cursor, self.query, self._generation
         if cursor is None:
             self.model.set_more(False)
             return
         store = self.store
-        try:
-            page = await asyncio.to_thread(history_page, store, query, cursor, PAGE_SIZE)
-        except StoreError as exc:
-            if generation == self._generation:
-                self._failed(exc)
-            return
+        self.runner.call(self, lambda: history_page(store, query, cursor, PAGE_SIZE, preview=RAW_PREVIEW),
+                         lambda page: self._next_page(generation, page),
+                         lambda exc: self._read_failed(generation, exc))
+
+    def _next_page(self, generation: int, page: HistoryPage) -> None:
         if generation != self._generation:
             return
         self._cursor = page.next
-        self.model.append([row_from_stored(e) for e in page.events], page.next is not None)
+        self.model.append(_rows(page), page.next is not None)
         self._show_status()
 
-    def _failed(self, exc: Exception) -> None:
+    def _failed(self, exc: BaseException) -> None:
         self.error = str(exc)
         self.model.reset([], False, self._streams)
         self.table.setVisible(False)
@@ -494,7 +521,7 @@ class HistoryWindow(QWidget):
 
     def _current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
         row = current.data(Qt.ItemDataRole.UserRole) if current.isValid() else None
-        self.details.setPlainText(row.details() if isinstance(row, LogRow) else "")
+        self.details_pane.show_row(row if isinstance(row, LogRow) else None)
 
     def _double_clicked(self, index: QModelIndex) -> None:
         row = index.data(Qt.ItemDataRole.UserRole)

@@ -41,6 +41,7 @@ from ayla_monitor.core.status import StreamStatus, WriterHealth
 from ayla_monitor.dss.events import MalformedFrame
 from ayla_monitor.ui.event_log import EventLogView, LogRow, row_from_frame
 from ayla_monitor.ui.formatting import format_bytes, format_count, one_line
+from ayla_monitor.ui.queries import QueryRunner
 from ayla_monitor.ui.resources import app_icon
 from ayla_monitor.ui.settings import AppSettings
 from ayla_monitor.ui.throttle import Throttle
@@ -183,6 +184,8 @@ class MainWindow(QMainWindow):
         self._received = 0
         self._rate_mark = (time.monotonic(), 0)
         self.setStyleSheet(_DEMO_STYLE)
+        #: runs every query of the window's widgets; closing the window cancels them all.
+        self.queries = QueryRunner(self)
 
         self._build_actions()
         self._build_menus()
@@ -554,6 +557,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.refresh.cancel()
+        self.queries.close()
         try:
             self.save_layout()
         except Exception:  # never keep the user from closing

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ayla_monitor.dss import wire
-from ayla_monitor.dss.events import Event
+from ayla_monitor.dss.events import Event, MalformedFrame
 from ayla_monitor.dss.frames import encode_frame, parse_frame
 from ayla_monitor.dss.keys import key_fingerprint
 from ayla_monitor.store.database import Store
@@ -26,6 +26,8 @@ from ayla_monitor.store.history import (
     iter_history,
     location_history,
     property_series,
+    read_event,
+    read_malformed,
     spans_from_changes,
     step_points,
     value_at,
@@ -219,6 +221,40 @@ def test_filters(store: Store, query: HistoryQuery, expected: int) -> None:
 def test_empty_range_gives_an_empty_last_page(store: Store) -> None:
     page = history_page(store, HistoryQuery(since=T0 + 50_000))
     assert page.events == [] and page.next is None
+
+
+def test_a_preview_page_cuts_long_values_in_the_database(db_url: str) -> None:
+    big = "v" * 50_000
+    stream_id = write_story(db_url, Story().value(T0, "blob", "string", big).value(T0 + 1, "t", "integer", 7))
+    with Store.open(db_url) as store:
+        page = history_page(store, HistoryQuery(descending=False), preview=1000)
+        blob, small = page.events
+        assert blob.value == "v" * 1000 and len(blob.raw or "") == 1000
+        assert page.raw_lengths[0] > 50_000 and page.raw_lengths[1] == len(small.raw or "")
+        assert small.value == "7"
+        # The whole event, read when asked for: by row id, or as the live log knows it.
+        whole = read_event(store, event_id=blob.id)
+        assert whole is not None and whole.value == big and len(whole.raw or "") == page.raw_lengths[0]
+        by_seq = read_event(store, stream_id=stream_id, seq=blob.seq)
+        assert by_seq is not None and by_seq.id == blob.id
+        assert read_event(store, stream_id=stream_id, seq=999) is None
+        with pytest.raises(ValueError):
+            read_event(store)
+
+
+def test_a_bad_frame_is_read_back_whole(db_url: str) -> None:
+    with Store.open(db_url) as store:
+        stream_id = store.ensure_stream("bad", "ws://127.0.0.1:9/stream", key_fingerprint(KEY), None).id
+    writer = EventWriter(db_url, commit_interval=0.01)
+    writer.start()
+    raw = "{" + "x" * 100_000
+    assert writer.submit(stream_id, [MalformedFrame(raw, "not JSON", 1_700_000_000.123456)])
+    assert writer.flush(timeout=20), writer.error
+    assert writer.close() is None
+    with Store.open(db_url) as store:
+        bad = read_malformed(store, stream_id, 1_700_000_000.123456)
+        assert bad is not None and bad.raw == raw and bad.reason == "not JSON"
+        assert read_malformed(store, stream_id, 1_600_000_000.0) is None
 
 
 def test_retention_deletes_old_events_in_batches(store: Store) -> None:

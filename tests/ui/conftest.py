@@ -79,6 +79,19 @@ def no_throttle() -> Iterator[None]:
         Throttle.enabled = True
 
 
+@pytest.fixture(autouse=True, scope="session")
+def collect_on_the_gui_thread(qapp: QApplication) -> Iterator[None]:
+    """As the app does (ui/collector.py): garbage is collected on the GUI
+    thread only. Without it, a test's worker thread could free an earlier
+    test's qasync loop, whose timer object still had Qt timers registered:
+    a SIGSEGV in QTimerInfoList::activateTimers some tests later (issue 10)."""
+    from ayla_monitor.ui.collector import install
+
+    collector = install(qapp)
+    yield
+    collector.stop()
+
+
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """A qasync loop on the test's QApplication, closed afterwards."""
@@ -95,13 +108,13 @@ def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
 def run(qloop: asyncio.AbstractEventLoop) -> Callable[[Awaitable[Any]], Any]:
     """Run a coroutine to completion on the qasync loop (with a safety timeout)."""
 
-    def runner(coro: Awaitable[Any], timeout: float = 30.0) -> Any:
+    def runner(coro: Awaitable[Any], timeout: float = 60.0) -> Any:
         return qloop.run_until_complete(asyncio.wait_for(coro, timeout))
 
     return runner
 
 
-async def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+async def wait_until(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
     """Poll ``predicate`` on the loop until true; fail after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -34,7 +34,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def view(qtbot: Any, store: Store, run: Callable[..., Any], no_throttle: None) -> DeviceView:
     widget = DeviceView(DSN, store, model="thermostat", clock=lambda: NOW)
     qtbot.addWidget(widget)
-    run(widget.load())
+    reloaded(widget, run, widget.load)
     return widget
 
 
@@ -100,7 +100,7 @@ def test_a_user_zoom_stops_following_the_live_edge_until_reset(view: DeviceView,
     view.show()
     view.charts.grab()
     assert view._follow
-    with qtbot.waitSignal(view.charts.user_ranged, timeout=1000):
+    with qtbot.waitSignal(view.charts.user_ranged, timeout=20000):
         wheel(view.charts, inside(view.charts), 1)
     assert not view._follow
     zoomed = view.charts.x_range()
@@ -121,7 +121,7 @@ def test_empty_range_and_unknown_device_say_so(view: DeviceView, store: Store, q
     assert view.empty_text is not None and view.empty_text.startswith("No values between")
     nobody = DeviceView("NOBODY", store, clock=lambda: NOW)
     qtbot.addWidget(nobody)
-    run(nobody.load())
+    reloaded(nobody, run, nobody.load)
     assert nobody.empty_text == "No data for NOBODY has been stored yet."
 
 

@@ -15,7 +15,13 @@ import pytest
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.history import HistoryQuery
 from ayla_monitor.ui.event_log import LogCriteria
-from ayla_monitor.ui.export_dialog import ExportCancelled, ExportDialog, export_to_file, query_from_criteria
+from ayla_monitor.ui.export_dialog import (
+    ExportCancelled,
+    ExportDialog,
+    export_to_file,
+    query_from_criteria,
+    suggested_name,
+)
 from tests.store.test_history import DSN, KEY, OTHER, T0, device_story, write_story
 from tests.ui.conftest import wait_until
 
@@ -77,7 +83,8 @@ def test_dialog_exports_with_progress(qtbot: Any, store: Store, tmp_path: Path, 
     qtbot.addWidget(dialog)
     dialog.format_box.setCurrentIndex(dialog.format_box.findData("jsonl"))
     assert dialog.path_edit.text().endswith(".jsonl")
-    run(dialog.run_export())
+    with qtbot.waitSignal(dialog.finished_export, timeout=30000):
+        dialog.start()
     assert dialog.error is None and dialog.written == 12 and dialog.total == 12
     assert dialog.progress.value() == dialog.progress.maximum() == 12
     assert dialog.open_button.isVisibleTo(dialog)
@@ -102,15 +109,43 @@ def test_dialog_cancel_mid_export(qtbot: Any, store: Store, tmp_path: Path, run:
     monkeypatch.setattr(module, "iter_history", slow)
 
     async def go() -> None:
-        import asyncio
-
-        task = asyncio.ensure_future(dialog.run_export())
+        dialog.start()
         await wait_until(lambda: dialog.total is not None, what="the count")
         dialog.cancel_button.click()  # cancels a running export
         gate.set()
-        await task
+        await wait_until(lambda: not dialog.running, what="the export to stop")
 
     run(go())
     assert dialog.error == "cancelled" and dialog.result_path is None
     assert "Cancelled" in dialog.status.text()
     assert list(tmp_path.glob("ayla-events*")) == []
+
+
+def test_the_proposed_name_says_what_is_exported(store: Store, tmp_path: Path, qtbot: Any) -> None:
+    query = HistoryQuery(dsn=DSN, since=T0, until=T0 + 3600)
+    assert suggested_name(query) == f"ayla-events-{DSN}-from-2024-05-01_0000-to-2024-05-01_0100.csv"
+    assert suggested_name(HistoryQuery(), "jsonl") == "ayla-events-all.jsonl"
+    assert suggested_name(HistoryQuery(dsn="../../etc/passwd")) == "ayla-events-etc_passwd.csv"
+    dialog = ExportDialog(store, query, directory=tmp_path)
+    qtbot.addWidget(dialog)
+    assert Path(dialog.path_edit.text()).name == suggested_name(query)
+
+
+def test_an_existing_file_is_only_replaced_when_the_user_says_so(
+        store: Store, tmp_path: Path, qtbot: Any) -> None:
+    path = tmp_path / "mine.csv"
+    path.write_text("precious", encoding="utf-8")
+    dialog = ExportDialog(store, HistoryQuery(dsn=DSN), directory=tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.path_edit.setText(str(path))
+    dialog.export_button.click()
+    assert not dialog.running and path.read_text(encoding="utf-8") == "precious"
+    assert "exists already" in dialog.status.text() and dialog.export_button.text() == "Replace"
+    dialog.path_edit.setText(str(tmp_path / "other.csv"))  # another file: asked again for the first
+    dialog.path_edit.setText(str(path))
+    assert dialog.export_button.text() == "Export"
+    dialog.export_button.click()
+    assert path.read_text(encoding="utf-8") == "precious"
+    with qtbot.waitSignal(dialog.finished_export, timeout=30000):
+        dialog.export_button.click()  # "Replace"
+    assert dialog.written == 12 and path.read_text(encoding="utf-8") != "precious"

@@ -184,7 +184,89 @@ def test_window_opens_device_history_and_export_and_keeps_retention(
         seen["windows"] = len(session._windows)
 
     code = run(drive(user, database=old, demo=True, settings=settings, keystore=keystore,
-                     demo_options=DemoOptions(devices=4, rate=200)), timeout=40)
+                     demo_options=DemoOptions(devices=4, rate=200)), timeout=90)
     assert code == 0
     assert seen["windows"] == 2
     assert seen["query"].descending is False
+
+
+# -- the window closes while its query runs (issue 10's crashes) ------------------------
+
+
+def test_closing_while_the_query_runs_drops_the_answer(qtbot: Any, store: Store) -> None:
+    """The query is held on the store's own lock (a real one, not a mock) while
+    the window closes and is deleted; the answer must not reach it."""
+    from PySide6.QtWidgets import QWidget
+
+    from ayla_monitor.ui.queries import QueryRunner
+
+    owner = QWidget()  # the main window's part: it owns the runner
+    qtbot.addWidget(owner)
+    runner = QueryRunner(owner)
+    window = HistoryWindow(store, clock=lambda: NOW, runner=runner)
+    window.show()
+    gone: list[bool] = []
+    window.destroyed.connect(lambda *_: gone.append(True))
+    with store._lock:  # the worker blocks inside the query
+        window.search()
+        qtbot.waitUntil(lambda: runner.pending(window) == 1, timeout=20000)
+        window.close()  # WA_DeleteOnClose
+        qtbot.waitUntil(lambda: bool(gone), timeout=20000)
+        assert runner.pending() == 0  # cancelled with the window
+    qtbot.waitUntil(lambda: runner.dropped >= 1, timeout=20000)  # answered, and dropped
+    assert runner.pending() == 0
+
+
+def test_a_closed_main_window_receives_nothing(qtbot: Any, store: Store) -> None:
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from ayla_monitor.ui.queries import QueryRunner
+
+    owner = QWidget()
+    qtbot.addWidget(owner)
+    runner = QueryRunner(owner)
+    window = HistoryWindow(store, clock=lambda: NOW, runner=runner)
+    qtbot.addWidget(window)
+    with store._lock:
+        window.search()
+        runner.close()  # the main window closed
+    qtbot.waitUntil(lambda: runner.pending() == 0, timeout=20000)
+    before = window.searches
+    window.search()  # asked after the close: cancelled at once
+    QApplication.processEvents()
+    assert window.searches == before and window.model.rowCount() == 0
+
+
+def test_a_hostile_value_is_previewed_and_read_whole_on_demand(qtbot: Any, tmp_path: Path,
+                                                              run: Callable[..., Any]) -> None:
+    from ayla_monitor.ui.event_details import LINE_CHARS
+    from ayla_monitor.ui.event_log import RAW_PREVIEW
+
+    big = "<b>" + "x" * 1_000_000
+    url = f"sqlite:///{tmp_path / 'big.sqlite'}"
+    write_story(url, Story().value(T0, "blob", "string", big).value(T0 + 1, "t", "integer", 7))
+    with Store.open(url) as store:
+        window = HistoryWindow(store, clock=lambda: NOW)
+        qtbot.addWidget(window)
+        window.range_box.setCurrentText("All time")
+        run(wait_until(lambda: window.total == 2, what="the count"))
+        row = next(r for r in window.model.rows() if r.property_name == "blob")
+        assert row.truncated and len(row.raw) <= RAW_PREVIEW and row.raw_length and row.raw_length > 1_000_000
+        pane = window.details_pane
+        window.table.selectRow(window.model.rows().index(row))
+        text = pane.view.toPlainText()
+        assert len(text) < 3 * RAW_PREVIEW and max(len(line) for line in text.splitlines()) <= LINE_CHARS
+        assert "Preview" in pane.state_label.text() and pane.show_all_button.isEnabled()
+        with qtbot.waitSignal(pane.finished, timeout=30000):
+            pane.show_all_button.click()
+        assert pane.showing_all and big in pane.text
+        shown = pane.view.toPlainText()
+        assert max(len(line) for line in shown.splitlines()) <= LINE_CHARS
+        tip = window.model.data(window.model.index(window.model.rows().index(row), HistoryColumn.VALUE),
+                                Qt.ItemDataRole.ToolTipRole)
+        assert len(tip) < 5000 and "<b>" not in tip
+        saved = tmp_path / "event.json"
+        with qtbot.waitSignal(pane.finished, timeout=30000):
+            pane.save_to(saved)
+        assert big in saved.read_text(encoding="utf-8")
+        window.close()
