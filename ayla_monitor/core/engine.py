@@ -37,6 +37,7 @@ from ayla_monitor.core.status import (
 )
 from ayla_monitor.dss.client import Batch, ClientOptions, StreamClient, describe_failure, fetch_range
 from ayla_monitor.dss.endpoints import ReplayWindow
+from ayla_monitor.dss.errors import FrameTooLarge
 from ayla_monitor.dss.events import MalformedFrame, SeqGap
 from ayla_monitor.dss.subscription import StreamDefinition
 from ayla_monitor.store.database import Store
@@ -375,7 +376,7 @@ class Engine:
             stream.count_gaps()
             self.publish(StatusChanged(status.snapshot()))
             return "no open gaps"
-        filled = recovered = 0
+        filled = oversized = recovered = 0
         lost_ranges: list[str] = []
         failure = ""
         for gap in gaps:
@@ -386,12 +387,21 @@ class Engine:
                 continue
             if state == "filled":
                 filled += 1
+            elif state == "oversized":
+                oversized += 1
             else:
                 lost_ranges.append(_seq_range(gap.first_seq, gap.last_seq))
             stream.gaps.pop((gap.epoch, gap.first_seq), None)
             stream.count_gaps()
             self.publish(StatusChanged(status.snapshot()))
-        parts = [f"filled {filled} gap{'s' if filled != 1 else ''} ({recovered:,} events)"] if filled else []
+        parts = [f"filled {filled} gap{'s' if filled != 1 else ''}"] if filled else []
+        if recovered:
+            parts[-1:] = [f"{parts[-1] if parts else 'received'} ({recovered:,} events)"]
+        if oversized:
+            parts.append(
+                f"{oversized} gap{'s' if oversized != 1 else ''} hold a frame over the size limit "
+                "(raise it with --max-frame-mb or in Settings)"
+            )
         if lost_ranges:
             parts.append(f"the server no longer had seqs {', '.join(lost_ranges[:5])}")
         if failure:
@@ -404,8 +414,10 @@ class Engine:
 
     async def _fill_one(self, stream: _Stream, gap: GapRecord) -> tuple[int, str]:
         """Ask for one gap's seqs; (events recovered, the gap's state now:
-        ``filled``, ``partial``, ``lost``, or ``open: <why>`` when the server
-        could not be asked)."""
+        ``filled``, ``partial``, ``lost``, ``oversized``, or ``open: <why>``
+        when the server could not be asked). A connection that ends early
+        (dropped, or a frame too large) is asked again from the first seq
+        still missing, for as long as each request brings something."""
         status = stream.status
         wanted = set(range(gap.first_seq, gap.last_seq + 1))
         have = await asyncio.to_thread(
@@ -413,20 +425,10 @@ class Engine:
         )
         wanted.difference_update(have)
         recovered = 0
-        if wanted and gap.epoch == status.epoch:  # an older epoch's server is gone
+        too_large = ""
+        while wanted and gap.epoch == status.epoch:  # an older epoch's server is gone
             try:
-                batches = fetch_range(stream.definition, min(wanted), max(wanted), self.options, clock=self.clock)
-                async with contextlib.aclosing(batches):  # its connection closes when we stop early
-                    async for events in batches:
-                        events = [e for e in events if e.seq in wanted]
-                        wanted.difference_update(e.seq for e in events)
-                        recovered += len(events)
-                        status.events += len(events)
-                        while not self.writer.submit(status.stream_id, events, gap.epoch):
-                            await asyncio.sleep(BACKPRESSURE_POLL)
-                        self.publish(FramesReceived(status.stream_id, list(events)))
-                        if not wanted:
-                            break
+                got, refused = await self._fetch(stream, gap.epoch, wanted)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the server or the network: the gap stays open
@@ -438,18 +440,48 @@ class Engine:
                     failure,
                 )
                 return recovered, f"open: {failure}"
-        now = self.clock()
-        if not wanted:
+            recovered += got
+            if refused:  # the first seq still missing cannot be taken: the rest can
+                too_large = refused
+                wanted.discard(min(wanted))
+            elif not got:
+                break
+        if not wanted and too_large:
+            state, detail = "oversized", too_large
+        elif not wanted:
             state, detail = "filled", f"{recovered:,} events received again" if recovered else "already stored"
         elif len(wanted) == gap.size:
             state, detail = "lost", "the server no longer has these seqs"
         else:
             state = "partial"
             detail = f"{gap.size - len(wanted):,} of {gap.size:,} received; the server no longer has the rest"
-        record = SeqGap(gap.epoch, gap.first_seq, gap.last_seq, now, state, detail)
+        record = SeqGap(gap.epoch, gap.first_seq, gap.last_seq, self.clock(), state, detail)
         while not self.writer.submit(status.stream_id, [record], gap.epoch):
             await asyncio.sleep(BACKPRESSURE_POLL)
         return recovered, state
+
+    async def _fetch(self, stream: _Stream, epoch: int, wanted: set[int]) -> tuple[int, str]:
+        """One request for the seqs in ``wanted`` (removed as they arrive,
+        and stored); how many came, and why the next one was refused if it
+        was too large."""
+        status = stream.status
+        got = 0
+        batches = fetch_range(stream.definition, min(wanted), max(wanted), self.options, clock=self.clock)
+        async with contextlib.aclosing(batches):  # its connection closes when we stop early
+            try:
+                async for events in batches:
+                    events = [e for e in events if e.seq in wanted]
+                    wanted.difference_update(e.seq for e in events)
+                    got += len(events)
+                    status.events += len(events)
+                    while not self.writer.submit(status.stream_id, events, epoch):
+                        await asyncio.sleep(BACKPRESSURE_POLL)
+                    self.publish(FramesReceived(status.stream_id, list(events)))
+                    if not wanted:
+                        break
+            except FrameTooLarge as exc:
+                return got, str(exc)
+        return got, ""
 
     async def remove_stream(self, stream_id: int) -> None:
         """Stop a stream and forget it here; its stored events stay."""

@@ -39,7 +39,7 @@ from websockets.uri import parse_uri
 
 from ayla_monitor.dss.backoff import Backoff
 from ayla_monitor.dss.endpoints import ReplayWindow
-from ayla_monitor.dss.errors import KeyRejected, LinkError, SettingsRejected, StreamError
+from ayla_monitor.dss.errors import FrameTooLarge, KeyRejected, LinkError, SettingsRejected, StreamError
 from ayla_monitor.dss.events import Event, Heartbeat, MalformedFrame, SeqGap
 from ayla_monitor.dss.frames import HEARTBEAT_REPLY, parse_frame
 from ayla_monitor.dss.keys import RedactingLogger
@@ -261,6 +261,18 @@ class _ThroughProxy(connect):
             raise LinkError(f"the proxy {proxy} did not answer as an HTTP proxy ({exc})") from exc
 
 
+def _too_large(reason: str, after: int | None, limit: int) -> str:
+    """The sentence for a frame websockets refused for its size (1009)."""
+    match = re.search(r"with (\d+) bytes", reason)
+    size = int(match.group(1)) if match else None
+    what = f"a frame of {size / 2**20:.1f} MB ({size:,} bytes)" if size else "a frame"
+    where = f" after seq {after:,}" if after is not None else ""
+    return (
+        f"{what}{where} is over the {limit / 2**20:g} MB limit and was not read; "
+        "raise the limit with --max-frame-mb or in Settings to receive it"
+    )
+
+
 def _connect(definition: StreamDefinition, url: str, options: ClientOptions) -> connect:
     proxy = _proxy_in_effect(url, options)
     if proxy is not None:
@@ -445,23 +457,14 @@ class StreamClient:
                 batch, link.batch = link.batch, []
                 await self._deliver(batch, link)
 
-    def _refused_for_size(self, reason: str, link: _Link) -> LinkError:
+    def _refused_for_size(self, reason: str, link: _Link) -> FrameTooLarge:
         """The server sent a frame over the size limit (websockets closed the
         connection with 1009 before reading it): keep a bad frame with its
         size, record its seq (the one after the last) as a gap, and resume
         after it, so that one huge frame cannot stall the stream."""
-        match = re.search(r"with (\d+) bytes", reason)
-        size = int(match.group(1)) if match else None
-        limit = self.options.max_frame_bytes
         if self.seqs.last is None and self.definition.replay.seq_start is not None:
             self.seqs.last = self.definition.replay.seq_start - 1
-        after = self.seqs.last
-        what = f"a frame of {size / 2**20:.1f} MB ({size:,} bytes)" if size else "a frame"
-        where = f" after seq {after:,}" if after is not None else ""
-        sentence = (
-            f"{what}{where} is over the {limit / 2**20:g} MB limit and was not read; "
-            "raise the limit with --max-frame-mb or in Settings to receive it"
-        )
+        sentence = _too_large(reason, self.seqs.last, self.options.max_frame_bytes)
         now = self._clock()
         gap = self.seqs.skip(now, sentence)
         if gap is not None:
@@ -472,7 +475,7 @@ class StreamClient:
             link.batch.append(gap)
         log.warning("stream %s: %s", self.definition.name, sentence)
         self.sink.notice(sentence)
-        return LinkError(sentence)
+        return FrameTooLarge(sentence)
 
     async def _receive(self, ws: ClientConnection, link: _Link) -> None:
         wall = self._clock
@@ -615,16 +618,23 @@ async def fetch_range(
     ``options.fill_idle`` seconds (the server no longer has it). Frames
     outside the range, and bad frames, are not this request's to keep: the
     live connection receives them. Raises what connecting raised (see
-    :func:`describe_failure`)."""
+    :func:`describe_failure`), and :class:`FrameTooLarge` after the events
+    before a frame over the size limit."""
     options = options or ClientOptions()
     url = definition.url(ReplayWindow(first, last))
+    too_large = ""
     async with _connect(definition, url, options) as ws:
         batch: list[Event] = []
         while True:
             try:
                 async with asyncio.timeout(options.fill_idle):
                     message = await ws.recv()
-            except (TimeoutError, ConnectionClosed):
+            except TimeoutError:
+                break
+            except ConnectionClosed as exc:
+                if exc.sent is not None and exc.sent.code == 1009:
+                    last_seq = batch[-1].seq if batch else None
+                    too_large = _too_large(exc.sent.reason, last_seq, options.max_frame_bytes)
                 break
             if isinstance(message, bytes):
                 message = message.decode("utf-8", "replace")
@@ -644,3 +654,5 @@ async def fetch_range(
                 break
         if batch:
             yield batch
+    if too_large:  # after the events before it: the caller knows which seq it was
+        raise FrameTooLarge(too_large)

@@ -11,6 +11,8 @@
         │                    final, never retried; the message starts with
         │                    SETTINGS_REJECTED
         └── LinkError        network, TLS, proxy, server or dead link: retried with backoff
+            └── FrameTooLarge  the server sent a frame over our size limit: the
+                             client records it and goes on after it
 
 Malformed frames are *not* errors: they are data (:class:`~ayla_monitor.dss.events.MalformedFrame`).
 Every message is one sentence a support engineer can act on, and never holds
@@ -27,6 +29,7 @@ __all__ = [
     "SettingsRejected",
     "SETTINGS_REJECTED",
     "LinkError",
+    "FrameTooLarge",
 ]
 
 #: How every :class:`SettingsRejected` message starts: a stream's status only
@@ -65,3 +68,7 @@ class SettingsRejected(KeyRejected):
 
 class LinkError(StreamError):
     """Network, TLS, server or dead-link trouble: worth retrying."""
+
+
+class FrameTooLarge(LinkError):
+    """The server sent a frame larger than the client takes (``--max-frame-mb``)."""

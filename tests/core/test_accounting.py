@@ -17,6 +17,7 @@ from ayla_monitor.core.engine import Engine
 from ayla_monitor.core.status import StatusChanged, StreamState, StreamStatus
 from ayla_monitor.dss.client import ClientOptions
 from ayla_monitor.dss.endpoints import ReplayWindow
+from ayla_monitor.dss.events import SeqGap
 from ayla_monitor.dss.subscription import StreamDefinition
 from ayla_monitor.simulator.server import Simulator, SimulatorConfig
 from ayla_monitor.store.database import Store
@@ -213,5 +214,38 @@ def test_an_oversized_frame_does_not_stall_the_stream(url: str) -> None:
                 assert "a frame of 2.0 MB" in bad.reason and "after seq 29" in bad.reason
                 (gap,) = store.gaps(stream_id)
                 assert (gap.first_seq, gap.last_seq, gap.state) == (30, 30, "oversized")
+
+    run(main())
+
+
+def test_a_fill_cut_short_is_asked_again_and_an_oversized_seq_is_named(tmp_path: Path) -> None:
+    """A gap of 300 seqs; the server drops each connection after 100 events
+    and seq 150 is 2 MiB against a 1 MiB limit: the fill asks again from the
+    first seq still missing, gets the other 299, and names the big one."""
+    url = f"sqlite:///{tmp_path / 'events.sqlite'}"
+    config = SimulatorConfig(keys={KEY: None}, rate=0, devices=5, drop_after=100, oversize_at=150, oversize_mb=2)
+
+    async def main() -> None:
+        async with Simulator(config) as sim:
+            sim.prefill(300)
+            async with Engine(url, options=ClientOptions(max_frame_bytes=2**20)) as engine:
+                definition = StreamDefinition.create(KEY, name="sim", url=sim.url)
+                stream_id = await engine.add_stream(definition, start=False)
+                assert engine.writer.submit(stream_id, [SeqGap(0, 1, 300, 1.0)], 0)
+                sentence = await engine.fill_gaps(stream_id)
+                await asyncio.to_thread(engine.writer.flush, 60)
+            assert sentence == (
+                "received (299 events); 1 gap hold a frame over the size limit "
+                "(raise it with --max-frame-mb or in Settings)"
+            )
+            with Store.open(url) as store:
+                assert sorted(e.seq for e in store.iter_events() if e.seq is not None) == [
+                    *range(1, 150),
+                    *range(151, 301),
+                ]
+                (gap,) = store.gaps(stream_id)
+            assert gap.state == "oversized"
+            assert "a frame of 2.0 MB" in (gap.detail or "") and "after seq 149" in (gap.detail or "")
+            assert sim.connections >= 4  # dropped after 100 events, asked again
 
     run(main())
