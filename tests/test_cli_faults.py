@@ -253,6 +253,47 @@ def shared_tmp() -> Iterator[Path]:
     shutil.rmtree(folder)
 
 
+def copy_while_open(db: Path, folder: Path) -> None:
+    """Copy ``db`` as a recorder that died would leave it: one more event
+    (seq 6) still in its WAL, with the WAL index beside it."""
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(events)") if row[1] not in ("id", "seq")]
+        names = ", ".join(columns)
+        conn.execute(f"INSERT INTO events (seq, {names}) SELECT 6, {names} FROM events WHERE seq = 5")
+        conn.commit()
+        for suffix in ("", "-wal", "-shm"):
+            shutil.copy(f"{db}{suffix}", folder / f"events.sqlite{suffix}")
+    finally:
+        conn.close()
+
+
+@needs_root
+def test_export_from_a_read_only_mount_after_a_crash(
+    tmp_path: Path, read_only_mount: tuple[Path, Path]
+) -> None:
+    source, mounted = read_only_mount
+    make_recorded_database(tmp_path / "live.sqlite")
+    copy_while_open(tmp_path / "live.sqlite", source)
+    assert (source / "events.sqlite-wal").stat().st_size > 0
+    # with its WAL index there, the newest event (in the WAL) is read too
+    assert exported_seqs(cli("export", "--db", str(mounted / "events.sqlite"))) == [1, 2, 3, 4, 5, 6]
+
+
+@needs_root
+def test_export_from_a_read_only_mount_says_what_it_cannot_see(
+    tmp_path: Path, read_only_mount: tuple[Path, Path]
+) -> None:
+    source, mounted = read_only_mount
+    make_recorded_database(tmp_path / "live.sqlite")
+    copy_while_open(tmp_path / "live.sqlite", source)
+    (source / "events.sqlite-shm").unlink()  # the WAL without its index: nobody can read it here
+    done = cli("export", "--db", str(mounted / "events.sqlite"))
+    assert exported_seqs(done) == [1, 2, 3, 4, 5]
+    assert "the newest events, still in events.sqlite-wal, cannot be read" in done.stderr
+
+
 @needs_root
 def test_export_of_a_read_only_file_and_folder_as_another_user(shared_tmp: Path) -> None:
     folder = shared_tmp / "data"
