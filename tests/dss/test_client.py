@@ -224,6 +224,40 @@ def test_unreachable_server_is_retried_with_a_clear_reason() -> None:
     run(main())
 
 
+def test_retry_now_skips_the_wait_and_disconnect_stops_it() -> None:
+    """A stream waiting an hour to reconnect: retry_now() makes the next
+    attempt at once; cancelling it while it waits reports STOPPED, never a
+    stream stuck at 'reconnecting in 0 s'."""
+
+    async def main() -> None:
+        port = free_port()
+        sink = Recorder()
+        waits: list[float] = []
+        hour = asyncio.Event()  # never set: the backoff sleep only ends by retry_now or cancel
+
+        async def sleep(delay: float) -> None:
+            waits.append(delay)
+            await hour.wait()
+
+        sink.enough = lambda r: sum(s is StreamState.RECONNECTING for s, _ in r.states) >= 1
+        client = StreamClient(
+            definition(f"ws://127.0.0.1:{port}/stream"), sink, backoff=Backoff(initial=3600, cap=3600), sleep=sleep
+        )
+        task = asyncio.create_task(client.run())
+        await sink.satisfied.wait()
+        sink.satisfied.clear()
+        sink.enough = lambda r: sum(s is StreamState.RECONNECTING for s, _ in r.states) >= 2
+        client.retry_now()
+        await sink.satisfied.wait()  # a second attempt: the hour's wait never ended
+        assert not hour.is_set() and waits[0] >= 1800
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert sink.states[-1] == (StreamState.STOPPED, "disconnected")
+
+    run(main())
+
+
 def test_probe_reports_in_one_sentence() -> None:
     async def main() -> None:
         async with Simulator(SimulatorConfig(keys={KEY: None}, heartbeat=0.05, rate=0)) as sim:
