@@ -261,7 +261,11 @@ class Session:
         self.window.set_demo(False)
 
     def _options(self) -> ClientOptions:
-        return ClientOptions(dead_after=self.settings.dead_after, pause_between_batches=0.001)
+        return ClientOptions(
+            dead_after=self.settings.dead_after,
+            pause_between_batches=0.001,
+            max_frame_bytes=self.settings.max_frame_mb * 2**20,
+        )
 
     # -- streams
     async def add_definition(self, definition: StreamDefinition, *, name: str | None = None,

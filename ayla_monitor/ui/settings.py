@@ -28,6 +28,7 @@ __all__ = [
     "SavedStream",
     "THEMES",
     "DEAD_AFTER_RANGE",
+    "MAX_FRAME_MB_RANGE",
     "LOG_WINDOW_RANGE",
     "RETENTION_RANGE",
     "default_qsettings",
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 #: allowed ranges (inclusive) of the numeric settings.
 DEAD_AFTER_RANGE = (35.0, 3600.0)  # DSS heartbeats come every ~30 s
+MAX_FRAME_MB_RANGE = (1, 1024)  # a frame is held whole in memory while it is read
 LOG_WINDOW_RANGE = (1_000, 2_000_000)
 RETENTION_RANGE = (1, 36_500)
 
@@ -181,6 +183,8 @@ class AppSettings:
 
     database_url: str | None = None  # None: the default SQLite file
     dead_after: float = 75.0
+    #: the largest frame a stream takes; a larger one is kept as a bad frame and skipped
+    max_frame_mb: int = 16
     log_window: int = 100_000
     retention_days: int | None = None  # None: keep events for ever
     theme: str = "system"
@@ -197,12 +201,14 @@ class AppSettings:
         defaults = cls()
         url = qs.value("database/url")
         dead_after = _as_float(qs.value("connection/dead_after"), defaults.dead_after)
+        max_frame_mb = _as_int(qs.value("connection/max_frame_mb"), defaults.max_frame_mb) or defaults.max_frame_mb
         log_window = _as_int(qs.value("log/window"), defaults.log_window) or defaults.log_window
         retention = _as_int(qs.value("database/retention_days"), None)
         theme = str(qs.value("appearance/theme") or "system")
         settings = cls(
             database_url=str(url) if url else None,
             dead_after=_clamp(dead_after, DEAD_AFTER_RANGE),
+            max_frame_mb=int(_clamp(max_frame_mb, MAX_FRAME_MB_RANGE)),
             log_window=int(_clamp(log_window, LOG_WINDOW_RANGE)),
             retention_days=(
                 int(_clamp(retention, RETENTION_RANGE)) if retention is not None and retention > 0 else None
@@ -262,6 +268,7 @@ class AppSettings:
         self._set_or_remove(qs, "database/url", url)
         self._set_or_remove(qs, "database/retention_days", self.retention_days)
         qs.setValue("connection/dead_after", float(self.dead_after))
+        qs.setValue("connection/max_frame_mb", int(self.max_frame_mb))
         qs.setValue("log/window", int(self.log_window))
         qs.setValue("appearance/theme", self.theme)
         qs.remove("streams")  # the old array, which may have been longer

@@ -51,6 +51,7 @@ from ayla_monitor.ui.dialog_parts import error_color, ok_color, plain_label, pro
 from ayla_monitor.ui.formatting import format_bytes
 from ayla_monitor.ui.settings import (
     DEAD_AFTER_RANGE,
+    MAX_FRAME_MB_RANGE,
     LOG_WINDOW_RANGE,
     RETENTION_RANGE,
     THEMES,
@@ -209,6 +210,14 @@ class SettingsDialog(QDialog):
             "reconnected. DSS sends a heartbeat about every 30 s."
         )
         general.addRow("Dead-link &timeout:", self.dead_after_spin)
+        self.max_frame_spin = QSpinBox()
+        self.max_frame_spin.setRange(*MAX_FRAME_MB_RANGE)
+        self.max_frame_spin.setSuffix(" MB")
+        self.max_frame_spin.setToolTip(
+            "A frame larger than this is not read: it is kept as a bad frame with its size, its seq "
+            "is recorded as a gap, and the stream goes on after it. Takes effect when a stream connects."
+        )
+        general.addRow("Largest &frame:", self.max_frame_spin)
         self.log_window_spin = QSpinBox()
         self.log_window_spin.setRange(LOG_WINDOW_RANGE[0], LOG_WINDOW_RANGE[1])
         self.log_window_spin.setSingleStep(10_000)
@@ -254,6 +263,7 @@ class SettingsDialog(QDialog):
             self.sqlite_radio.setChecked(True)
             self.sqlite_edit.setText(str(sqlite_path(url)) if url.startswith("sqlite:///") else url)
         self.dead_after_spin.setValue(round(settings.dead_after))
+        self.max_frame_spin.setValue(settings.max_frame_mb)
         self.log_window_spin.setValue(settings.log_window)
         self.theme_combo.setCurrentIndex(max(0, self.theme_combo.findData(settings.theme)))
         self.retention_check.setChecked(settings.retention_days is not None)
@@ -442,6 +452,7 @@ class SettingsDialog(QDialog):
             )
             return
         s.dead_after = float(self.dead_after_spin.value())
+        s.max_frame_mb = self.max_frame_spin.value()
         s.log_window = self.log_window_spin.value()
         s.retention_days = self.retention_spin.value() if self.retention_check.isChecked() else None
         s.theme = str(self.theme_combo.currentData())

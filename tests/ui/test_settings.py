@@ -76,6 +76,7 @@ def test_round_trip_through_the_ini_file(ini: Path) -> None:
     settings = AppSettings.load(qsettings(ini))
     settings.database_url = "mysql://ayla:pw@db.example:3306/ayla"
     settings.dead_after = 120.0
+    settings.max_frame_mb = 64
     settings.log_window = 5_000
     settings.retention_days = 30
     settings.theme = "dark"
@@ -92,6 +93,7 @@ def test_round_trip_through_the_ini_file(ini: Path) -> None:
     assert again.database_url == "mysql://ayla@db.example:3306/ayla"
     assert ":pw@" not in ini.read_text()
     assert (again.dead_after, again.log_window, again.retention_days, again.theme) == (120.0, 5_000, 30, "dark")
+    assert again.max_frame_mb == 64
     assert again.streams == [
         SavedStream("Floor 2", "wss://stream-field.aylanetworks.com/stream", "aa11", "datapoint", 7, 9),
         SavedStream("Sim", "ws://127.0.0.1:9/stream", "bb22", None, disconnected=True),
@@ -111,13 +113,14 @@ def test_round_trip_through_the_ini_file(ini: Path) -> None:
 
 def test_garbage_in_the_file_falls_back_to_defaults(ini: Path) -> None:
     ini.write_text(
-        "[connection]\ndead_after=soon\n[log]\nwindow=-5\n[appearance]\ntheme=purple\n"
+        "[connection]\ndead_after=soon\nmax_frame_mb=99999\n[log]\nwindow=-5\n[appearance]\ntheme=purple\n"
         "[database]\nretention_days=0\n"
         "[streams]\nsize=2\n1\\name=ok\n1\\base_url=ws://h/stream\n1\\fingerprint=ff\n"
         "1\\seq_start=9\n1\\seq_end=3\n2\\name=no fingerprint\n2\\base_url=ws://h/stream\n"
     )
     settings = AppSettings.load(qsettings(ini))
     assert settings.dead_after == 75.0
+    assert settings.max_frame_mb == 1024  # clamped to what can be held in memory
     assert settings.log_window == 1_000  # clamped to the smallest allowed
     assert settings.theme == "system"
     assert settings.retention_days is None
@@ -231,6 +234,8 @@ def test_dialog_shows_and_saves_the_settings(qtbot, ini: Path, tmp_path: Path, k
     dialog.sqlite_edit.setText(str(path))
     assert ok_enabled(dialog)
     dialog.dead_after_spin.setValue(90)
+    assert dialog.max_frame_spin.value() == 16
+    dialog.max_frame_spin.setValue(40)
     dialog.log_window_spin.setValue(20_000)
     dialog.retention_check.setChecked(True)
     assert dialog.retention_spin.isEnabled()
@@ -249,6 +254,7 @@ def test_dialog_shows_and_saves_the_settings(qtbot, ini: Path, tmp_path: Path, k
     again = AppSettings.load(qsettings(ini))
     assert again.database_url == f"sqlite:///{path}"
     assert again.retention_days == 14
+    assert again.max_frame_mb == 40
 
     reopened = SettingsDialog(again, keystore=keystore)
     qtbot.addWidget(reopened)
