@@ -406,6 +406,79 @@ def test_the_mysql_password_comes_from_a_file_or_the_environment_and_is_masked(t
     assert "refused user" not in plain.stderr, plain.stderr
 
 
+#: MySQL's "any host", its % doubled for PyMySQL's own formatting of the statement.
+ANY_HOST = "'%%'"
+
+
+@pytest.fixture
+def mysql_user_with_password() -> Iterator[tuple[str, str]]:
+    """A MySQL user that needs a password: (its URL without the password, the password)."""
+    from ayla_monitor.store.connection import make_database
+
+    url = mysql_url()
+    parts = urlsplit(url)
+    user, secret = f"ayla_pw_{os.getpid()}", f"pw-{os.urandom(6).hex()}"
+    admin = make_database(url)
+    admin.connect()
+    try:
+        admin.execute_sql(f"CREATE USER '{user}'@{ANY_HOST} IDENTIFIED BY '{secret}'")
+        admin.execute_sql(f"GRANT ALL ON `{parts.path.strip('/')}`.* TO '{user}'@{ANY_HOST}")
+        yield f"mysql://{user}@{parts.hostname}:{parts.port or 3306}{parts.path}", secret
+    finally:
+        admin.execute_sql(f"DROP USER IF EXISTS '{user}'@{ANY_HOST}")
+        admin.close()
+
+
+def command_lines() -> list[str]:
+    """Every process's command line, as ``ps`` shows them to any user."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            found.append(cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:
+            continue  # the process ended
+    return found
+
+
+@pytest.mark.mysql
+def test_a_recorder_with_a_password_file_never_shows_the_password(
+    tmp_path: Path, mysql_user_with_password: tuple[str, str]
+) -> None:
+    url, secret = mysql_user_with_password
+    password_file = tmp_path / "db-password"
+    password_file.write_text(secret + "\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    simulator = subprocess.Popen(
+        [sys.executable, "-m", "ayla_monitor", "simulate", "--port", "0", "--rate", "0", "--prefill", "30"]
+        + ["--keys", KEY, "--heartbeat", "0.2"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert simulator.stderr is not None
+        stream = simulator.stderr.readline().strip().split(" on ", 1)[1]
+        recorder = subprocess.Popen(
+            [sys.executable, "-m", "ayla_monitor", "record", "--url", stream, "--stream-key", KEY]
+            + ["--db", url, "--db-password-file", str(password_file), "--seq-start", "1", "--seq-end", "30"],
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        seen: list[str] = []
+        while recorder.poll() is None:  # the recorder and its writer process, while they run
+            seen += [line for line in command_lines() if "ayla_monitor" in line or "multiprocessing" in line]
+        _, err = recorder.communicate(timeout=180)
+    finally:
+        simulator.terminate()
+        simulator.communicate(timeout=60)
+    assert recorder.returncode == 0, err
+    assert "Received 30 frames" in err  # and exit 0: all of them stored, none spilled
+    assert any("--db-password-file" in line for line in seen)  # the watch did see the recorder
+    assert not [line for line in seen if secret in line]
+    assert secret not in err and url in err.replace(":***@", "@")  # named, password masked
+
+
 def test_password_options_that_cannot_work_are_command_line_errors(tmp_path: Path) -> None:
     password_file = tmp_path / "pw"
     password_file.write_text("s3cret\n")
