@@ -19,7 +19,7 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -511,17 +511,17 @@ class StreamClient:
                     found = seqs.observe(seq, received_at)  # type: ignore[arg-type]
                     if found is not None:
                         for item in found:
-                            if item.__class__ is SeqRestart:
+                            if isinstance(item, SeqRestart):
                                 if batch:  # the old epoch's frames go first, as such
                                     link.batch = []
-                                    await self._deliver(batch, link, item.epoch - 1)  # type: ignore[union-attr]
+                                    await self._deliver(batch, link, item.epoch - 1)
                                     batch = link.batch
                                     link.batch_started = now
-                                sentence = item.sentence()  # type: ignore[union-attr]
+                                sentence = item.sentence()
                                 log.warning("stream %s: %s", self.definition.name, sentence)
                                 sink.notice(sentence[:1].upper() + sentence[1:])
                             else:
-                                batch.append(item)  # type: ignore[arg-type]
+                                batch.append(item)
             batch.append(frame)  # type: ignore[arg-type]
             if len(batch) >= BATCH_FRAMES or now - link.batch_started >= BATCH_SECONDS:
                 link.batch = []
@@ -610,7 +610,7 @@ async def fetch_range(
     options: ClientOptions | None = None,
     *,
     clock: Callable[[], float] = time.time,
-) -> AsyncIterator[list[Event]]:
+) -> AsyncGenerator[list[Event], None]:
     """Ask the server for seqs ``first``..``last`` (``seq_start``/``seq_end``)
     on a connection of its own, and yield the events of that range in
     batches, as they arrive. Stops once ``last`` (or a later seq) arrived,

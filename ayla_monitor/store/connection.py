@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import peewee
-from playhouse import db_url  # type: ignore[import-untyped]
+from playhouse import db_url
 
 from ayla_monitor.store.errors import DatabaseUnavailable
 from ayla_monitor.store.location import describe_database, is_mysql_url, sqlite_path
@@ -138,7 +138,7 @@ def open_read_only(url: str) -> peewee.Database:
     database = _sqlite_reader(path, immutable=False)
     try:
         database.connect()
-        database.execute_sql("SELECT count(*) FROM sqlite_master")  # type: ignore[no-untyped-call]
+        database.execute_sql("SELECT count(*) FROM sqlite_master")
     except (peewee.DatabaseError, peewee.InterfaceError) as exc:
         if not database.is_closed():
             database.close()
@@ -169,7 +169,7 @@ def _check_tables(database: peewee.Database, url: str) -> None:
         tables = set(database.get_tables())
         found = None
         if "schema_version" in tables:
-            cursor = database.execute_sql("SELECT MAX(version) FROM schema_version")  # type: ignore[no-untyped-call]
+            cursor = database.execute_sql("SELECT MAX(version) FROM schema_version")
             found = cursor.fetchone()[0]
     except (peewee.DatabaseError, peewee.InterfaceError) as exc:
         database.close()

@@ -271,21 +271,18 @@ class Store:
 
     def stored_seqs(self, stream_id: int, epoch: int, first: int, last: int) -> list[int]:
         """The seqs of ``first``..``last`` that the stream's epoch holds."""
-        return self._call(
-            lambda db: [
-                seq
-                for (seq,) in Event.select(Event.seq)
-                .where(
-                    (Event.stream == stream_id)
-                    & (Event.epoch == epoch)
-                    & (Event.seq >= first)
-                    & (Event.seq <= last)
-                )
+        def work(db: peewee.Database) -> list[int]:
+            query = (
+                Event.select(Event.seq)
+                .where((Event.stream == stream_id) & (Event.epoch == epoch) & (Event.seq >= first) & (Event.seq <= last))
                 .order_by(Event.seq)
                 .tuples()
                 .bind(db)
-            ]
-        )
+            )
+            rows: list[tuple[int]] = list(query)  # type: ignore[arg-type]  # the stubs type rows as models
+            return [seq for (seq,) in rows]
+
+        return self._call(work)
 
     # -- events ----------------------------------------------------------
 

@@ -51,8 +51,8 @@ from ayla_monitor.ui.dialog_parts import error_color, ok_color, plain_label, pro
 from ayla_monitor.ui.formatting import format_bytes
 from ayla_monitor.ui.settings import (
     DEAD_AFTER_RANGE,
-    MAX_FRAME_MB_RANGE,
     LOG_WINDOW_RANGE,
+    MAX_FRAME_MB_RANGE,
     RETENTION_RANGE,
     THEMES,
     AppSettings,
@@ -104,6 +104,9 @@ class SettingsDialog(QDialog):
         keystore: Keystore | None = None,
     ) -> None:
         super().__init__(parent)
+        from ayla_monitor.ui.queries import QueryRunner  # the database test runs there, not in this dialog
+
+        self._queries = QueryRunner(self)
         self.settings = settings
         if keystore is None:
             from ayla_monitor.keystore import Keystore
@@ -358,7 +361,7 @@ class SettingsDialog(QDialog):
             if inspect.iscoroutinefunction(self._test_database):
                 error = await self._test_database(url)
             else:
-                answer: Any = await asyncio.to_thread(self._test_database, url)
+                answer: Any = await self._queries.ask(self, lambda: self._test_database(url))
                 error = await answer if inspect.isawaitable(answer) else answer
         except asyncio.CancelledError:
             raise
