@@ -17,6 +17,7 @@ query that forgets its database fails loudly instead of writing elsewhere.
 from __future__ import annotations
 
 from peewee import (
+    SQL,
     AutoField,
     BigIntegerField,
     CharField,
@@ -27,7 +28,6 @@ from peewee import (
     Model,
     TextField,
 )
-from peewee import SQL
 
 __all__ = [
     "SCHEMA_VERSION",
