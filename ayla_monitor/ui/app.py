@@ -212,7 +212,7 @@ class Session:
             return store.device_states(), store.recent_events(limit), store.streams(), store.size_bytes()
 
         try:
-            states, events, streams, size = await asyncio.get_running_loop().run_in_executor(None, read)
+            states, events, streams, size = await self.window.queries.ask(self.window, read)
         except StoreError as exc:
             self.window.show_error(f"The stored history cannot be read: {exc}")
             return
@@ -339,8 +339,8 @@ class Session:
 
         store = self.engine.store
         fingerprint = key_fingerprint(DEMO_KEY)
-        known = [s for s in await asyncio.to_thread(store.streams) if s.fingerprint == fingerprint]
-        last = await asyncio.to_thread(store.last_seq, known[0].id) if known else None
+        known = [s for s in await self.window.queries.ask(self.window, store.streams) if s.fingerprint == fingerprint]
+        last = await self.window.queries.ask(self.window, lambda: store.last_seq(known[0].id)) if known else None
         simulator = Simulator(
             SimulatorConfig(
                 devices=self.demo_options.devices,
@@ -527,7 +527,7 @@ class Session:
         if engine is None:
             return None
         try:
-            size = await asyncio.to_thread(engine.store.size_bytes)
+            size = await self.window.queries.ask(self.window, engine.store.size_bytes)
         except StoreError as exc:
             log.info("The database size is not known: %s", exc)
             return self.database_size
@@ -565,7 +565,8 @@ class Session:
                 deleted = 0
                 try:
                     while True:
-                        batch = await asyncio.to_thread(delete_batch, engine.store, cutoff, BATCH)
+                        batch = await self.window.queries.ask(
+                            self.window, functools.partial(delete_batch, engine.store, cutoff, BATCH))
                         deleted += batch.total
                         if batch.events < BATCH and batch.malformed < BATCH:
                             break

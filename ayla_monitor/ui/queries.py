@@ -56,6 +56,8 @@ class Ticket:
     cancelled: threading.Event = field(default_factory=threading.Event)
     future: concurrent.futures.Future[Any] | None = None
     task: asyncio.Task[Any] | None = None
+    #: called when the request is cancelled (:meth:`QueryRunner.ask`'s future).
+    on_cancel: Callable[[], Any] | None = None
 
     @property
     def active(self) -> bool:
@@ -142,6 +144,35 @@ class QueryRunner(QObject):
         task.add_done_callback(finished)
         return ticket
 
+    def ask(self, owner: QObject, work: Callable[[], T]) -> asyncio.Future[T]:
+        """:meth:`call` as a future on the running loop, for a coroutine that
+        needs the answer to go on (a dialog's test button). A closed or
+        deleted ``owner`` never gets it: the future is cancelled instead, so
+        the waiting coroutine ends with ``CancelledError``."""
+        return self._future(owner, lambda done, failed: self.call(owner, work, done, failed))
+
+    def ask_async(self, owner: QObject, start: Callable[[], Awaitable[T]]) -> asyncio.Future[T]:
+        """:meth:`call_async` as a future (see :meth:`ask`)."""
+        return self._future(owner, lambda done, failed: self.call_async(owner, start, done, failed))
+
+    def _future(self, owner: QObject, submit: Callable[..., Ticket]) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def done(value: Any) -> None:
+            if not future.done():
+                future.set_result(value)
+
+        def failed(exc: BaseException) -> None:
+            if not future.done():
+                future.set_exception(exc)
+
+        ticket = submit(done, failed)
+        if ticket.cancelled.is_set():
+            future.cancel()
+        else:
+            ticket.on_cancel = future.cancel
+        return future
+
     def _ticket(self, owner: QObject, done: Callable[[Any], None],
                 failed: Callable[[BaseException], None] | None) -> Ticket:
         ticket = Ticket(next(self._ids), owner, done, failed)
@@ -184,6 +215,8 @@ class QueryRunner(QObject):
             if ticket is None:
                 continue
             ticket.cancelled.set()
+            if ticket.on_cancel is not None:
+                ticket.on_cancel()
             if ticket.future is not None:
                 ticket.future.cancel()
             if ticket.task is not None and not ticket.task.done():
@@ -225,6 +258,8 @@ class QueryRunner(QObject):
             ids.discard(ticket_id)
         if ticket.cancelled.is_set() or not shiboken6.isValid(ticket.owner):
             self.dropped += 1
+            if ticket.on_cancel is not None:
+                ticket.on_cancel()
             return
         ok, value = outcome
         try:

@@ -170,6 +170,9 @@ class StreamDialog(QDialog):
         remember: bool = True,
     ) -> None:
         super().__init__(parent)
+        from ayla_monitor.ui.queries import QueryRunner  # the probe runs there, not in this dialog
+
+        self._queries = QueryRunner(self)
         self._probe: ProbeFunction = probe or _default_probe
         self._existing_key: str | None = None
         self._testing = False
@@ -590,7 +593,7 @@ class StreamDialog(QDialog):
         host = urlsplit(definition.base_url).hostname or definition.base_url
         self._show_test_result(None, f"Connecting to {host}…")
         try:
-            result = await self._probe(definition)
+            result = await self._queries.ask_async(self, lambda: self._probe(definition))
             ok, message = bool(result.ok), str(result.message)
         except asyncio.CancelledError:
             raise
