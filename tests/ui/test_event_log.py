@@ -312,3 +312,94 @@ def test_rows_from_frames_read_like_the_frames() -> None:
     assert row.summary == "12"
     row.summary = "changed"
     assert row.summary == "changed"
+
+
+# -- keyboard, focus and follow (issue 10) ------------------------------------------
+
+
+def test_enter_on_a_row_asks_for_its_device(qtbot: Any) -> None:
+    view = EventLogView()
+    qtbot.addWidget(view)
+    view.add_rows([row_from_frame(1, sample("datapoint", seq=1, dsn="AC000W000000042"))])
+    view.table.selectRow(0)
+    with qtbot.waitSignal(view.device_requested, timeout=20000) as signal:
+        qtbot.keyClick(view.table, Qt.Key.Key_Return)
+    assert signal.args == ["AC000W000000042"]
+
+
+def test_a_selected_row_holds_follow_until_end(qtbot: Any) -> None:
+    view = EventLogView(capacity=1000)
+    qtbot.addWidget(view)
+    view.resize(900, 300)
+    view.show()
+    qtbot.waitExposed(view, timeout=20000)
+    view.add_rows([row_from_frame(1, sample("datapoint", seq=i)) for i in range(1, 200)])
+    assert view.following and not view.resume_button.isVisibleTo(view)
+    view.table.selectRow(150)
+    assert not view.following and view.resume_button.isVisibleTo(view)
+    bar = view.table.verticalScrollBar()
+    before = bar.value()
+    view.add_rows([row_from_frame(1, sample("datapoint", seq=i)) for i in range(200, 240)])
+    assert bar.value() == before  # the selected row stays put
+    assert view.held_new == 40 and view.resume_button.text() == "following paused: 40 new"
+    qtbot.keyClick(view.table, Qt.Key.Key_End)
+    assert view.following and not view.resume_button.isVisibleTo(view)
+    assert bar.value() == bar.maximum()
+
+
+def test_rows_leaving_the_full_window_do_not_move_the_selected_row(qtbot: Any) -> None:
+    view = EventLogView(capacity=300)
+    qtbot.addWidget(view)
+    view.resize(900, 300)
+    view.show()
+    qtbot.waitExposed(view, timeout=20000)
+    view.add_rows([row_from_frame(1, sample("datapoint", seq=i)) for i in range(1, 301)])
+    view.table.selectRow(250)
+    index = view.table.currentIndex()
+    top = view.table.visualRect(index).top()
+    view.add_rows([row_from_frame(1, sample("datapoint", seq=i)) for i in range(301, 321)])  # 20 leave
+    assert view.selected_row() is not None and view.selected_row().seq == 251
+    assert view.table.visualRect(view.table.currentIndex()).top() == top
+
+
+def test_tab_into_the_log_keeps_the_rows_in_place(qtbot: Any) -> None:
+    view = EventLogView(capacity=1000)
+    qtbot.addWidget(view)
+    view.resize(900, 300)
+    view.show()
+    qtbot.waitExposed(view, timeout=20000)
+    view.add_rows([row_from_frame(1, sample("datapoint", seq=i)) for i in range(1, 200)])
+    bar = view.table.verticalScrollBar()
+    assert bar.value() == bar.maximum() > 0
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QFocusEvent
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.sendEvent(view.table, QFocusEvent(QEvent.Type.FocusIn, Qt.FocusReason.TabFocusReason))
+    assert bar.value() == bar.maximum()  # not row 0
+    assert view.table.currentIndex().row() > 0
+    assert not view.table.selectionModel().hasSelection() and view.following
+
+
+def test_a_big_frame_is_a_bounded_preview(qtbot: Any) -> None:
+    from ayla_monitor.ui.event_details import LINE_CHARS
+    from ayla_monitor.ui.event_log import RAW_PREVIEW, VALUE_PREVIEW
+
+    big = "<i>" + "y" * 1_000_000
+    row = row_from_frame(1, sample("datapoint", base_type="string", value=big))
+    assert row.truncated and len(row.raw) == RAW_PREVIEW and row.raw_length and row.raw_length > 1_000_000
+    assert len(row.value) == VALUE_PREVIEW and len(row.summary) <= VALUE_PREVIEW
+    model = EventLogModel()
+    model.append([row])
+    tip = cell(model, 0, Column.VALUE, Qt.ItemDataRole.ToolTipRole)
+    assert len(tip) < 5000 and "<i>" not in tip
+    assert len(cell(model, 0, Column.VALUE)) <= formatting.ONE_LINE_LIMIT + 1
+    assert LogCriteria(text="yyyy").accepts(row)
+    view = EventLogView()
+    qtbot.addWidget(view)
+    view.add_rows([row])
+    view.table.selectRow(0)
+    text = view.details.toPlainText()
+    assert len(text) <= RAW_PREVIEW + 100 and max(len(line) for line in text.splitlines()) <= LINE_CHARS
+    assert "Preview: the first 2,000 of" in view.details_pane.state_label.text()
+    assert not view.details_pane.show_all_button.isEnabled()  # no database to read it from here

@@ -270,3 +270,32 @@ def test_a_hostile_value_is_previewed_and_read_whole_on_demand(qtbot: Any, tmp_p
             pane.save_to(saved)
         assert big in saved.read_text(encoding="utf-8")
         window.close()
+
+
+@pytest.mark.parametrize("keys", [Qt.Key.Key_Escape, "ctrl+w"])
+def test_esc_and_ctrl_w_close_history_and_the_device_view(qtbot: Any, store: Store, keys: Any) -> None:
+    from PySide6.QtGui import QKeySequence
+    from PySide6.QtWidgets import QApplication
+
+    from ayla_monitor.ui.device_view import DeviceView
+
+    for widget in (HistoryWindow(store, clock=lambda: NOW), DeviceView(DSN, store, clock=lambda: NOW)):
+        gone: list[bool] = []
+        widget.destroyed.connect(lambda *_, g=gone: g.append(True))  # closing deletes it (WA_DeleteOnClose)
+        widget.show()
+        widget.activateWindow()
+        qtbot.waitExposed(widget, timeout=20000)
+        qtbot.waitUntil(lambda w=widget: QApplication.activeWindow() is w, timeout=20000)
+        if keys == "ctrl+w":
+            qtbot.keySequence(widget, QKeySequence(QKeySequence.StandardKey.Close))
+        else:
+            qtbot.keyClick(widget, keys)
+        qtbot.waitUntil(lambda g=gone: bool(g), timeout=20000)
+
+
+def test_the_time_column_says_the_order(window: HistoryWindow, run: Callable[..., Any]) -> None:
+    header = window.model.headerData(HistoryColumn.TIME, Qt.Orientation.Horizontal)
+    assert header.endswith("newest first") and "↓" in header
+    searched(window, run, lambda: window.table.horizontalHeader().sectionClicked.emit(HistoryColumn.TIME))
+    header = window.model.headerData(HistoryColumn.TIME, Qt.Orientation.Horizontal)
+    assert header.endswith("oldest first") and window.query.descending is False
