@@ -52,6 +52,8 @@ from ayla_monitor.ui.formatting import format_bytes  # noqa: E402
 from ayla_monitor.ui.main_window import MainWindow  # noqa: E402
 from ayla_monitor.ui.resources import app_icon  # noqa: E402
 from ayla_monitor.ui.settings import AppSettings, SavedStream, apply_color_scheme  # noqa: E402
+from ayla_monitor.ui.slots import async_slot  # noqa: E402
+from ayla_monitor.ui.streams_panel import StreamsPanel  # noqa: E402
 
 __all__ = ["run_gui", "run_app", "Session", "DemoOptions", "prepare_application"]
 
@@ -131,10 +133,8 @@ class Session:
         window.tiles.device_opened.connect(lambda dsn: self.open_device(dsn))
         window.log_view.device_requested.connect(lambda dsn: self.open_device(dsn))
         panel = window.streams_panel
-        if panel is not None:
-            add = getattr(panel, "add_requested", None)
-            if add is not None:
-                add.connect(lambda: self.open_stream_dialog())
+        if isinstance(panel, StreamsPanel):
+            panel.add_requested.connect(lambda: self.open_stream_dialog())
             panel.connect_requested.connect(lambda sid: self.connect_stream(sid))
             panel.disconnect_requested.connect(lambda sid: self.disconnect_stream(sid))
             panel.edit_requested.connect(lambda sid: self.edit_stream(sid))
@@ -302,7 +302,7 @@ class Session:
                 "Enter key…", lambda: self.open_stream_dialog(definition=first))
         self.window.set_stream_count(len(self.stream_ids))
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def start_demo(self) -> None:
         """Ctrl+D: the window switches to the demo on its own database file (the
         user's streams stop meanwhile; their database is not touched)."""
@@ -310,7 +310,7 @@ class Session:
             return
         await self._switch(demo=True)
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def stop_demo(self) -> None:
         """Back from the demo to the user's database and streams."""
         if self.demo_mode:
@@ -358,13 +358,13 @@ class Session:
             f"The demo records into its own file, {describe_database(self.database_url or self.demo_database())}, "
             "never into your database.", "Back to my database", self.stop_demo)
 
-    @qasync.asyncSlot(int)
+    @async_slot(int)
     async def connect_stream(self, stream_id: int) -> None:
         if self.engine is not None:
             self._remember_disconnected(stream_id, False)
             await self.engine.start_stream(stream_id)
 
-    @qasync.asyncSlot(int)
+    @async_slot(int)
     async def disconnect_stream(self, stream_id: int) -> None:
         """The user's Disconnect, in any state (connecting, live, waiting to
         reconnect); remembered, so the stream comes back disconnected."""
@@ -382,7 +382,7 @@ class Session:
         if self.engine is not None and stream_id in self.stream_ids:
             self.engine.retry_now(stream_id)
 
-    @qasync.asyncSlot(int)
+    @async_slot(int)
     async def fill_gaps(self, stream_id: int) -> None:
         """Ask the server for the open gaps' seqs; the outcome in the status bar."""
         engine = self.engine
@@ -397,7 +397,7 @@ class Session:
         if shiboken6.isValid(self.window):
             self.window.statusBar().showMessage(outcome[:1].upper() + outcome[1:], 15000)
 
-    @qasync.asyncSlot(int, int, int)
+    @async_slot(int, int, int)
     async def replay_stream(self, stream_id: int, seq_start: int, seq_end: int) -> None:
         if self.engine is None:
             return
@@ -408,7 +408,7 @@ class Session:
             return
         await self.engine.start_stream(stream_id, window)
 
-    @qasync.asyncSlot(int)
+    @async_slot(int)
     async def remove_stream(self, stream_id: int) -> None:
         engine = self.engine
         if engine is None or stream_id not in self.stream_ids:
@@ -452,7 +452,7 @@ class Session:
         dialog.open()
         return dialog
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def _stream_accepted(self, definition: StreamDefinition, remember: bool,
                                stream_id: int | None, old_fingerprint: str | None) -> None:
         engine = self.engine
@@ -513,7 +513,7 @@ class Session:
             self._database_arg = target
             self.reopen_database()
 
-    @qasync.asyncSlot()
+    @async_slot()
     async def reopen_database(self) -> None:
         """Switch to the database now in the settings, with the saved streams
         (leaving the demo, which has a database of its own)."""
@@ -681,13 +681,6 @@ def prepare_application() -> QApplication:
     return app
 
 
-def _streams_panel() -> Any:
-    try:
-        from ayla_monitor.ui.streams_panel import StreamsPanel
-    except ImportError as exc:  # pragma: no cover - only while the panel is being written
-        log.warning("The streams panel is not available: %s", exc)
-        return None
-    return StreamsPanel()
 
 
 async def run_app(*, database: str | None, demo: bool, exit_after: float | None,
@@ -705,7 +698,7 @@ async def run_app(*, database: str | None, demo: bool, exit_after: float | None,
     if isinstance(app, QApplication):
         app.setQuitOnLastWindowClosed(False)  # this coroutine decides when to stop
     quit_event = asyncio.Event()
-    window = MainWindow(settings, streams_panel=_streams_panel())
+    window = MainWindow(settings, streams_panel=StreamsPanel())
     window.closed.connect(quit_event.set)
     window.restore_layout()
     if demo and database is not None and demo_database is None:
@@ -749,4 +742,5 @@ def run_gui(*, database: str | None, demo: bool, exit_after: float | None,
 
     collect_on_gui_thread(app)  # never free Qt objects on a worker thread (ui/collector.py: issue 10)
     settings = AppSettings.load(qsettings)
-    return qasync.run(run_app(database=database, demo=demo, exit_after=exit_after, settings=settings))
+    code: int = qasync.run(run_app(database=database, demo=demo, exit_after=exit_after, settings=settings))
+    return code

@@ -38,7 +38,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from qasync import asyncSlot  # type: ignore[import-untyped]
 
 from ayla_monitor.store.errors import BadDatabaseUrl, StoreError
 from ayla_monitor.store.location import (
@@ -60,6 +59,7 @@ from ayla_monitor.ui.settings import (
     split_password,
     with_password,
 )
+from ayla_monitor.ui.slots import async_slot
 
 if TYPE_CHECKING:
     from ayla_monitor.keystore import Keystore
@@ -338,7 +338,7 @@ class SettingsDialog(QDialog):
 
     # -- MySQL test ---------------------------------------------------------------
 
-    @asyncSlot()  # type: ignore[untyped-decorator]
+    @async_slot()
     async def _test_clicked(self) -> None:
         await self.test_connection()
 
@@ -417,7 +417,7 @@ class SettingsDialog(QDialog):
             return
         self._test_then_finish()
 
-    @asyncSlot()  # type: ignore[untyped-decorator]
+    @async_slot()
     async def _test_then_finish(self) -> None:
         error = await self.test_connection()
         if not shiboken6.isValid(self) or self._testing:

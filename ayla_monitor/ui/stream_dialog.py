@@ -42,7 +42,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from qasync import asyncSlot  # type: ignore[import-untyped]
 
 from ayla_monitor.dss.endpoints import (
     CLIENT_TYPES,
@@ -59,6 +58,7 @@ from ayla_monitor.dss.keys import is_valid_key, mask_key, normalize_key, redact
 from ayla_monitor.dss.subscription import SUBSCRIPTION_TYPES, StreamDefinition, parse_subscription
 from ayla_monitor.ui.dialog_parts import error_color, ok_color, plain_label, problem_footer
 from ayla_monitor.ui.settings import SavedStream
+from ayla_monitor.ui.slots import async_slot
 
 if TYPE_CHECKING:
     from ayla_monitor.keystore import Keystore
@@ -576,7 +576,7 @@ class StreamDialog(QDialog):
 
     # -- test connection ---------------------------------------------------------------
 
-    @asyncSlot()  # type: ignore[untyped-decorator]
+    @async_slot()
     async def _test_clicked(self) -> None:
         await self.test_connection()
 
