@@ -14,6 +14,12 @@ own CPU cost per event, without sockets or a database, is measured by
 ``benchmarks/window_refresh.py``.
 
     .venv/bin/python benchmarks/gui_load.py --events 500000 --log-window 100000
+
+With ``--big-every 9 --big-mb 1`` every 9th event is a datapoint whose value
+is 1 MB (issue 10: the window reached 776 MB after 3,500 such events). Those
+are generated live at ``--rate`` events/s (a replay buffer of 1 MB frames
+would not fit in memory), and every big event is 1 MB in the database too:
+keep ``--events`` modest.
 """
 
 from __future__ import annotations
@@ -22,25 +28,35 @@ import argparse
 import asyncio
 import gc
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def serve(events: int, devices: int) -> None:
-    """The child: a simulator with ``events`` prefilled, printing its URL."""
+def serve(events: int, devices: int, big_every: int | None = None, big_mb: float = 1.0,
+          rate: float = 2000.0) -> None:
+    """The child: a simulator with ``events`` prefilled (or, with big values,
+    generated live at ``rate``), printing its URL."""
     from ayla_monitor.simulator.server import DEMO_KEY, Simulator, SimulatorConfig
 
     async def main() -> None:
-        sim = Simulator(SimulatorConfig(devices=devices, rate=0, keys={DEMO_KEY: None},
-                                        replay_size=max(1, events), heartbeat=30))
-        sim.prefill(events)
+        if big_every:
+            sim = Simulator(SimulatorConfig(devices=devices, rate=rate, keys={DEMO_KEY: None},
+                                            replay_size=max(1, min(events, 2 * big_every)), heartbeat=30))
+            sim.fleet.big_every = big_every
+            sim.fleet.hostile_value_bytes = int(big_mb * 1_000_000)
+        else:
+            sim = Simulator(SimulatorConfig(devices=devices, rate=0, keys={DEMO_KEY: None},
+                                            replay_size=max(1, events), heartbeat=30))
+            sim.prefill(events)
         await sim.start("127.0.0.1", 0)
         print(sim.url, flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent goes
@@ -70,15 +86,21 @@ def measure(args: argparse.Namespace) -> int:
     from ayla_monitor.ui.settings import AppSettings
 
     started = time.perf_counter()
+    big = ["--big-every", str(args.big_every), "--big-mb", str(args.big_mb), "--rate", str(args.rate)] \
+        if args.big_every else []
     child = subprocess.Popen([sys.executable, __file__, "--serve", "--events", str(args.events),
-                              "--devices", str(args.devices)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                              "--devices", str(args.devices), *big],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
     url = child.stdout.readline().strip()
     print(f"simulator ready with {args.events:,} events in {time.perf_counter() - started:.1f} s at {url}")
 
     tmp = Path(tempfile.mkdtemp(prefix="gui-load-"))
-    prepare_application()
+    app = prepare_application()
     tune_garbage_collector()  # as run_gui does
+    from ayla_monitor.ui.collector import install as collect_on_gui_thread
+
+    collect_on_gui_thread(app)
     settings = AppSettings.load(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
     settings.log_window = args.log_window
     keystore = Keystore(fallback_path=tmp / "keys.json", use_keyring=False)
@@ -125,7 +147,8 @@ def measure(args: argparse.Namespace) -> int:
         tick.start(interval)
 
         async def run() -> None:
-            definition = StreamDefinition(name="load", base_url=url, key=DEMO_KEY, replay=ReplayWindow(seq_start=1))
+            replay = ReplayWindow() if args.big_every else ReplayWindow(seq_start=1)
+            definition = StreamDefinition(name="load", base_url=url, key=DEMO_KEY, replay=replay)
             t0 = time.perf_counter()
             await session.add_definition(definition)
             stored = 0
@@ -136,12 +159,31 @@ def measure(args: argparse.Namespace) -> int:
                 own, writer = rss()
                 peak[0] = max(peak[0], own)
                 peak_writer[0] = max(peak_writer[0], writer)
+                if args.verbose:
+                    print(f"  {time.perf_counter() - t0:5.1f} s: stored {stored:,}, log rows "
+                          f"{window.log_view.model.rowCount():,}, window {own / 2**20:,.0f} MB", flush=True)
             result["seconds"] = time.perf_counter() - t0
             result["stored"] = stored
+            if args.big_every:
+                await select_big_rows(window)
             result["log_rows"] = window.log_view.model.rowCount()
             result["tiles"] = window.tiles.model.rowCount()
             tick.stop()
             window.close()
+
+        async def select_big_rows(window: Any) -> None:
+            """Select the newest big rows one by one: each must come back at once."""
+            view = window.log_view
+            model = view.model
+            big = [r for r in range(model.rowCount() - 1, -1, -1) if model.row_at(r).truncated][:20]
+            times = []
+            for source_row in big:
+                t = time.perf_counter()
+                view.select_source_row(source_row)
+                view.details.viewport().repaint()  # lay out and paint now, as the next frame would
+                times.append(time.perf_counter() - t)
+            result["selects"] = len(times)
+            result["select_max_ms"] = max(times, default=0) * 1000
 
         task = asyncio.ensure_future(run())
         window.destroyed.connect(task.cancel)
@@ -153,6 +195,7 @@ def measure(args: argparse.Namespace) -> int:
     final = process.memory_info().rss
     child.stdin.close()  # type: ignore[union-attr]
     child.wait(10)
+    shutil.rmtree(tmp, ignore_errors=True)  # big values make a big database
     seconds = result.get("seconds", float("nan"))
     stored = result.get("stored", 0)
     print(f"exit code {code}; stored {stored:,.0f} of {args.events:,} events in {seconds:.1f} s "
@@ -163,6 +206,9 @@ def measure(args: argparse.Namespace) -> int:
     print("garbage collections: " + "; ".join(
         f"gen{g} {len(p)} x, {sum(p) * 1e3:,.0f} ms, longest {max(p, default=0) * 1e3:.1f} ms"
         for g, p in gc_pauses.items()))
+    if args.big_every:
+        print(f"big values: every {args.big_every}th event {args.big_mb:g} MB; selecting {result.get('selects', 0):.0f} "
+              f"big rows: longest {result.get('select_max_ms', 0):.1f} ms")
     print(f"memory: peak {peak[0] / 2**20:,.0f} MB, at the end {final / 2**20:,.0f} MB; "
           f"the database writer process: peak {peak_writer[0] / 2**20:,.0f} MB")
     return code
@@ -174,10 +220,15 @@ def main() -> int:
     parser.add_argument("--devices", type=int, default=200)
     parser.add_argument("--log-window", type=int, default=100_000)
     parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument("--big-every", type=int, default=None, metavar="N",
+                        help="every N-th event carries a big value (generated live)")
+    parser.add_argument("--big-mb", type=float, default=1.0, help="the big values' size in MB")
+    parser.add_argument("--rate", type=float, default=2000.0, help="events/s generated live with --big-every")
+    parser.add_argument("--verbose", action="store_true", help="print progress while it runs")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.events, args.devices)
+        serve(args.events, args.devices, args.big_every, args.big_mb, args.rate)
         return 0
     return measure(args)
 

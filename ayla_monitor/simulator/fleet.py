@@ -56,6 +56,9 @@ def _p(
     return PropertySpec(name, base_type, direction, float(low), float(high), float(step))
 
 
+#: The property big values are sent as (``big_every``).
+_BLOB = _p("blob", "string", "output")
+
 #: The models a fleet is made of; together they cover every base type.
 MODELS: tuple[ModelSpec, ...] = (
     ModelSpec(
@@ -172,11 +175,22 @@ class Fleet:
     """N devices producing events. ``next_event(now)`` gives one event
     object (without ``seq``) dated ``now``, epoch seconds."""
 
-    def __init__(self, devices: int = 20, *, seed: int | None = 0, hostile: bool = False) -> None:
+    def __init__(self, devices: int = 20, *, seed: int | None = 0, hostile: bool = False,
+                 hostile_value_bytes: int = 100_000, big_every: int | None = None) -> None:
         if devices < 1:
             raise ValueError(f"a fleet needs at least one device, not {devices}")
+        if hostile_value_bytes < 1:
+            raise ValueError(f"a hostile value needs at least one byte, not {hostile_value_bytes}")
+        if big_every is not None and big_every < 1:
+            raise ValueError(f"big values come every N events, N at least 1, not {big_every}")
         self.rng = random.Random(seed)
         self.hostile = hostile
+        #: the longest value hostile mode sends (``--hostile-mb``: 1 MB values
+        #: froze the window for minutes, issue 10).
+        self.hostile_value_bytes = hostile_value_bytes
+        #: every N-th event is a datapoint whose value is ``hostile_value_bytes``
+        #: long (benchmarks/gui_load.py ``--big-every``); ``None``: never.
+        self.big_every = big_every
         rng = self.rng
         numbers = rng.sample(range(10**9), devices)
         self.devices: tuple[Device, ...] = tuple(
@@ -422,6 +436,17 @@ class Fleet:
             event = self._random_event(now)
         if self.hostile and self.rng.random() < 0.15:
             event = self._spoil(event)
+        if self.big_every is not None and self.generated % self.big_every == 0:
+            event = self._big(now)
+        return event
+
+    def _big(self, now: float) -> dict[str, Any]:
+        """A string datapoint whose value is ``hostile_value_bytes`` long (ASCII)."""
+        device = self.rng.choice(self.devices)
+        size = self.hostile_value_bytes
+        value = ("big value " * (size // 10 + 1))[:size]
+        event = self._datapoint(device, _BLOB, now, value)
+        device.values.pop(_BLOB.name, None)  # not kept: the simulator's memory stays small
         return event
 
     def take(self, count: int, now: float, interval: float = 0.0) -> list[dict[str, Any]]:
@@ -460,7 +485,7 @@ class Fleet:
                 meta.pop(victim.split(".", 1)[1], None)
         elif choice == 6 and isinstance(body, dict):
             target = "value" if "value" in body else "user_uuid"
-            body[target] = "\U0001f525" * rng.randint(1, 5) + "x" * rng.choice((10, 5_000, 100_000))
+            body[target] = "\U0001f525" * rng.randint(1, 5) + "x" * rng.choice((10, 5_000, self.hostile_value_bytes))
         else:
             # Labels that look like markup or carry control characters.
             meta["oem_model"] = rng.choice(_HOSTILE_TEXT)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter, defaultdict
 from typing import Any
+
+import pytest
 
 from ayla_monitor.dss import wire
 from ayla_monitor.dss.events import (
@@ -159,3 +162,17 @@ def test_hostile_fleet_is_hard_but_never_malformed() -> None:
     assert any("🔥" in t for t in texts)
     assert any(e.note and "missing" in e.note for e in events)
     assert any(len(t) > 50_000 for t in texts)
+
+
+def test_big_values_every_n_events_and_hostile_value_size() -> None:
+    fleet = Fleet(5, seed=3, big_every=9, hostile_value_bytes=1_000_000)
+    events = fleet.take(45, T0)
+    big = [i for i, e in enumerate(events, 1) if len(str(e.get("datapoint", {}).get("value", ""))) == 1_000_000]
+    assert big == [9, 18, 27, 36, 45]
+    assert all(events[i - 1]["metadata"]["property_name"] == "blob" for i in big)
+    assert not any(d.values.get("blob") for d in fleet.devices)  # the simulator keeps none of them
+    hostile = Fleet(5, seed=3, hostile=True, hostile_value_bytes=2_000_000)
+    longest = max(len(json.dumps(e)) for e in hostile.take(3000, T0))
+    assert 2_000_000 < longest < 2_100_000
+    with pytest.raises(ValueError):
+        Fleet(5, big_every=0)
