@@ -403,3 +403,21 @@ def test_a_big_frame_is_a_bounded_preview(qtbot: Any) -> None:
     assert len(text) <= RAW_PREVIEW + 100 and max(len(line) for line in text.splitlines()) <= LINE_CHARS
     assert "Preview: the first 2,000 of" in view.details_pane.state_label.text()
     assert not view.details_pane.show_all_button.isEnabled()  # no database to read it from here
+
+
+def test_a_filter_over_a_large_log_is_found_a_chunk_per_turn(
+        qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ayla_monitor.ui import event_log
+
+    monkeypatch.setattr(event_log, "FILTER_CHUNK", 50)
+    view = EventLogView(capacity=400)
+    qtbot.addWidget(view)
+    view.add_rows([row_from_frame(1, sample("datapoint", seq=i, dsn=f"AC000W{i % 3:09d}")) for i in range(1, 351)])
+    view.set_dsn_filter("AC000W000000001")
+    assert view.proxy.filtering and view.proxy.rowCount() == 350  # still the old filter, whole
+    # rows arrive and leave the window while the filter is being found
+    view.add_rows([row_from_frame(1, sample("datapoint", seq=i, dsn=f"AC000W{i % 3:09d}")) for i in range(351, 451)])
+    qtbot.waitUntil(lambda: not view.proxy.filtering, timeout=20000)
+    seqs = [view.proxy.index(r, 0).data(Role.ROW).seq for r in range(view.proxy.rowCount())]
+    assert seqs == [i for i in range(51, 451) if i % 3 == 1]
+    assert "shown of 400" in view.count_label.text()
