@@ -353,7 +353,7 @@ def property_series(
                 .tuples()
                 .bind(db)
             )
-            rows = list(select)
+            rows: list[Any] = list(select)  # tuples (peewee's stubs type the select as models)
             base_type = next((r[2] for r in reversed(rows) if r[2]), None)
             display = next((r[3] for r in reversed(rows) if r[3]), None)
             if base_type is None:

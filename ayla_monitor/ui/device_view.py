@@ -156,7 +156,8 @@ class DeviceView(QWidget):
         top.addStretch(1)
         top.addWidget(self.range_box)
         top.addWidget(self.from_edit)
-        top.addWidget(QLabel("–", self))
+        self._dash = QLabel("–", self)
+        top.addWidget(self._dash)
         top.addWidget(self.to_edit)
         top.addWidget(self.apply_button)
         top.addSpacing(8)
@@ -164,7 +165,6 @@ class DeviceView(QWidget):
         top.addWidget(self.reset_button)
         top.addWidget(self.png_button)
         top.addWidget(self.export_button)
-        self._dash = top.itemAt(top.indexOf(self.from_edit) + 1).widget()
         self._dash.setVisible(False)
 
         # left: properties and locations
@@ -326,6 +326,8 @@ class DeviceView(QWidget):
         names = []
         for i in range(self.property_tree.topLevelItemCount()):
             item = self.property_tree.topLevelItem(i)
+            if item is None:
+                continue
             if item.flags() & Qt.ItemFlag.ItemIsUserCheckable and item.checkState(0) == Qt.CheckState.Checked:
                 names.append(item.data(0, Qt.ItemDataRole.UserRole))
         return names
@@ -577,7 +579,7 @@ class DeviceView(QWidget):
         try:
             for i in range(tree.topLevelItemCount()):
                 item = tree.topLevelItem(i)
-                if item.data(0, Qt.ItemDataRole.UserRole) == name:
+                if item is not None and item.data(0, Qt.ItemDataRole.UserRole) == name:
                     item.setText(2, one_line(format_value(frame.base_type, text), 24))
                     item.setText(3, format_event_time(frame.time))
                     return

@@ -236,7 +236,7 @@ def _summary(frame: Any) -> str:
             where = f"{lat}, {lon}"
             return f"{where} ({frame.provider})" if frame.provider else where
         case Registration():
-            state = {True: "registered", False: "unregistered"}.get(frame.registered, "registration")
+            state = {True: "registered", False: "unregistered", None: "registration"}[frame.registered]
             return f"{state} ({frame.registration_type})" if frame.registration_type else state
     return frame.note or ""
 

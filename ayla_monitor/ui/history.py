@@ -351,8 +351,8 @@ class HistoryWindow(QWidget):
 
         self.range_box.currentTextChanged.connect(self._range_changed)
         self.search_button.clicked.connect(lambda: self.search())
-        for edit in (self.dsn_edit, self.property_edit, self.text_edit):
-            edit.returnPressed.connect(lambda: self.search())
+        for line in (self.dsn_edit, self.property_edit, self.text_edit):
+            line.returnPressed.connect(lambda: self.search())
         self.stream_box.currentIndexChanged.connect(lambda _: self.search())
         self.type_box.currentIndexChanged.connect(lambda _: self.search())
         self.model.more_wanted.connect(lambda: self.fetch_more())
