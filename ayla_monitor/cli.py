@@ -266,6 +266,19 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--hostile", action="store_true", help="mix in HTML, control characters, nulls, unknown types"
     )
+    sim.add_argument(
+        "--hostile-mb",
+        type=_positive_float,
+        default=0.1,
+        metavar="MB",
+        help="the longest value --hostile and --big-every send, in MB (default 0.1)",
+    )
+    sim.add_argument(
+        "--big-every",
+        type=_count,
+        metavar="N",
+        help="every Nth event carries a value of --hostile-mb MB (default 0.1; e.g. 9 and 1)",
+    )
     sim.add_argument("--drop-after", type=_count, metavar="N", help="drop each connection after N events")
     sim.add_argument(
         "--malformed-every", type=_count, metavar="N", help="send a malformed frame every N events"
@@ -608,6 +621,8 @@ def _simulator_config(args: argparse.Namespace, keys: dict[str, str | None]) -> 
         keys=keys,
         seed=args.seed,
         hostile=args.hostile,
+        hostile_value_bytes=max(1, int(args.hostile_mb * 1_000_000)),
+        big_every=args.big_every,
         replay_size=args.replay_size,
         drop_after=args.drop_after,
         malformed_every=args.malformed_every,

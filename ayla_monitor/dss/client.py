@@ -68,6 +68,9 @@ MAX_FRAME_BYTES = 16 * 1024 * 1024
 #: Hand a batch to the sink once it holds this many frames, or after BATCH_SECONDS.
 BATCH_FRAMES = 512
 BATCH_SECONDS = 0.05
+#: ... or once its frames weigh this much (characters): 512 frames of 1 MB
+#: values would hold half a gigabyte before the sink could push back.
+BATCH_CHARS = 4 * 2**20
 #: HTTP statuses at the handshake that mean "this key will never work here".
 REJECTING_STATUSES = (401, 403, 404)
 
@@ -305,6 +308,7 @@ class _Link:
     last_frame: float
     batch: Batch = field(default_factory=list)
     batch_started: float = 0.0
+    batch_chars: int = 0
     #: the sink is making us wait: silence is ours, not the server's.
     delivering: bool = False
     dead: bool = False
@@ -501,6 +505,8 @@ class StreamClient:
             batch = link.batch
             if not batch:
                 link.batch_started = now
+                link.batch_chars = 0
+            link.batch_chars += len(message)
             if cls is not MalformedFrame:
                 self.waiting_for = None
                 seq = frame.seq  # type: ignore[union-attr]
@@ -523,7 +529,11 @@ class StreamClient:
                             else:
                                 batch.append(item)
             batch.append(frame)  # type: ignore[arg-type]
-            if len(batch) >= BATCH_FRAMES or now - link.batch_started >= BATCH_SECONDS:
+            if (
+                len(batch) >= BATCH_FRAMES
+                or link.batch_chars >= BATCH_CHARS
+                or now - link.batch_started >= BATCH_SECONDS
+            ):
                 link.batch = []
                 await self._deliver(batch, link)
                 # websockets hands over queued frames without suspending: give

@@ -155,6 +155,10 @@ class SimulatorConfig:
     seed: int | None = 0
     replay_size: int = 100_000
     hostile: bool = False
+    #: with ``hostile``: the longest value sent (``--hostile-mb``), and every
+    #: how many events one that long comes (``None``: now and then, at random)
+    hostile_value_bytes: int = 100_000
+    big_every: int | None = None
     drop_after: int | None = None
     malformed_every: int | None = None
     stall_after: int | None = None
@@ -463,7 +467,13 @@ class Simulator:
         """``clock`` gives the events' times; ``pause(seconds)`` waits between
         two rounds of live generation (tests pass one they release by hand)."""
         self.config = config if config is not None else SimulatorConfig()
-        self.fleet = Fleet(self.config.devices, seed=self.config.seed, hostile=self.config.hostile)
+        self.fleet = Fleet(
+            self.config.devices,
+            seed=self.config.seed,
+            hostile=self.config.hostile,
+            hostile_value_bytes=self.config.hostile_value_bytes,
+            big_every=self.config.big_every,
+        )
         self._clock = clock
         self._pause = pause
         oversize_bytes = _oversize_bytes(self.config.oversize_mb)

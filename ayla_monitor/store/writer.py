@@ -59,6 +59,7 @@ class _Batch:
     frames: Sequence[Any]
     rows: bytes  # marshal of writer_process.Blob; dropped once sent
     top: int | None  # the highest seq among the events
+    nbytes: int  # the size of the rows: what the batch holds in memory, roughly
 
     @classmethod
     def build(cls, stream_id: int, epoch: int, frames: Sequence[Any]) -> _Batch:
@@ -66,7 +67,8 @@ class _Batch:
         malformed: list[Row] = []
         gaps: list[Row] = []
         top = build_rows(stream_id, epoch, frames, events, malformed, gaps)
-        return cls(stream_id, epoch, frames, marshal.dumps((stream_id, epoch, events, malformed, gaps)), top)
+        rows = marshal.dumps((stream_id, epoch, events, malformed, gaps))
+        return cls(stream_id, epoch, frames, rows, top, len(rows))
 
     def take_rows(self) -> bytes:
         """The rows to send, built again if they were sent before (a retry)."""
@@ -140,7 +142,9 @@ class EventWriter:
     stop reading its socket and submit the same batch again once there is
     room (check :meth:`has_room`, e.g. on the next ``notify`` report). A batch
     larger than ``max_pending`` is still accepted when nothing is pending, so
-    a caller can always make progress.
+    a caller can always make progress. ``max_pending_bytes`` bounds the same
+    way what the waiting rows weigh: a stream of 1 MB values fills memory
+    long before it fills the count (issue 10: the window reached 650 MB).
 
     ``notify(WriterReport)`` is called from the feeding thread after every
     commit and every failure; it must be quick and thread-safe (e.g.
@@ -157,6 +161,7 @@ class EventWriter:
         url: str,
         *,
         max_pending: int = 200_000,
+        max_pending_bytes: int = 64 * 2**20,
         commit_interval: float = 0.25,
         notify: Callable[[WriterReport], None] | None = None,
         spill_dir: Path | None = None,
@@ -165,6 +170,8 @@ class EventWriter:
     ) -> None:
         self.url = url
         self._max_pending = max_pending
+        self._max_bytes = max_pending_bytes
+        self._pending_bytes = 0  # rows submitted and not yet committed
         self._interval = commit_interval
         self._notify = notify
         self._spill_dir = spill_dir
@@ -213,13 +220,14 @@ class EventWriter:
             if self._closing:
                 raise RuntimeError("the writer is closed")
             pending = self._submitted - self._done
-            if pending and pending + count > self._max_pending:
+            if pending and (pending + count > self._max_pending or self._pending_bytes >= self._max_bytes):
                 return False
         # Rows are built here, on the caller's thread, while the feeding thread
         # only moves bytes: two threads both running Python ran each other
         # out of the GIL (the recorder lost a fifth of its rate to it).
         batch = _Batch.build(stream_id, epoch, frames)
         with cond:
+            self._pending_bytes += batch.nbytes
             self._queue.append(batch)
             self._submitted += count
             self._queued += count
@@ -234,7 +242,7 @@ class EventWriter:
         """Whether :meth:`submit` would accept ``count`` frames now."""
         with self._cond:
             pending = self._submitted - self._done
-            return not pending or pending + count <= self._max_pending
+            return not pending or (pending + count <= self._max_pending and self._pending_bytes < self._max_bytes)
 
     @property
     def pending(self) -> int:
@@ -484,6 +492,7 @@ class EventWriter:
         with self._cond:
             self._land(taken)
             self._done += count
+            self._pending_bytes -= sum(b.nbytes for b in taken)
             self._cond.notify_all()
         self._report()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ayla_monitor.simulator import DEMO_KEY, SimulatorConfig, SimulatorConfigError, parse_keys_option
+from ayla_monitor.simulator.server import Simulator
 
 A = "0123456789abcdef0123456789abcdef"
 B = "fedcba9876543210fedcba9876543210"
@@ -108,7 +109,27 @@ def test_simulate_command_line_reaches_the_config() -> None:
     plain = config()
     assert plain == SimulatorConfig(keys={A: None}, seed=None)  # no fault unless asked
     assert config("--oversize-at", "5").oversize_mb == 17
+    hostile = config("--hostile", "--hostile-mb", "1", "--big-every", "9")
+    assert (hostile.hostile, hostile.hostile_value_bytes, hostile.big_every) == (True, 1_000_000, 9)
     with pytest.raises(SimulatorConfigError, match="--oversize-mb needs --oversize-at"):
         config("--oversize-mb", "2")
     with pytest.raises(SimulatorConfigError, match="gap every must be 2 or more"):
         config("--gap-every", "1")
+
+
+def test_hostile_big_values_reach_the_wire() -> None:
+    """``--hostile --hostile-mb 1 --big-every 9``: every 9th event holds a 1 MB value."""
+    from tests.simulator.support import dial, frames, run
+
+    async def main() -> None:
+        config = SimulatorConfig(
+            keys={A: None}, rate=0, hostile=True, hostile_value_bytes=1_000_000, big_every=9, seed=1
+        )
+        async with Simulator(config) as sim:
+            sim.prefill(27)
+            async with dial(sim.url, A, seq_start=1) as ws:
+                got = await frames(ws, 27)
+        big = {getattr(f, "seq", None) for f in got if len(getattr(f, "raw", "")) >= 1_000_000}
+        assert {9, 18, 27} <= big  # hostile mode may send a few more at random
+
+    run(main())

@@ -231,3 +231,24 @@ def test_a_writer_left_open_does_not_hang_the_exit(tmp_path: Path) -> None:
     path.write_text(script)
     done = subprocess.run([sys.executable, str(path)], timeout=60, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_backpressure_counts_bytes_too(tmp_path: Path, make_event: MakeEvent) -> None:
+    """A few 1 MB values fill memory long before they fill the count: the
+    writer refuses by weight as well, and still loses nothing."""
+    url = f"sqlite:///{tmp_path}/events.sqlite"
+    with Store.open(url) as store:
+        sid = store.ensure_stream("s", "wss://h", "f", None).id
+    big = [make_event("datapoint", seq=i, value="x" * 2**20) for i in range(1, 5)]
+    # each weighs 2 MB in its row: the value, and the raw JSON that holds it
+    writer = EventWriter(url, max_pending=1000, max_pending_bytes=5 * 2**20, commit_interval=0.01)
+    assert writer.submit(sid, big[:2])  # 4 MB: under the limit
+    assert writer.submit(sid, big[2:3])  # 6 MB now: over it
+    assert not writer.has_room(1) and not writer.submit(sid, big[3:])
+    assert writer.pending == 3
+    writer.start()
+    assert writer.flush(timeout=60) and writer.has_room(1)
+    assert writer.submit(sid, big[3:])
+    assert writer.flush(timeout=60) and writer.close() is None
+    with Store.open(url) as store:
+        assert [len(e.value or "") for e in store.iter_events()] == [2**20] * 4
