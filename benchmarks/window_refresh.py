@@ -10,6 +10,12 @@ pending events ("qt events": layout and paint). Less sensitive to a busy
 machine than ``benchmarks/gui_load.py``; ``--profile FILE`` writes a cProfile.
 
     .venv/bin/python benchmarks/window_refresh.py --events 100000
+
+With ``--big-every 9 --big-mb 1`` every 9th event holds a 1 MB value (issue
+10): frames are then made as they are fed, in batches of at most 4 M
+characters as the client hands them over, and the window's memory with the
+log full is printed (current and peak RSS; no database, no sockets:
+``benchmarks/gui_load.py`` measures those, with fewer events).
 """
 
 from __future__ import annotations
@@ -30,18 +36,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 BATCH = 512  # frames per FramesReceived (ayla_monitor.dss.client.BATCH_FRAMES)
 
 
-def make_frames(count: int, devices: int) -> list[Any]:
+def make_frames(count: int, devices: int, big_every: int | None = None, big_mb: float = 1.0,
+                first: int = 0, fleet: Any = None) -> list[Any]:
     from ayla_monitor.dss.frames import encode_frame, parse_frame
     from ayla_monitor.simulator.fleet import Fleet
 
-    fleet = Fleet(devices, seed=1)
-    start = time.time() - count * 0.001
+    if fleet is None:
+        fleet = Fleet(devices, seed=1, big_every=big_every, hostile_value_bytes=int(big_mb * 1_000_000))
+    start = time.time() - (first + count) * 0.001
     frames = []
-    for i in range(count):
+    for i in range(first, first + count):
         event = fleet.next_event(start + i * 0.001)
         event["seq"] = str(i + 1)
         frames.append(parse_frame(encode_frame(event), start + i * 0.001))
     return frames
+
+
+def rss_mb() -> tuple[float, float]:
+    """This process's resident memory now and at its peak, in MB."""
+    import resource
+
+    with open("/proc/self/statm") as statm:
+        now = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    return now, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
 
 
 class _Manual:
@@ -93,6 +110,8 @@ def main() -> int:
     parser.add_argument("--log-window", type=int, default=100_000)
     parser.add_argument("--per-refresh", type=int, default=2_000)
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the timed part")
+    parser.add_argument("--big-every", type=int, metavar="N", help="every Nth event holds a --big-mb value")
+    parser.add_argument("--big-mb", type=float, default=1.0, metavar="MB")
     args = parser.parse_args()
 
     from PySide6.QtCore import QSettings
@@ -120,6 +139,8 @@ def main() -> int:
     window.refresh = _Manual()  # type: ignore[assignment]  # the benchmark decides when the refresh runs
 
     warm = args.log_window
+    if args.big_every:
+        return big_values(window, app, args, warm)
     t0 = time.perf_counter()
     frames = make_frames(warm + args.events, args.devices)
     print(f"{len(frames):,} frames made in {time.perf_counter() - t0:.1f} s")
@@ -190,6 +211,40 @@ def main() -> int:
     window.refresh = real_refresh  # type: ignore[assignment]
     window.close()
     QApplication.processEvents()
+    return 0
+
+
+def big_values(window: Any, app: Any, args: Any, warm: int) -> int:
+    """Fill the log (and ``--events`` more) with every Nth value big; memory."""
+    from ayla_monitor.core.gc_tuning import tune_garbage_collector
+    from ayla_monitor.simulator.fleet import Fleet
+
+    tune_garbage_collector()
+    fleet = Fleet(args.devices, seed=1, big_every=args.big_every, hostile_value_bytes=int(args.big_mb * 1e6))
+    chunk = max(1, min(BATCH, int(4 * args.big_every / max(args.big_mb, 0.001))))  # ~4 M characters
+    total = warm + args.events
+    longest = 0.0
+    t0 = time.perf_counter()
+    for first in range(0, total, chunk):
+        frames = make_frames(min(chunk, total - first), args.devices, first=first, fleet=fleet)
+        t = time.perf_counter()
+        window.add_frames(1, frames)
+        window._flush()
+        app.processEvents()
+        while window.refresh.pending():
+            window.refresh.cancel()
+            window._flush()
+            app.processEvents()
+        longest = max(longest, time.perf_counter() - t)
+        del frames
+    now, peak = rss_mb()
+    rows = window.log_view.model.rowCount()
+    print(f"{total:,} events, every {args.big_every}th {args.big_mb:g} MB, in {time.perf_counter() - t0:.0f} s; "
+          f"log {rows:,} rows (window {args.log_window:,}), {window.tiles.model.rowCount()} tiles")
+    print(f"  longest batch into the window: {longest * 1e3:.0f} ms")
+    print(f"  memory: {now:.0f} MB now, peak {peak:.0f} MB (the window's process, no writer)")
+    window.close()
+    app.processEvents()
     return 0
 
 

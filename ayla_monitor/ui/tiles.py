@@ -120,15 +120,25 @@ SPARK_WIDTH = 110
 TILE_HEIGHT = 168
 
 
-class PropertyState:
-    """The latest value of one property of one device."""
+#: characters of a text value a tile keeps: a tile shows a line of it and its
+#: tooltip 600 characters; 200 devices each holding a 1 MB value took 200 MB.
+VALUE_KEPT = 2_000
 
-    __slots__ = ("base_type", "display_name", "value", "time")
+
+class PropertyState:
+    """The latest value of one property of one device (a long text value is
+    kept cut, with its whole ``length``)."""
+
+    __slots__ = ("base_type", "display_name", "value", "time", "length")
 
     def __init__(self, base_type: str | None, display_name: str | None, value: Any,
                  time: str | None) -> None:
         self.base_type = base_type
         self.display_name = display_name
+        self.length: int | None = None
+        if value.__class__ is str and len(value) > VALUE_KEPT:
+            self.length = len(value)
+            value = value[:VALUE_KEPT]
         self.value = value
         self.time = time
 
@@ -281,8 +291,8 @@ class DeviceTile:
             full = value_text(prop.value)
             label = name if not prop.display_name or prop.display_name == name else f"{name} ({prop.display_name})"
             text = full if full is not None else "—"
-            if len(text) > 600:
-                text = text[:600] + f"… ({len(text):,} characters)"
+            if len(text) > 600 or prop.length:
+                text = text[:600] + f"… ({prop.length or len(text):,} characters)"
             lines.append(f"{label} [{prop.base_type or '?'}]: {text}")
         where = self.location_text()
         if where:
