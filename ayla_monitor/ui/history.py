@@ -251,6 +251,8 @@ class HistoryWindow(QWidget):
         self.clock = clock
         #: runs the queries off the UI thread; answers only while this window is open.
         self.runner = runner if runner is not None else QueryRunner(self)
+        #: open gaps of the searched streams: (how many, seqs missing)
+        self.open_gaps: tuple[int, int] = (0, 0)
         self.setObjectName("history-window")
         self.setWindowTitle("History — Ayla Monitor")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
@@ -418,20 +420,22 @@ class HistoryWindow(QWidget):
         self.status_label.setText("Searching…")
         store = self.store
 
-        def first() -> tuple[HistoryPage, float, dict[int, str]]:
+        def first() -> tuple[HistoryPage, float, dict[int, str], tuple[int, int]]:
             started = time.perf_counter()
             page = history_page(store, query, None, FIRST_PAGE_SIZE, preview=RAW_PREVIEW)
             elapsed = time.perf_counter() - started
-            return page, elapsed, {s.id: s.name for s in store.streams()}
+            gaps = [g for g in store.gaps(open_only=True) if not query.stream_ids or g.stream_id in query.stream_ids]
+            return page, elapsed, {s.id: s.name for s in store.streams()}, (len(gaps), sum(g.size for g in gaps))
 
         self.runner.call(self, first, lambda answer: self._first_page(generation, query, *answer),
                          lambda exc: self._read_failed(generation, exc))
 
     def _first_page(self, generation: int, query: HistoryQuery, page: HistoryPage, elapsed: float,
-                    streams: dict[int, str]) -> None:
+                    streams: dict[int, str], gaps: tuple[int, int] = (0, 0)) -> None:
         if generation != self._generation:
             return
         self.error = None
+        self.open_gaps = gaps
         self.first_page_seconds = elapsed
         self.set_streams(streams)
         self._cursor = page.next
@@ -517,7 +521,14 @@ class HistoryWindow(QWidget):
         elif self._cursor is not None:
             text += "; scroll down for more"
         order = "newest" if self.query.descending else "oldest"
-        self.status_label.setText(f"{text} · {order} first")
+        text = f"{text} · {order} first"
+        count, missing = self.open_gaps
+        if count:  # what History cannot show: seqs that never arrived
+            text += (
+                f" · {format_count(count)} open gap{'s' if count != 1 else ''} in the recorded seqs "
+                f"({format_count(missing)} missing: Fill gaps in the streams panel, or `ayla-monitor gaps`)"
+            )
+        self.status_label.setText(text)
 
     def _current_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
         row = current.data(Qt.ItemDataRole.UserRole) if current.isValid() else None

@@ -299,3 +299,23 @@ def test_the_time_column_says_the_order(window: HistoryWindow, run: Callable[...
     searched(window, run, lambda: window.table.horizontalHeader().sectionClicked.emit(HistoryColumn.TIME))
     header = window.model.headerData(HistoryColumn.TIME, Qt.Orientation.Horizontal)
     assert header.endswith("oldest first") and window.query.descending is False
+
+
+def test_open_gaps_are_named_beside_what_history_shows(
+    qtbot: Any, store: Store, run: Callable[..., Any]
+) -> None:
+    """Seqs that never arrived cannot be listed as events: the status says
+    how many are missing and where to fill them."""
+    from ayla_monitor.dss.events import SeqGap
+    from ayla_monitor.store.writer import EventWriter
+
+    writer = EventWriter(store.url, commit_interval=0.01)
+    writer.start()
+    stream_id = store.streams()[0].id
+    assert writer.submit(stream_id, [SeqGap(0, 40, 44, 1.0), SeqGap(0, 50, 50, 2.0)])
+    assert writer.flush(timeout=60) and writer.close() is None
+    widget = HistoryWindow(store, clock=lambda: NOW)
+    qtbot.addWidget(widget)
+    searched(widget, run, widget.search)
+    assert widget.open_gaps == (2, 6)
+    assert "2 open gaps in the recorded seqs (6 missing" in widget.status_label.text()
