@@ -867,7 +867,7 @@ class LogTable(QTableView):
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         key = event.key()
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
-            self.entered.emit(self.currentIndex())
+            self.activated.emit(self.currentIndex())
             event.accept()
             return
         if key == Qt.Key.Key_End and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
@@ -1028,8 +1028,9 @@ class EventLogView(QWidget):
         self.follow_box.toggled.connect(self._follow_toggled)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
-        self.table.entered.connect(self._open_device)
-        self.table.doubleClicked.connect(self._open_device)
+        # activated: Enter, or a double click (a single one where the platform
+        # says so). Not entered: that is the mouse passing over a row.
+        self.table.activated.connect(self._open_device)
         self.table.end_pressed.connect(self.resume_following)
         self.proxy.rowsInserted.connect(self._rows_inserted)
         self.proxy.criteria_applied.connect(self._filters_applied)

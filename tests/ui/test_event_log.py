@@ -421,3 +421,19 @@ def test_a_filter_over_a_large_log_is_found_a_chunk_per_turn(
     seqs = [view.proxy.index(r, 0).data(Role.ROW).seq for r in range(view.proxy.rowCount())]
     assert seqs == [i for i in range(51, 451) if i % 3 == 1]
     assert "shown of 400" in view.count_label.text()
+
+
+def test_moving_the_mouse_over_rows_opens_nothing(qtbot: Any) -> None:
+    """Hovering is not asking: a device view per row the mouse passed over
+    covered the main window (QAbstractItemView.entered is the mouse's, sent
+    as it moves over rows with tracking on; activated is Enter or a double click)."""
+    view = EventLogView()
+    qtbot.addWidget(view)
+    view.add_rows([row_from_frame(1, sample("datapoint", seq=i, dsn=f"AC000W00000000{i}")) for i in range(1, 6)])
+    model = view.table.model()
+    with qtbot.assertNotEmitted(view.device_requested):
+        for row in range(5):
+            view.table.entered.emit(model.index(row, 3))
+    with qtbot.waitSignal(view.device_requested, timeout=20000) as signal:
+        view.table.activated.emit(model.index(2, 3))
+    assert signal.args == ["AC000W000000003"]
