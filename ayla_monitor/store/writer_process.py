@@ -207,7 +207,7 @@ class RowSink:
             cursor = database.cursor()
             events: list[Row] = []
             malformed: list[Row] = []
-            gaps: list[tuple[int, int, Row]] = []
+            gaps: list[Row] = []
             for stream_id, epoch, more_events, more_malformed, more_gaps in blobs:
                 duplicates = conflicts = 0
                 if classify and more_events:
