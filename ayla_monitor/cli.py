@@ -547,7 +547,7 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return ExitCode.OK
 
 
-# -- import ------------------------------------------------------------------
+# -- gaps --------------------------------------------------------------------
 
 
 def _cmd_gaps(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -569,6 +569,9 @@ def _cmd_gaps(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return ExitCode.DATABASE
     out.write(format_gaps(found, args.format) + "\n")
     return ExitCode.OK
+
+
+# -- import ------------------------------------------------------------------
 
 
 def _cmd_import(args: argparse.Namespace, err: TextIO) -> int:

@@ -260,13 +260,22 @@ def import_command(result: RecordResult) -> str:
     return command
 
 
+def _totals(statuses: Sequence[StreamStatus]) -> tuple[int, int, int, int, int]:
+    """What became of the frames received, all streams together: (stored,
+    duplicates, conflicts, bad frames stored, pending). They add up to the
+    frames received."""
+    return (
+        sum(s.stored for s in statuses),
+        sum(s.duplicates for s in statuses),
+        sum(s.conflicts for s in statuses),
+        sum(s.bad_stored for s in statuses),
+        sum(s.pending for s in statuses),
+    )
+
+
 def accounting(statuses: Sequence[StreamStatus]) -> str:
-    """What became of the frames received: ``stored 1,200 · 3 duplicates · …``.
-    Adds up: received = stored + duplicates + conflicts + bad frames (+ pending)."""
-    stored = sum(s.stored for s in statuses)
-    duplicates = sum(s.duplicates for s in statuses)
-    conflicts = sum(s.conflicts for s in statuses)
-    pending = sum(s.pending for s in statuses)
+    """The status line's part: ``stored 1,200 · 3 duplicates · …``."""
+    stored, duplicates, conflicts, _bad, pending = _totals(statuses)
     parts = [f"stored {stored:,}"]
     if duplicates:
         parts.append(_plural(duplicates, "duplicate"))
@@ -316,12 +325,8 @@ def summary(result: RecordResult) -> list[str]:
 
 
 def _breakdown(statuses: Sequence[StreamStatus]) -> str:
-    """``1,200 events stored, 3 duplicates, 1 conflict, 2 bad frames``."""
-    stored = sum(s.stored for s in statuses)
-    duplicates = sum(s.duplicates for s in statuses)
-    conflicts = sum(s.conflicts for s in statuses)
-    bad = sum(s.bad_stored for s in statuses)
-    pending = sum(s.pending for s in statuses)
+    """The summary's part: ``1,200 events stored, 3 duplicates (already stored), …``."""
+    stored, duplicates, conflicts, bad, pending = _totals(statuses)
     text = (
         f"{_plural(stored, 'event')} stored, {_plural(duplicates, 'duplicate')} (already stored), "
         f"{_plural(conflicts, 'conflict')} (stored apart), {_plural(bad, 'bad frame')} stored"
