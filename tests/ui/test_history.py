@@ -173,8 +173,13 @@ def test_window_opens_device_history_and_export_and_keeps_retention(
         # (a property first seen live gets a new series: it counts from 0)
         await wait_until(lambda: any(len(s.times) > counts.get(n, 0) for n, s in view.series.items()),
                          what="live values to reach the chart")
+        # (the chart fills from the live feed; the history reads what the writer stored)
+        engine = session.engine
+        assert engine is not None
+        await wait_until(lambda: any(s.stored > 0 for s in engine.statuses()), what="demo events stored")
         history = session.open_history()
         await wait_until(lambda: history.searches >= 1, what="the history search")
+        assert history.error is None
         assert history.model.rowCount() > 0
         assert {r.dsn for r in history.model.rows()} - {None} and DSN not in {r.dsn for r in history.model.rows()}
         dialog = session.open_export()
