@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ayla_monitor.core.engine import Engine
+from ayla_monitor.core.observed import FrameObserver, ObservedEngine
 from ayla_monitor.core.status import StatusChanged, StreamState, StreamStatus, WriterHealth
 from ayla_monitor.dss.client import ClientOptions
 from ayla_monitor.dss.errors import SETTINGS_REJECTED
@@ -165,8 +166,10 @@ async def record(
     stop: asyncio.Event | None = None,
     handle_signals: bool = True,
     fill_gaps: bool = False,
+    frame_observer: FrameObserver | None = None,
 ) -> RecordResult:
-    """Record until told to stop; see the module docstring. Raises
+    """Record until told to stop; see the module docstring. ``frame_observer``
+    sees every batch received (``--capture``). Raises
     :class:`~ayla_monitor.store.errors.DatabaseUnavailable` if the database
     cannot be opened (nothing was received then)."""
     out = out if out is not None else sys.stderr
@@ -187,7 +190,10 @@ async def record(
         out.write(f"  {definition.name}: {definition.display_url}\n")
     out.flush()
     try:
-        engine = Engine(database_url, options=options, max_events=count)
+        if frame_observer is None:
+            engine = Engine(database_url, options=options, max_events=count)
+        else:
+            engine = ObservedEngine(database_url, options=options, max_events=count, frame_observer=frame_observer)
         async with engine:
             updates = engine.subscribe()
             if fill_gaps:  # on demand: ask for the open gaps, then stop
