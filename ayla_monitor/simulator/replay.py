@@ -25,6 +25,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TextIO
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -34,9 +35,17 @@ from ayla_monitor.capture.format import Capture, describe_problems, read_capture
 from ayla_monitor.dss.frames import HEARTBEAT_FRAME, HEARTBEAT_REPLY, encode_frame, parse_frame
 from ayla_monitor.dss.keys import RedactingLogger, mask_key
 from ayla_monitor.simulator.errors import ListenError, SimulatorConfigError
-from ayla_monitor.simulator.server import DEMO_KEY, _send_frames, _window
+from ayla_monitor.simulator.server import DEMO_KEY, _send_frames, _window, parse_keys_option
 
-__all__ = ["ReplayConfig", "ReplayServer", "SPEEDS", "parse_speed", "replay_keys", "run_replay"]
+__all__ = [
+    "ReplayConfig",
+    "ReplayServer",
+    "SPEEDS",
+    "parse_speed",
+    "replay_keys",
+    "run_replay",
+    "replay_command",
+]
 
 log = logging.getLogger(__name__)
 
@@ -471,3 +480,55 @@ async def run_replay(
             await stop.wait()
     finally:
         await server.stop()
+
+
+# -- the command line ----------------------------------------------------------
+
+
+def replay_command(args: Any, err: TextIO) -> int:
+    """``simulate --replay FILE``: serve until Ctrl+C. Exit 0, or 2 for a bad
+    command line or a file that cannot be read."""
+    try:
+        config = ReplayConfig(speed=parse_speed(args.speed), loop=args.loop, heartbeat=args.heartbeat)
+        keys = list(parse_keys_option(args.keys)) if args.keys else []
+    except (ValueError, SimulatorConfigError) as exc:
+        err.write(f"ayla-monitor simulate: {exc}\n")
+        return 2
+
+    def ready(server: ReplayServer, problems: list[str]) -> None:
+        capture = server.capture
+        streams = len(server.keys)
+        err.write(
+            f"Replaying {server.total:,} frames of {streams} stream{'s' if streams != 1 else ''} from "
+            f"{args.replay} at speed {args.speed}{' in a loop' if args.loop else ''}\n"
+        )
+        if capture.header is not None and capture.header.redaction.applied:
+            err.write(f"  redacted: {capture.header.redaction.describe()}\n")
+        for line in problems:
+            err.write(f"  skipped {line}\n")
+        err.write(f"Simulated DSS listening on {server.url}\n")
+        for key, label in server.keys.items():
+            # Replay keys are local test keys, printed in full so that they can be used.
+            err.write(f"  stream key {key} ({label})\n")
+        err.write(f"Record it with: ayla-monitor record --url {server.url} --stream-key {next(iter(server.keys))}\n")
+        err.flush()
+
+    async def serve() -> None:
+        import signal
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        await run_replay(args.replay, config, args.host, args.port, keys=keys, ready=ready, stop=stop)
+
+    try:
+        asyncio.run(serve())
+    except OSError as exc:
+        err.write(f"ayla-monitor simulate: cannot read the capture {args.replay}: {exc.strerror or exc}\n")
+        return 2
+    except ListenError as exc:
+        err.write(f"ayla-monitor simulate: {exc}\n")
+        return 2
+    return 0
