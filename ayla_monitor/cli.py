@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
-from ayla_monitor import __version__
+from ayla_monitor import __version__, desktop_entry
 from ayla_monitor.dss.endpoints import CLIENT_TYPES, DEPLOYMENTS, REGIONS, ReplayWindow
 from ayla_monitor.dss.errors import ConfigError
 from ayla_monitor.dss.keys import normalize_key
 from ayla_monitor.dss.subscription import StreamDefinition, parse_subscription
+from ayla_monitor.paths import migrate_old_folders
 
 if TYPE_CHECKING:
     from ayla_monitor.simulator.server import SimulatorConfig
@@ -132,7 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="exit codes:\n" + EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"ayla-monitor {__version__}")
+    parser.add_argument(
+        "--version",
+        action="store_true",
+        help="print the version and exit (with --verbose: Python, Qt and library versions, for bug reports)",
+    )
     parser.add_argument("--demo", action="store_true", help="open the window on the built-in demo stream")
     parser.add_argument(
         "--exit-after", type=_positive_float, metavar="SECONDS", help="close cleanly after SECONDS"
@@ -324,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--bad-seq-every", type=_count, metavar="N",
         help="after every Nth event, send a copy whose seq is 0, abc, -3, 1.5, empty or missing, in turn",
     )
+    desktop_entry.add_parser(commands)
     for command in commands.choices.values():
         _add_logging(command, top=False)
     return parser
@@ -735,11 +741,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     err = sys.stderr
+    if args.version:
+        if args.verbose:
+            from ayla_monitor.ui.versions import version_lines
+
+            sys.stdout.write("\n".join(version_lines()) + "\n")
+        else:
+            sys.stdout.write(f"ayla-monitor {__version__}\n")
+        return ExitCode.OK
     try:
         _configure_logging(args.verbose, args.log_file)
     except UsageError as exc:
         err.write(f"ayla-monitor: {exc}\n")
         return ExitCode.USAGE
+    migrate_old_folders()  # settings, database, keys and logs left under an older folder name
     try:
         if args.command == "record":
             return _cmd_record(args, err)
@@ -751,6 +766,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_gaps(args, sys.stdout, err)
         if args.command == "simulate":
             return _cmd_simulate(args, err)
+        if args.command == "install-desktop":
+            return desktop_entry.run(args, sys.stdout, err)
         return _cmd_window(args, err)
     except KeyboardInterrupt:
         return ExitCode.OK

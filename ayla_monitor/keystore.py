@@ -20,10 +20,10 @@ from typing import Any
 
 import keyring
 import keyring.errors
-import platformdirs
 from keyring.backend import KeyringBackend
 
 from ayla_monitor.dss.keys import is_valid_key, mask_key
+from ayla_monitor.paths import data_dir
 
 __all__ = ["Keystore", "default_fallback_path", "database_secret_name"]
 
@@ -34,7 +34,7 @@ _PRIVATE = 0o600
 
 def default_fallback_path() -> Path:
     """``~/.local/share/ayla-monitor/keys.json`` (or the platform's equivalent)."""
-    return Path(platformdirs.user_data_dir("ayla-monitor", appauthor=False)) / "keys.json"
+    return data_dir() / "keys.json"
 
 
 def database_secret_name(url_without_password: str) -> str:

@@ -23,13 +23,18 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "dss": ({"dss"}, QT | DB | IO),
     "dss.client": ({"dss"}, QT | DB),
     "simulator": ({"dss", "simulator"}, QT | DB),
-    "store": ({"dss", "store"}, QT | {"websockets"}),
+    "store": ({"dss", "store", "paths"}, QT | {"websockets"}),
     "core": ({"dss", "dss.client", "store", "core"}, QT | DB),
     "headless": ({"dss", "dss.client", "store", "core", "headless"}, QT | DB),
-    "keystore": ({"dss", "keystore"}, QT | DB),
+    "keystore": ({"dss", "keystore", "paths"}, QT | DB),
     "display": ({"display"}, QT | DB | IO),
-    "ui": ({"dss", "dss.client", "store", "core", "headless", "simulator", "keystore", "ui", "root"}, DB),
-    "cli": ({"dss", "dss.client", "store", "core", "headless", "simulator", "ui", "display", "root"}, QT | DB),
+    "ui": ({"dss", "dss.client", "store", "core", "headless", "simulator", "keystore", "ui", "root", "paths"}, DB),
+    "cli": ({"dss", "dss.client", "store", "core", "headless", "simulator", "ui", "display", "root", "paths",
+             "desktop_entry"}, QT | DB),
+    # the app's folders and shipped files; the menu entry; the windowed entry point (issue 16)
+    "paths": ({"paths"}, QT | DB | {"asyncio", "websockets", "socket", "ssl", "threading", "selectors"}),
+    "desktop_entry": ({"paths", "desktop_entry"}, QT | DB | {"asyncio", "websockets", "socket", "ssl"}),
+    "gui_script": ({"cli"}, QT | DB),
     "root": ({"cli", "root"}, QT | DB),
 }
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-import platformdirs
-
+from ayla_monitor.paths import data_dir
 from ayla_monitor.store.errors import BadDatabaseUrl
 
 __all__ = [
-    "APP_NAME",
     "DATABASE_FILE",
     "ACCEPTED_FORMS",
     "default_database_path",
@@ -27,7 +25,6 @@ __all__ = [
     "sqlite_path",
 ]
 
-APP_NAME = "ayla-monitor"
 DATABASE_FILE = "events.sqlite"
 #: The environment variable that gives the MySQL password (not visible in ``ps``).
 PASSWORD_ENV = "AYLA_DB_PASSWORD"
@@ -35,8 +32,8 @@ ACCEPTED_FORMS = "a file path, sqlite:///PATH or mysql://USER:PASSWORD@HOST:PORT
 
 
 def default_database_path() -> Path:
-    """``events.sqlite`` in the user data folder of the app (platformdirs)."""
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / DATABASE_FILE
+    """``events.sqlite`` in the user data folder of the app (:func:`ayla_monitor.paths.data_dir`)."""
+    return data_dir() / DATABASE_FILE
 
 
 def _bad(arg: str, why: str) -> BadDatabaseUrl:

@@ -2,7 +2,7 @@
 
 :func:`install` points :data:`sys.excepthook` (where PySide6 and qasync's
 ``asyncSlot`` send an exception nobody caught) at a :class:`CrashReporter`
-and adds a log file in the user's log folder (platformdirs ``user_log_dir``)
+and adds a log file in the user's log folder (:func:`ayla_monitor.paths.log_dir`)
 to the root logger, so the traceback of the bug, and every warning before it,
 is on disk. The reporter shows one short dialog naming that file; more errors
 while it is open only update its count, so a bug in a timer cannot bury the
@@ -26,12 +26,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import platformdirs
 from PySide6.QtCore import QEvent, QObject, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QWindow
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from ayla_monitor import APP_NAME
+from ayla_monitor.paths import LOG_FILE_NAME, log_dir
 
 __all__ = [
     "CrashReporter",
@@ -45,7 +45,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-LOG_FILE_NAME = "ayla-monitor.log"
 #: Set to 1 to print when the first window appears.
 STARTUP_ENV = "AYLA_MONITOR_REPORT_STARTUP"
 #: The start of that line on stderr; the seconds follow.
@@ -54,8 +53,8 @@ STARTUP_MARKER = "ayla-monitor: first window shown after"
 _IMPORTED_AT = time.monotonic()
 
 def default_log_dir() -> Path:
-    """The user's log folder for the app (e.g. ~/.local/state/Ayla Monitor/log)."""
-    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+    """The user's log folder for the app (e.g. ~/.local/state/ayla-monitor/log)."""
+    return log_dir()
 
 
 def seconds_since_process_start() -> float:

@@ -1,39 +1,31 @@
-"""Files shipped in ``resources/``, found the same way from a source checkout
-and from a PyInstaller bundle (which unpacks them under ``sys._MEIPASS``)."""
+"""The app's icon, from the files shipped in the package
+(:func:`ayla_monitor.paths.shipped_resources`, read with importlib.resources),
+so a pip or pipx install, an editable install and the bundle all have it."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QPixmap
 
-__all__ = ["resources_dir", "resource_path", "app_icon", "ICON_SIZES"]
+from ayla_monitor.paths import shipped_resources
+
+__all__ = ["app_icon", "ICON_SIZES"]
 
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
-
-
-def resources_dir() -> Path:
-    """The ``resources`` folder: in the bundle when frozen, else next to the package."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
-
-
-def resource_path(*parts: str) -> Path:
-    return resources_dir().joinpath(*parts)
 
 
 def app_icon() -> QIcon:
     """The application icon: PNG renders at every size, and the SVG for the rest."""
     icon = QIcon()
-    folder = resource_path("icons")
+    folder = shipped_resources().joinpath("icons")
     for size in ICON_SIZES:
-        png = folder / f"ayla-monitor-{size}.png"
+        png = folder.joinpath(f"ayla-monitor-{size}.png")
         if png.is_file():
-            icon.addFile(str(png))
-    svg = folder / "ayla-monitor.svg"
-    if svg.is_file():
+            pixmap = QPixmap()
+            if pixmap.loadFromData(png.read_bytes(), "PNG"):
+                icon.addPixmap(pixmap)
+    svg = folder.joinpath("ayla-monitor.svg")
+    if isinstance(svg, Path) and svg.is_file():  # the SVG engine reads a file (any install but a zip)
         icon.addFile(str(svg))
     return icon

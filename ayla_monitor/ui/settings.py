@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication
 from ayla_monitor.dss.endpoints import ReplayWindow
 from ayla_monitor.dss.errors import ConfigError
 from ayla_monitor.dss.subscription import StreamDefinition
+from ayla_monitor.paths import APP_DIR_NAME
 
 __all__ = [
     "AppSettings",
@@ -99,7 +100,7 @@ def _database_secret_name(url: str) -> str:
 def default_qsettings() -> QSettings:
     """The user's settings file (an ini file in the platform's config folder)."""
     return QSettings(
-        QSettings.Format.IniFormat, QSettings.Scope.UserScope, "ayla-monitor", "ayla-monitor"
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, APP_DIR_NAME, APP_DIR_NAME
     )
 
 

@@ -124,4 +124,4 @@ def test_startup_report_prints_when_the_first_window_is_exposed(qtbot, tmp_path:
 
 
 def test_the_default_log_folder_is_the_users_log_folder() -> None:
-    assert "Ayla Monitor" in str(crash.default_log_dir())
+    assert crash.default_log_dir().parts[-2:] == ("ayla-monitor", "log")
