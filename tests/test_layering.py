@@ -22,13 +22,16 @@ IO = {"asyncio", "websockets", "socket", "ssl", "threading", "time", "selectors"
 RULES: dict[str, tuple[set[str], set[str]]] = {
     "dss": ({"dss"}, QT | DB | IO),
     "dss.client": ({"dss"}, QT | DB),
-    "simulator": ({"dss", "simulator"}, QT | DB),
+    "simulator": ({"dss", "simulator", "capture"}, QT | DB),
+    # capture files: pure formats and redaction over dss, and file I/O; no network, no database
+    "capture": ({"dss", "capture", "root"}, QT | DB | {"websockets", "asyncio", "socket", "ssl"}),
     "store": ({"dss", "store", "paths"}, QT | {"websockets"}),
     "core": ({"dss", "dss.client", "store", "core"}, QT | DB),
-    "headless": ({"dss", "dss.client", "store", "core", "headless"}, QT | DB),
+    "headless": ({"dss", "dss.client", "store", "core", "headless", "capture", "root"}, QT | DB),
     "keystore": ({"dss", "keystore", "paths"}, QT | DB),
     "display": ({"display"}, QT | DB | IO),
-    "ui": ({"dss", "dss.client", "store", "core", "headless", "simulator", "keystore", "ui", "root", "paths"}, DB),
+    "ui": ({"dss", "dss.client", "store", "core", "headless", "simulator", "keystore", "ui", "root", "paths",
+            "capture"}, DB),
     "cli": ({"dss", "dss.client", "store", "core", "headless", "simulator", "ui", "display", "root", "paths",
              "desktop_entry"}, QT | DB),
     # the app's folders and shipped files; the menu entry; the windowed entry point (issue 16)

@@ -21,7 +21,6 @@ seq and fields, so a redacted capture replays like the original.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import re
 from collections.abc import Iterable
@@ -41,6 +40,7 @@ DEFAULT_DECIMALS = 2
 _BODIES = ("connection", "datapoint", "datapointack", "location_event", "registration_event")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _IP_MASK = "[ip]"
+_PROPERTY = re.compile(r'"property_name"\s*:\s*"([^"]*)"')
 #: What JSON text may escape: an identifier holding one of these is replaced in its field only.
 _UNSAFE = re.compile(r'["\\\x00-\x1f\x7f-\uffff]')
 
@@ -168,6 +168,8 @@ class Redactor:
         self._salt = salt
         #: identifier -> pseudonym (DSNs, UUIDs, ack_ids), for this file.
         self._pseudonyms: dict[str, str] = {}
+        #: the fields whose identifiers are replaced
+        self._fields = (("dsn",) if spec.dsn else ()) + (("user_uuid", "ack_id") if spec.uuid else ())
 
     # -- pseudonyms ---------------------------------------------------------
 
@@ -224,6 +226,46 @@ class Redactor:
 
     def payload(self, payload: str) -> str:
         """One event's JSON text redacted (the same object back when nothing changed)."""
+        fast = self._fast(payload)
+        if fast is not None:
+            return fast
+        return self._parsed(payload)
+
+    def _fast(self, payload: str) -> str | None:
+        """The common case without decoding the JSON: only identifiers to
+        replace, written compactly (``"dsn":"AC..."``). ``None``: decode it."""
+        spec = self.spec
+        if spec.location or spec.ip:
+            if '"location_event"' in payload:
+                return None
+        if spec.values and '"property_name"' in payload:
+            match = _PROPERTY.search(payload)
+            if match is None or "\\" in match.group(1) or match.group(1) in spec.values:
+                return None
+        text = payload
+        for name in self._fields:
+            key = f'"{name}"'
+            start = text.find(key)
+            while start >= 0:
+                pos = start + len(key)
+                if text.startswith(':"', pos):
+                    end = text.find('"', pos + 2)
+                    value = text[pos + 2 : end]
+                    if end < 0 or "\\" in value:
+                        return None
+                    if value:
+                        if len(value) < 8 or value.isdigit() or _UNSAFE.search(value):
+                            return None  # replaced in its own field only: decode it
+                        text = text.replace(value, self.pseudonym(value))
+                elif text.startswith(":", pos) and text[pos + 1 : pos + 2] not in ('"', " ", "\t", "\n", "\r"):
+                    pass  # null, a number, an object: nothing to replace
+                else:
+                    return None  # written with spaces: decode it
+                start = text.find(key, pos)
+        return self._ips(text) if spec.ip else text
+
+    def _parsed(self, payload: str) -> str:
+        """:meth:`payload` by decoding the JSON (locations, masked values, odd spacing)."""
         try:
             obj = orjson.loads(payload)
         except orjson.JSONDecodeError:
@@ -314,11 +356,12 @@ def _dump(obj: Any) -> str:
 
 
 def _keystream(salt: bytes, ident: str, length: int) -> bytes:
-    """At least ``length`` pseudo-random bytes for ``ident`` under ``salt``."""
-    out = b""
-    counter = 0
+    """At least ``length`` pseudo-random bytes for ``ident`` under ``salt``
+    (keyed BLAKE2b: one call for identifiers up to 64 characters)."""
     data = ident.encode("utf-8", "surrogatepass")
+    out = hashlib.blake2b(data, key=salt[:64], digest_size=64).digest()
+    counter = 1
     while len(out) < length:
-        out += hmac.new(salt, counter.to_bytes(4, "big") + data, hashlib.sha256).digest()
+        out += hashlib.blake2b(counter.to_bytes(4, "big") + data, key=salt[:64], digest_size=64).digest()
         counter += 1
     return out

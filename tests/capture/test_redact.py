@@ -121,3 +121,14 @@ def test_any_text_in_never_a_crash(text: str) -> None:
     redactor = Redactor(parse_redaction("dsn,uuid,location,ip,values:x"), SALT)
     assert isinstance(redactor.frame(text), str)
     assert isinstance(redactor.frame("12|" + text), str)
+
+
+def test_compact_and_spaced_json_get_the_same_pseudonyms() -> None:
+    """Compact JSON takes a path without decoding; spaced JSON is decoded: the same result."""
+    redactor = Redactor(parse_redaction("dsn,uuid"), SALT)
+    obj = sample("datapointack")
+    compact = parse_frame(redactor.frame(encode_frame(obj)), 0.0)
+    spaced = parse_frame(redactor.frame(encode_frame(json.dumps(obj, indent=2))), 0.0)
+    assert isinstance(compact, DatapointAck) and isinstance(spaced, DatapointAck)
+    assert (compact.dsn, compact.user_uuid, compact.ack_id) == (spaced.dsn, spaced.user_uuid, spaced.ack_id)
+    assert compact.dsn != obj["metadata"]["dsn"] and compact.ack_id != obj["datapoint"]["ack_id"]
