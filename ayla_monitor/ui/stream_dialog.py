@@ -156,7 +156,8 @@ class StreamDialog(QDialog):
     ``definition`` prefills the dialog for editing: a :class:`StreamDefinition`
     (its key is kept when the key field is left empty) or a :class:`SavedStream`
     whose key is no longer remembered (the key must then be typed). ``probe`` is
-    what "Test connection" awaits. ``keystore`` tells where remembered keys go,
+    what "Test connection" awaits; ``diagnose`` what "Step by step…" runs (the
+    connection doctor, :mod:`ayla_monitor.ui.doctor_dialog`). ``keystore`` tells where remembered keys go,
     so the dialog can say so when that is a file and not the system keyring.
     """
 
@@ -166,6 +167,7 @@ class StreamDialog(QDialog):
         *,
         definition: StreamDefinition | SavedStream | None = None,
         probe: ProbeFunction | None = None,
+        diagnose: Any = None,
         keystore: Keystore | None = None,
         remember: bool = True,
     ) -> None:
@@ -174,6 +176,8 @@ class StreamDialog(QDialog):
 
         self._queries = QueryRunner(self)
         self._probe: ProbeFunction = probe or _default_probe
+        #: what "Step by step…" runs (``None``: the connection doctor)
+        self._diagnose = diagnose
         self._existing_key: str | None = None
         self._testing = False
         self._test_task: asyncio.Task[Any] | None = None
@@ -300,8 +304,16 @@ class StreamDialog(QDialog):
         self.test_label = plain_label()
         self.test_label.setObjectName("test_result")
         self.test_label.setMinimumWidth(360)  # wrapped labels otherwise reserve extra lines
+        self.steps_button = QPushButton("Step by step…")
+        self.steps_button.setObjectName("doctor_button")
+        self.steps_button.setToolTip(
+            "Each step of the connection with its time (name, proxy, TCP, TLS, key, heartbeat, types, "
+            "clock), as a report to paste into a support ticket"
+        )
+        self.steps_button.clicked.connect(self.open_doctor)
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button, 0, Qt.AlignmentFlag.AlignTop)
+        test_row.addWidget(self.steps_button, 0, Qt.AlignmentFlag.AlignTop)
         test_row.addWidget(self.test_label, 1)
         form.addRow("", test_row)
 
@@ -567,6 +579,7 @@ class StreamDialog(QDialog):
         self.problem_label.setText(redact(problem or ""))
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(definition is not None)
         self.test_button.setEnabled(definition is not None and not self._testing)
+        self.steps_button.setEnabled(definition is not None)
         default_name = (
             f"{self.type_combo.currentData() or 'stream'} {mask_key(self._key())}"
             if is_valid_key(self._key())
@@ -613,6 +626,18 @@ class StreamDialog(QDialog):
             else:
                 self._show_test_result(ok, redact(message))
         return ok
+
+    def open_doctor(self) -> QDialog | None:
+        """The connection doctor on the stream as entered, in a window of its own."""
+        definition = self._current
+        if definition is None:
+            return None
+        from ayla_monitor.ui.doctor_dialog import DoctorDialog
+
+        dialog = DoctorDialog(definition, self, diagnose=self._diagnose)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
 
     def _show_test_result(self, ok: bool | None, message: str = "") -> None:
         self.test_label.setText(message)
