@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from ayla_monitor.capture.format import StreamInfo
@@ -22,7 +22,17 @@ from ayla_monitor.capture.redact import RedactionSpec
 from ayla_monitor.capture.writer import CaptureWriter
 from ayla_monitor.dss.frames import encode_frame
 
-__all__ = ["EventRow", "BadRow", "StreamRow", "ExportResult", "stream_info", "export_capture"]
+__all__ = [
+    "EventRow",
+    "BadRow",
+    "StreamRow",
+    "StoreLike",
+    "Selection",
+    "ExportResult",
+    "stream_info",
+    "export_capture",
+    "export_store",
+]
 
 
 class EventRow(Protocol):
@@ -56,6 +66,35 @@ class StreamRow(Protocol):
 
     @property
     def subscription_type(self) -> str | None: ...
+
+
+class Selection(Protocol):
+    """Which events (``ayla_monitor.dss.filter.EventFilter``): what a capture needs of it."""
+
+    @property
+    def dsns(self) -> Sequence[str] | None: ...
+
+    @property
+    def event_types(self) -> Sequence[str] | None: ...
+
+    @property
+    def property_names(self) -> Sequence[str] | None: ...
+
+    @property
+    def since(self) -> float | None: ...
+
+    @property
+    def until(self) -> float | None: ...
+
+
+class StoreLike(Protocol):
+    """What :func:`export_store` reads (``ayla_monitor.store.database.Store``)."""
+
+    def streams(self) -> Sequence[StreamRow]: ...
+
+    def iter_events(self, query: Any = None) -> Iterable[EventRow]: ...
+
+    def iter_malformed(self) -> Iterable[BadRow]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,3 +170,26 @@ def export_capture(
     finally:
         stats = writer.close()
     return ExportResult(stats.frames, skipped[0], stats.error)
+
+
+def export_store(
+    store: StoreLike,
+    selected: Selection,
+    path: str | Path,
+    *,
+    redaction: RedactionSpec | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> ExportResult:
+    """The events ``selected`` finds, and (when it selects no device, type
+    or property: bad frames belong to none) the bad frames received in its
+    time range, as a capture at ``path``. Blocking: call it from a thread."""
+    whole = not (selected.dsns or selected.event_types or selected.property_names)
+    since, until = selected.since, selected.until
+    bad = (
+        row
+        for row in (store.iter_malformed() if whole else ())
+        if (since is None or row.received_at >= since) and (until is None or row.received_at < until)
+    )
+    return export_capture(
+        path, store.streams(), store.iter_events(selected), bad, redaction=redaction, progress=progress
+    )

@@ -12,7 +12,7 @@ import argparse
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from ayla_monitor.capture.export import export_capture
+from ayla_monitor.capture.export import export_store
 from ayla_monitor.capture.format import StreamInfo
 from ayla_monitor.capture.redact import RedactionSpec, parse_redaction
 from ayla_monitor.capture.writer import CaptureError, CaptureStats, CaptureWriter
@@ -143,16 +143,7 @@ def export_command(
         query = EventFilter(
             event_types=args.type, dsns=args.dsn, property_names=args.property, since=since, until=until
         )
-        # Bad frames belong to no device or property: only in a capture of everything.
-        whole = not (args.dsn or args.type or args.property)
-        bad = (
-            row
-            for row in (store.iter_malformed() if whole else ())
-            if _within(row.received_at, since, until)
-        )
-        result = export_capture(
-            args.output, store.streams(), store.iter_events(query), bad, redaction=redaction
-        )
+        result = export_store(store, query, args.output, redaction=redaction)
     except CaptureError as exc:
         err.write(f"ayla-monitor export: {exc}\n")
         return _USAGE
@@ -171,8 +162,3 @@ def export_command(
         line += f"; {result.without_json:,} events stored without their JSON were left out"
     err.write(line + "\n")
     return _OK
-
-
-def _within(received_at: float, since: float | None, until: float | None) -> bool:
-    """A bad frame's receive time against the time bounds (epoch seconds)."""
-    return (since is None or received_at >= since) and (until is None or received_at < until)
