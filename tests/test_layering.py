@@ -27,11 +27,13 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "capture": ({"dss", "capture", "root"}, QT | DB | {"websockets", "asyncio", "socket", "ssl"}),
     "store": ({"dss", "store", "paths"}, QT | {"websockets"}),
     "core": ({"dss", "dss.client", "store", "core"}, QT | DB),
-    "headless": ({"dss", "dss.client", "store", "core", "headless", "capture", "root"}, QT | DB),
+    # the device model and the insight: pure folds over dss events (issue 12)
+    "fleet": ({"dss", "fleet"}, QT | DB | IO),
+    "headless": ({"dss", "dss.client", "store", "core", "headless", "capture", "root", "fleet"}, QT | DB),
     "keystore": ({"dss", "keystore", "paths"}, QT | DB),
     "display": ({"display"}, QT | DB | IO),
     "ui": ({"dss", "dss.client", "store", "core", "headless", "simulator", "keystore", "ui", "root", "paths",
-            "capture"}, DB),
+            "capture", "fleet"}, DB),
     "cli": ({"dss", "dss.client", "store", "core", "headless", "simulator", "ui", "display", "root", "paths",
              "desktop_entry"}, QT | DB),
     # the app's folders and shipped files; the menu entry; the windowed entry point (issue 16)

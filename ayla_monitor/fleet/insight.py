@@ -1,0 +1,696 @@
+"""What is wrong with the fleet, folded event by event: pure and incremental.
+
+:class:`FleetInsight` is fed parsed events (:mod:`ayla_monitor.dss.events`)
+one at a time, live or from stored rows, by the same code; it reads no
+clock (an event brings its time, a query takes ``now``), does no I/O and
+holds bounded memory (per device a few hundred bytes plus its latency
+buckets; the datapoints waiting for an ack are capped).
+
+Time: an event happens at its own ``time`` (the server's clock), or at
+``received_at`` when it has no readable time. A datapoint's moment is the
+cloud's ``created_at`` (its ``time`` is the device's clock when the device
+sent one: a device whose clock is behind would look silent), an ack's is
+its ``acked_at`` (:func:`event_instant`). Flaps, rhythm, rates and
+the ack wait are measured on that time line; ``now`` passed to a query
+must be on the same clock (the live caller's wall clock is close enough:
+the latency figures say how far apart the two are).
+
+Choices, with their reasons:
+
+- Rhythm (a device's typical interval between events): the median of its
+  last 15 gaps between events of distinct times. A median ignores one
+  burst or one long pause where a mean or an EWMA is dragged along; 15
+  gaps settle quickly after a device changes its pace. Events of the same
+  second are one beat (event times have whole seconds).
+- Quiet: not known to be offline, a rhythm from at least 3 gaps, and
+  silent for more than ``quiet_factor`` (5) times the rhythm and at least
+  ``quiet_min_s`` (60 s).
+- A flap is a change of a device's connectivity state (online to offline
+  or back) after its first known state; flapping is at least
+  ``flapping_per_hour`` (6, three drops) in the last hour.
+- Latency: ``received_at`` minus the event time, p50/p95 in ms from a
+  1 %-accurate log histogram (:class:`~ayla_monitor.fleet.stats.Quantiles`).
+  Clock skew: ``created_at_from_device`` minus ``created_at``.
+- Acks: a ``datapointack`` pairs with the ``datapoint`` of the same
+  datapoint id, whichever comes first (they come on different streams).
+  Ack latency is ``acked_at`` minus ``created_at``. An ack failed when its
+  ``ack_status`` is not 2xx, or its ``ack_message`` is present and not 0.
+  A datapoint is missing its ack when no ack came within ``ack_timeout_s``
+  (60 s) of its time and its property has had an ack by then; datapoints
+  still inside their wait are ``pending``. A second copy of an ack (the
+  same id) is not counted again.
+- A rate spike: a whole minute with at least ``spike_min_per_minute``
+  events and more than ``spike_factor`` (3) times the average of the
+  minutes before it (an EWMA over about 30 minutes, after 5 minutes of
+  history).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ayla_monitor.dss.events import Connectivity, Datapoint, DatapointAck, DssEvent, Value
+from ayla_monitor.fleet.stats import MinuteRate, Quantiles, RecentCounts, RunningMedian
+
+__all__ = [
+    "InsightSettings",
+    "DeviceInsight",
+    "StreamInsight",
+    "AckTotals",
+    "DeviceSummary",
+    "GroupCounts",
+    "Spike",
+    "StreamGap",
+    "FleetInsight",
+    "instant_of",
+    "event_instant",
+    "ack_failed",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class InsightSettings:
+    """The thresholds; each one the user may change."""
+
+    quiet_factor: float = 5.0
+    quiet_min_s: float = 60.0
+    ack_timeout_s: float = 60.0
+    flapping_per_hour: int = 6
+    spike_factor: float = 3.0
+    spike_min_per_minute: int = 30
+    #: gaps the rhythm's median is taken over
+    rhythm_gaps: int = 15
+    #: datapoints remembered while they wait for their ack (oldest dropped
+    #: beyond: ~250 bytes each, so 25 MB at most)
+    max_waiting: int = 100_000
+
+    def __post_init__(self) -> None:
+        for name in ("quiet_factor", "quiet_min_s", "ack_timeout_s", "spike_factor"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} cannot be negative ({getattr(self, name)})")
+        if self.flapping_per_hour < 1 or self.spike_min_per_minute < 1 or self.rhythm_gaps < 1:
+            raise ValueError("flapping_per_hour, spike_min_per_minute and rhythm_gaps must be 1 or more")
+
+
+_TIME_CACHE_SIZE = 4096
+_time_cache: dict[str, float | None] = {}
+
+
+def instant_of(text: str | None) -> float | None:
+    """An ISO 8601 event time as epoch seconds (no zone: UTC, as DSS sends);
+    ``None`` when it is not a time. Remembers recent texts: a fleet's events
+    share their seconds."""
+    if text is None:
+        return None
+    cached = _time_cache.get(text, -1.0)
+    if cached != -1.0:
+        return cached
+    try:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        value: float | None = moment.timestamp()
+    except (ValueError, OverflowError, OSError):
+        value = None
+    if len(_time_cache) >= _TIME_CACHE_SIZE:
+        _time_cache.clear()
+    _time_cache[text] = value
+    return value
+
+
+def event_instant(event: DssEvent) -> float | None:
+    """The moment the insight places ``event`` at (see the module doc)."""
+    if isinstance(event, DatapointAck):
+        text = event.acked_at or event.created_at or event.time
+    elif isinstance(event, Datapoint):
+        text = event.created_at or event.time
+    else:
+        text = event.time
+    when = instant_of(text)
+    return when if when is not None else (event.received_at or None)
+
+
+def ack_failed(status: int | None, message: Value) -> bool:
+    """An ack failed: status not 2xx, or a message that is there and not 0."""
+    if status is None or not 200 <= status <= 299:
+        return True
+    return message is not None and message != 0 and message != "0"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamGap:
+    first: int
+    last: int
+    state: str
+    seen_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Spike:
+    """A minute in which ``dsn`` (``None``: the whole fleet) sent ``count``
+    events against a usual ``baseline`` per minute."""
+
+    dsn: str | None
+    minute_start: float
+    count: int
+    baseline: float
+
+
+class DeviceInsight:
+    """One device's running figures (mutated by :class:`FleetInsight`)."""
+
+    __slots__ = (
+        "dsn", "oem_id", "oem_model", "tags", "online", "online_since", "first_heard", "last_heard",
+        "events", "flaps", "recent_flaps", "_beat", "rhythm", "rate", "latency", "skew", "acks",
+        "ack_latency", "failed", "missing", "acked_properties", "spikes",
+    )
+
+    def __init__(self, dsn: str, rhythm_gaps: int) -> None:
+        self.dsn = dsn
+        self.oem_id: str | None = None
+        self.oem_model: str | None = None
+        self.tags: tuple[str, ...] = ()
+        self.online: bool | None = None
+        self.online_since: float | None = None
+        self.first_heard: float | None = None
+        self.last_heard: float | None = None
+        self.events = 0
+        self.flaps = 0
+        self.recent_flaps: RecentCounts | None = None
+        self._beat: float | None = None
+        self.rhythm = RunningMedian(rhythm_gaps)
+        self.rate = MinuteRate()
+        self.latency: Quantiles | None = None
+        self.skew: Quantiles | None = None
+        self.acks = 0
+        self.ack_latency: Quantiles | None = None
+        self.failed = 0
+        self.missing = 0
+        self.acked_properties: set[str] | None = None
+        self.spikes = 0
+
+    @property
+    def typical_interval(self) -> float | None:
+        """The rhythm in seconds, once three gaps are known."""
+        return self.rhythm.median if len(self.rhythm) >= 3 else None
+
+
+@dataclass(slots=True)
+class StreamInsight:
+    """One stream's figures; reconnects, gaps and conflicts are told by the
+    caller (the client and the recorder see them, events do not carry them)."""
+
+    name: str
+    events: int = 0
+    rate: MinuteRate = field(default_factory=MinuteRate)
+    latency: Quantiles = field(default_factory=Quantiles)
+    reconnects: int = 0
+    conflicts: int = 0
+    gap_count: int = 0
+    missing_seqs: int = 0
+    #: the latest gaps (at most 100)
+    gaps: deque[StreamGap] = field(default_factory=lambda: deque(maxlen=100))
+
+
+@dataclass(frozen=True, slots=True)
+class AckTotals:
+    acks: int
+    paired: int
+    failed: int
+    missing: int
+    pending: int
+    duplicates: int
+    failed_by_status: dict[str, int]
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    #: property name -> (acks, p50 ms, p95 ms)
+    by_property: dict[str, tuple[int, float | None, float | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSummary:
+    """A device's figures at one moment, for a table row or a report line."""
+
+    dsn: str
+    oem_id: str | None
+    oem_model: str | None
+    tags: tuple[str, ...]
+    online: bool | None
+    online_since: float | None
+    last_heard: float | None
+    silent_s: float | None
+    events: int
+    events_per_min: float
+    flaps: int
+    flaps_hour: int
+    flaps_day: int
+    flapping: bool
+    typical_interval_s: float | None
+    quiet: bool
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    skew_s: float | None
+    acks: int
+    ack_p50_ms: float | None
+    ack_p95_ms: float | None
+    failed_acks: int
+    missing_acks: int
+    spike: bool
+
+
+@dataclass(slots=True)
+class GroupCounts:
+    """Devices of one model, OEM or tag, by state."""
+
+    devices: int = 0
+    online: int = 0
+    offline: int = 0
+    unknown: int = 0
+    quiet: int = 0
+    flapping: int = 0
+
+
+def _p(q: Quantiles | None, at: float) -> float | None:
+    return None if q is None else q.quantile(at)
+
+
+class FleetInsight:
+    """The fleet's figures, fed one event at a time (see the module doc)."""
+
+    def __init__(self, settings: InsightSettings | None = None, *, horizon: float | None = None) -> None:
+        """``horizon``: the end of a report's range; acks are not judged
+        missing past it, even when an event's own time is later (a row is
+        picked by its stored time, which for a datapoint is the device's
+        clock, while the insight goes by the cloud's)."""
+        self.settings = settings or InsightSettings()
+        self.horizon = horizon
+        self._devices: dict[str, DeviceInsight] = {}
+        self._streams: dict[str, StreamInsight] = {}
+        self.events = 0
+        #: the latest event time seen (the clock of stored rows)
+        self.latest: float | None = None
+        self.earliest: float | None = None
+        self.rate = MinuteRate()
+        self.online_count = 0
+        self.offline_count = 0
+        # acks
+        self._waiting: dict[str, tuple[DeviceInsight, str | None, float]] = {}
+        self._early_acks: dict[str, float] = {}
+        self._seen_acks: dict[str, float] = {}
+        self.acks = 0
+        self.paired = 0
+        self.failed = 0
+        self.missing = 0
+        self.duplicate_acks = 0
+        #: datapoints dropped from the wait list because it was full
+        self.untracked = 0
+        self.failed_by_status: dict[str, int] = {}
+        self.ack_latency = Quantiles()
+        self._ack_latency_by_property: dict[str, Quantiles] = {}
+        self.spikes: deque[Spike] = deque(maxlen=100)
+
+    # -- feeding ---------------------------------------------------------
+
+    def add_many(self, events: Iterable[DssEvent], stream: str | None = None) -> None:
+        add = self.add
+        for event in events:
+            add(event, stream)
+
+    def add(self, event: DssEvent, stream: str | None = None) -> None:
+        """Fold one event in (events of any type; ``stream``: its stream's name)."""
+        cls = event.__class__
+        if cls is Datapoint:
+            text = event.created_at or event.time  # type: ignore[attr-defined]
+        elif cls is DatapointAck:
+            text = event.acked_at or event.created_at or event.time  # type: ignore[attr-defined]
+        else:
+            text = event.time
+        when = _time_cache.get(text) if text is not None else None
+        if when is None:
+            when = instant_of(text)
+        received = event.received_at
+        if when is None:
+            if not received:
+                return  # no time at all: nothing to place it on
+            when = received
+        self.events += 1
+        latest = self.latest
+        if latest is None or when > latest:
+            self.latest = when
+            if self._waiting or self._early_acks:
+                horizon = self.horizon
+                self._expire(when if horizon is None or when < horizon else horizon)
+        if self.earliest is None or when < self.earliest:
+            self.earliest = when
+        fleet_rate = self.rate
+        minute = int(when // 60)
+        if minute != fleet_rate.minute:
+            self._roll(fleet_rate, minute, None)
+        fleet_rate.current += 1
+        latency = (received - when) * 1000.0 if received else None
+        if stream is not None:
+            s = self._streams.get(stream)
+            if s is None:
+                s = self._streams[stream] = StreamInsight(stream)
+            s.events += 1
+            s.rate.add(when)
+            if latency is not None:
+                s.latency.add(latency)
+        dsn = event.dsn
+        if dsn is None:
+            return
+        device = self._devices.get(dsn)
+        if device is None:
+            device = self._devices[dsn] = DeviceInsight(dsn, self.settings.rhythm_gaps)
+            device.first_heard = when
+        if event.oem_model is not None and event.oem_model != device.oem_model:
+            device.oem_model = event.oem_model
+        if event.oem_id is not None and event.oem_id != device.oem_id:
+            device.oem_id = event.oem_id
+        if event.resource_tags and event.resource_tags != device.tags:
+            device.tags = event.resource_tags
+        device.events += 1
+        last = device.last_heard
+        if last is None or when >= last:
+            device.last_heard = when
+        beat = device._beat
+        if beat is None or when > beat:
+            if beat is not None:
+                device.rhythm.add(when - beat)
+            device._beat = when
+        rate = device.rate
+        if minute != rate.minute:
+            self._roll(rate, minute, device)
+        rate.current += 1
+        if latency is not None:
+            if device.latency is None:
+                device.latency = Quantiles()
+            device.latency.add(latency)
+        if cls is Connectivity:
+            assert isinstance(event, Connectivity)
+            self._connectivity(device, event.online, when)
+        elif cls is DatapointAck:
+            assert isinstance(event, DatapointAck)
+            self._ack(device, event, when)
+        elif cls is Datapoint:
+            assert isinstance(event, Datapoint)
+            self._datapoint(device, event, when)
+
+    def _roll(self, rate: MinuteRate, minute: int, device: DeviceInsight | None) -> None:
+        """A new minute for ``rate``: was the minute that ended a spike?"""
+        if rate.minute is not None and minute > rate.minute:
+            count = rate.current
+            s = self.settings
+            if rate.minutes >= 5 and count >= s.spike_min_per_minute and count > s.spike_factor * rate.baseline:
+                self.spikes.append(Spike(device.dsn if device else None, rate.minute * 60.0, count, rate.baseline))
+                if device is not None:
+                    device.spikes += 1
+        rate.roll(minute)
+
+    def _connectivity(self, device: DeviceInsight, online: bool | None, when: float) -> None:
+        if online is None:
+            return
+        was = device.online
+        if was == online:
+            return
+        if was is True:
+            self.online_count -= 1
+        elif was is False:
+            self.offline_count -= 1
+        if online:
+            self.online_count += 1
+        else:
+            self.offline_count += 1
+        device.online = online
+        device.online_since = when
+        if was is not None:
+            device.flaps += 1
+            if device.recent_flaps is None:
+                device.recent_flaps = RecentCounts()
+            device.recent_flaps.add(when)
+
+    def _datapoint(self, device: DeviceInsight, event: Datapoint, when: float) -> None:
+        created = instant_of(event.created_at)
+        from_device = instant_of(event.created_at_from_device)
+        if created is not None and from_device is not None:
+            if device.skew is None:
+                device.skew = Quantiles()
+            device.skew.add(from_device - created)
+        dp_id = event.datapoint_id
+        if dp_id is None:
+            return
+        if self._early_acks.pop(dp_id, None) is not None:
+            self.paired += 1
+            return
+        waiting = self._waiting
+        if dp_id in waiting:
+            return  # the same datapoint again (another stream carries it too)
+        if len(waiting) >= self.settings.max_waiting:
+            del waiting[next(iter(waiting))]
+            self.untracked += 1
+        start = created if created is not None else when
+        waiting[dp_id] = (device, event.property_name, start + self.settings.ack_timeout_s)
+
+    def _ack(self, device: DeviceInsight, event: DatapointAck, when: float) -> None:
+        dp_id = event.datapoint_id
+        keep_until = when + 2 * self.settings.ack_timeout_s
+        if dp_id is not None:
+            seen = self._seen_acks
+            if dp_id in seen:
+                self.duplicate_acks += 1
+                return
+            if len(seen) >= self.settings.max_waiting:
+                del seen[next(iter(seen))]
+            seen[dp_id] = keep_until
+        self.acks += 1
+        device.acks += 1
+        prop = event.property_name
+        if prop is not None:
+            if device.acked_properties is None:
+                device.acked_properties = set()
+            device.acked_properties.add(prop)
+        status = event.ack_status
+        if ack_failed(status, event.ack_message):
+            self.failed += 1
+            device.failed += 1
+            key = "none" if status is None else str(status)
+            self.failed_by_status[key] = self.failed_by_status.get(key, 0) + 1
+        created = instant_of(event.created_at)
+        acked = instant_of(event.acked_at)
+        if created is not None and acked is not None:
+            ms = (acked - created) * 1000.0
+            self.ack_latency.add(ms)
+            if device.ack_latency is None:
+                device.ack_latency = Quantiles()
+            device.ack_latency.add(ms)
+            if prop is not None:
+                by_prop = self._ack_latency_by_property.get(prop)
+                if by_prop is None:
+                    by_prop = self._ack_latency_by_property[prop] = Quantiles()
+                by_prop.add(ms)
+        if dp_id is None:
+            return
+        if self._waiting.pop(dp_id, None) is not None:
+            self.paired += 1
+        else:
+            early = self._early_acks
+            if len(early) >= self.settings.max_waiting:
+                del early[next(iter(early))]
+            early[dp_id] = keep_until
+
+    def note_reconnect(self, stream: str) -> None:
+        self._stream(stream).reconnects += 1
+
+    def note_conflict(self, stream: str) -> None:
+        self._stream(stream).conflicts += 1
+
+    def note_gap(self, stream: str, first: int, last: int, state: str, seen_at: float) -> None:
+        """A gap in ``stream``'s seqs (as the client or the store saw it)."""
+        s = self._stream(stream)
+        s.gap_count += 1
+        s.missing_seqs += last - first + 1
+        s.gaps.append(StreamGap(first, last, state, seen_at))
+
+    def _stream(self, name: str) -> StreamInsight:
+        s = self._streams.get(name)
+        if s is None:
+            s = self._streams[name] = StreamInsight(name)
+        return s
+
+    def advance(self, now: float) -> None:
+        """Time passes without events: datapoints whose ack wait ended by
+        ``now`` are settled (missing or not)."""
+        self._expire(now)
+
+    def _expire(self, now: float) -> None:
+        waiting = self._waiting
+        while waiting:
+            dp_id = next(iter(waiting))
+            device, prop, deadline = waiting[dp_id]
+            if deadline > now:
+                break
+            del waiting[dp_id]
+            acked = device.acked_properties
+            if acked is not None and prop in acked:
+                device.missing += 1
+                self.missing += 1
+        for table in (self._early_acks, self._seen_acks):
+            while table:
+                key = next(iter(table))
+                if table[key] > now:
+                    break
+                del table[key]
+
+    # -- reading ---------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._devices)
+
+    def device(self, dsn: str) -> DeviceInsight | None:
+        return self._devices.get(dsn)
+
+    def devices(self) -> Iterator[DeviceInsight]:
+        return iter(self._devices.values())
+
+    def streams(self) -> list[StreamInsight]:
+        return sorted(self._streams.values(), key=lambda s: s.name)
+
+    @property
+    def latency(self) -> Quantiles:
+        """Every event's latency: the streams' together, or the devices' when
+        no stream was named (kept per stream and device only: one sketch
+        less to fill per event)."""
+        total = Quantiles()
+        parts: Iterable[StreamInsight | DeviceInsight] = self._streams.values() or self._devices.values()
+        for part in parts:
+            if part.latency is not None:
+                total.merge(part.latency)
+        return total
+
+    @property
+    def pending(self) -> int:
+        """Datapoints still inside their ack wait."""
+        return len(self._waiting)
+
+    def is_quiet(self, device: DeviceInsight, now: float) -> bool:
+        if device.online is False or device.last_heard is None:
+            return False
+        rhythm = device.typical_interval
+        if rhythm is None:
+            return False
+        s = self.settings
+        return now - device.last_heard > max(s.quiet_factor * rhythm, s.quiet_min_s)
+
+    def is_flapping(self, device: DeviceInsight, now: float) -> bool:
+        recent = device.recent_flaps
+        return recent is not None and recent.last_hour(now) >= self.settings.flapping_per_hour
+
+    def is_spiking(self, rate: MinuteRate, now: float) -> bool:
+        """Was the last whole minute before ``now`` a spike?"""
+        minute = int(now // 60)
+        if rate.minute == minute:
+            count, base, minutes = rate.last, rate.before, rate.minutes - 1
+        elif rate.minute == minute - 1:
+            count, base, minutes = rate.current, rate.baseline, rate.minutes
+        else:
+            return False
+        s = self.settings
+        return minutes >= 5 and count >= s.spike_min_per_minute and count > s.spike_factor * base
+
+    def summary(self, device: DeviceInsight, now: float) -> DeviceSummary:
+        recent = device.recent_flaps
+        last = device.last_heard
+        return DeviceSummary(
+            dsn=device.dsn,
+            oem_id=device.oem_id,
+            oem_model=device.oem_model,
+            tags=device.tags,
+            online=device.online,
+            online_since=device.online_since,
+            last_heard=last,
+            silent_s=None if last is None else max(0.0, now - last),
+            events=device.events,
+            events_per_min=device.rate.per_minute(now),
+            flaps=device.flaps,
+            flaps_hour=recent.last_hour(now) if recent else 0,
+            flaps_day=recent.last_day(now) if recent else 0,
+            flapping=self.is_flapping(device, now),
+            typical_interval_s=device.typical_interval,
+            quiet=self.is_quiet(device, now),
+            latency_p50_ms=_p(device.latency, 0.5),
+            latency_p95_ms=_p(device.latency, 0.95),
+            skew_s=_p(device.skew, 0.5),
+            acks=device.acks,
+            ack_p50_ms=_p(device.ack_latency, 0.5),
+            ack_p95_ms=_p(device.ack_latency, 0.95),
+            failed_acks=device.failed,
+            missing_acks=device.missing,
+            spike=self.is_spiking(device.rate, now),
+        )
+
+    def summaries(self, now: float) -> list[DeviceSummary]:
+        """Every device's summary, by DSN."""
+        return [self.summary(d, now) for d in sorted(self._devices.values(), key=lambda d: d.dsn)]
+
+    def ack_totals(self) -> AckTotals:
+        by_property = {
+            name: (q.count, q.quantile(0.5), q.quantile(0.95))
+            for name, q in sorted(self._ack_latency_by_property.items())
+        }
+        return AckTotals(
+            acks=self.acks,
+            paired=self.paired,
+            failed=self.failed,
+            missing=self.missing,
+            pending=len(self._waiting),
+            duplicates=self.duplicate_acks,
+            failed_by_status=dict(sorted(self.failed_by_status.items())),
+            latency_p50_ms=self.ack_latency.quantile(0.5),
+            latency_p95_ms=self.ack_latency.quantile(0.95),
+            by_property=by_property,
+        )
+
+    def top_talkers(self, now: float | None = None, n: int = 10) -> list[tuple[str, float]]:
+        """The ``n`` devices with the most events: per minute at ``now``, or
+        in all (``now`` ``None``, as a report over a range wants)."""
+        if now is None:
+            ranked = heapq.nlargest(n, self._devices.values(), key=lambda d: (d.events, d.dsn))
+            return [(d.dsn, float(d.events)) for d in ranked]
+        rates = ((d.rate.per_minute(now), d.dsn) for d in self._devices.values())
+        return [(dsn, rate) for rate, dsn in heapq.nlargest(n, rates) if rate > 0]
+
+    def spiking(self, now: float) -> list[str]:
+        """DSNs whose last whole minute was a spike (``""`` first: the fleet's own)."""
+        found = [""] if self.is_spiking(self.rate, now) else []
+        found += sorted(d.dsn for d in self._devices.values() if self.is_spiking(d.rate, now))
+        return found
+
+    def group_counts(self, now: float) -> dict[str, dict[str, GroupCounts]]:
+        """``{"model": {...}, "oem": {...}, "tag": {...}}``: devices by state
+        per model, OEM and resource tag (a device with two tags counts in both;
+        ``""``: not known / no tag)."""
+        groups: dict[str, dict[str, GroupCounts]] = {"model": {}, "oem": {}, "tag": {}}
+        for device in self._devices.values():
+            quiet = self.is_quiet(device, now)
+            flapping = self.is_flapping(device, now)
+            keys = [("model", device.oem_model or ""), ("oem", device.oem_id or "")]
+            keys += [("tag", tag) for tag in device.tags] or [("tag", "")]
+            for kind, key in keys:
+                table = groups[kind]
+                counts = table.get(key)
+                if counts is None:
+                    counts = table[key] = GroupCounts()
+                counts.devices += 1
+                if device.online is True:
+                    counts.online += 1
+                elif device.online is False:
+                    counts.offline += 1
+                else:
+                    counts.unknown += 1
+                counts.quiet += quiet
+                counts.flapping += flapping
+        return groups
