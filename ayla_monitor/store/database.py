@@ -26,7 +26,7 @@ from ayla_monitor.dss.keys import redact
 from ayla_monitor.store.connection import explain_failure, make_database, mysql_errno
 from ayla_monitor.store.errors import DatabaseUnavailable
 from ayla_monitor.store.location import describe_database, is_mysql_url, sqlite_path
-from ayla_monitor.store.models import MODELS, SCHEMA_VERSION, Event, Gap, MalformedFrame, Stream
+from ayla_monitor.store.models import MODELS, SCHEMA_VERSION, DeviceLatest, Event, Gap, MalformedFrame, Stream
 from ayla_monitor.store.records import (
     DeviceLocation,
     DeviceState,
@@ -392,35 +392,25 @@ class Store:
     # -- device states ---------------------------------------------------
 
     def device_states(self) -> list[DeviceState]:
-        """The latest known state of every device, from the latest event per
-        (DSN, event type, property): one grouped ``max(id)`` over an index,
-        then only those rows are read."""
+        """The latest known state of every device, from ``device_latest`` (one
+        row per device, event type and property, kept by the writer): costs the
+        number of devices, not of events."""
 
         def work(db: peewee.Database) -> list[Any]:
-            latest = (
-                Event.select(fn.MAX(Event.id).alias("mid"))
-                .where(Event.dsn.is_null(False))
-                .group_by(Event.dsn, Event.event_type, Event.property_name)
-                .alias("latest")
-            )
-            select = (
-                Event.select(
-                    Event.id,
-                    Event.event_type,
-                    Event.dsn,
-                    Event.oem_id,
-                    Event.oem_model,
-                    Event.time,
-                    Event.received_at,
-                    Event.property_name,
-                    Event.base_type,
-                    Event.display_name,
-                    Event.value,
-                    Event.raw,
-                )
-                .join(latest, on=(Event.id == latest.c.mid))
-                .order_by(Event.id)
-            )
+            select = DeviceLatest.select(
+                DeviceLatest.id,
+                DeviceLatest.event_type,
+                DeviceLatest.dsn,
+                DeviceLatest.oem_id,
+                DeviceLatest.oem_model,
+                DeviceLatest.time,
+                DeviceLatest.received_at,
+                DeviceLatest.property_name,
+                DeviceLatest.base_type,
+                DeviceLatest.display_name,
+                DeviceLatest.value,
+                DeviceLatest.raw,
+            ).order_by(DeviceLatest.dsn, DeviceLatest.received_at, DeviceLatest.id)
             return list(select.tuples().bind(db))
 
         rows = self._call(work)
@@ -442,7 +432,7 @@ class Store:
                     "registered": None,
                     "registration_type": None,
                 }
-            # Rows come in id order: the last seen is the latest.
+            # Rows come in the order received: the last seen is the latest.
             d["oem_id"] = oem_id or d["oem_id"]
             d["oem_model"] = oem_model or d["oem_model"]
             d["last_received_at"] = received if received is not None else d["last_received_at"]

@@ -38,13 +38,14 @@ __all__ = [
     "Event",
     "MalformedFrame",
     "Gap",
+    "DeviceLatest",
     "SchemaVersion",
     "MODELS",
     "WIDTHS",
 ]
 
 #: Bumped with every schema change; each step gets a migration in ``schema.py``.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 db = DatabaseProxy()
 
@@ -119,11 +120,11 @@ class Event(BaseModel):
         # six), so there are only the ones the window's queries need.
         indexes = (
             (("stream", "epoch", "seq"), True),
-            # By device: device_states()'s grouped max(id) per (device, type,
-            # property), which this index covers (the id rides along in every
-            # SQLite and InnoDB index); one device's history, connectivity
-            # timeline, locations and property charts (a device's week is a few
-            # thousand rows to sort at most).
+            # By device: one device's history, connectivity timeline, locations
+            # and property charts (a device's week is a few thousand rows to
+            # sort at most); and the upgrade to schema 3's one grouped max(id)
+            # per (device, type, property), which it covers (the id rides along
+            # in every SQLite and InnoDB index).
             (("dsn", "event_type", "property_name", "time"), False),
             # By type and time: the history browser's type filter.
             (("event_type", "time"), False),
@@ -168,6 +169,39 @@ class Gap(BaseModel):
         indexes = ((("stream", "epoch", "first_seq"), True),)
 
 
+class DeviceLatest(BaseModel):
+    """The latest stored event of each (device, event type, property): what
+    the window starts from (tiles, device list), so that opening a database
+    costs its number of devices, not of events.
+
+    Kept by the writer in the same transaction as the events, so it is never
+    behind them; a row is the last one stored for its key (the same as the
+    highest event id). ``event_type`` and ``property_name`` are ``''`` rather
+    than empty, because a unique key treats empty values as all different.
+    ``raw`` is kept only for the types in
+    :data:`~ayla_monitor.store.rows.LATEST_RAW_TYPES`.
+    """
+
+    id = AutoField()  # every table has a primary key (replication, Galera)
+    dsn = CharField(max_length=32)
+    event_type = CharField(max_length=32)
+    property_name = CharField(max_length=255)
+    oem_id = CharField(max_length=32, null=True)
+    oem_model = CharField(max_length=32, null=True)
+    time = CharField(max_length=32, null=True)
+    received_at = DoubleField(null=True)
+    base_type = CharField(max_length=32, null=True)
+    display_name = CharField(max_length=255, null=True)
+    value = LongTextField(null=True)
+    raw = LongTextField(null=True)
+    stream_id = IntegerField(null=True)
+    seq = BigIntegerField(null=True)
+
+    class Meta:
+        table_name = "device_latest"
+        indexes = ((("dsn", "event_type", "property_name"), True),)
+
+
 class SchemaVersion(BaseModel):
     """One row per schema version applied; the highest is the current one."""
 
@@ -178,7 +212,7 @@ class SchemaVersion(BaseModel):
         table_name = "schema_version"
 
 
-MODELS: tuple[type[BaseModel], ...] = (Stream, Event, MalformedFrame, Gap, SchemaVersion)
+MODELS: tuple[type[BaseModel], ...] = (Stream, Event, MalformedFrame, Gap, DeviceLatest, SchemaVersion)
 
 #: Column widths that the row builder enforces (hostile input may be longer;
 #: ``raw`` keeps everything).

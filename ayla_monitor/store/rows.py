@@ -29,6 +29,9 @@ __all__ = [
     "EVENT_COLUMNS",
     "MALFORMED_COLUMNS",
     "GAP_COLUMNS",
+    "LATEST_COLUMNS",
+    "LATEST_RAW_TYPES",
+    "latest_rows",
     "SEQ",
     "RAW",
     "NOTE",
@@ -63,6 +66,27 @@ EVENT_COLUMNS = (
 SEQ, RAW, NOTE, CONFLICT_SEQ = (EVENT_COLUMNS.index(c) for c in ("seq", "raw", "note", "conflict_seq"))
 MALFORMED_COLUMNS = ("stream_id", "received_at", "reason", "raw")
 GAP_COLUMNS = ("stream_id", "epoch", "first_seq", "last_seq", "seen_at", "state", "detail")
+
+#: ``device_latest``'s columns: the key (device, type, property) first
+LATEST_COLUMNS = (
+    "dsn",
+    "event_type",
+    "property_name",
+    "oem_id",
+    "oem_model",
+    "time",
+    "received_at",
+    "base_type",
+    "display_name",
+    "value",
+    "raw",
+    "stream_id",
+    "seq",
+)
+#: event types whose latest row keeps its raw JSON (the device state reads
+#: their bodies; a datapoint's ``value`` column says enough)
+LATEST_RAW_TYPES = ("connectivity", "location", "registration")
+_LATEST_RAW = frozenset(LATEST_RAW_TYPES)
 
 _SEQ_MIN = -(2**63)
 _SEQ_MAX = 2**63 - 1
@@ -156,6 +180,21 @@ def build_rows(
             )
         )
     return top
+
+
+def latest_rows(events: Sequence[Row]) -> list[Row]:
+    """One ``device_latest`` row per (device, type, property) among the
+    event rows ``events`` (in the order stored: the last one wins), sorted by
+    key so that two writers lock the same rows in the same order."""
+    latest: dict[tuple[str, str, str], Row] = {}
+    for row in events:
+        dsn = row[5]
+        if dsn is not None:
+            latest[(dsn, row[2] or "", row[8] or "")] = row
+    return [
+        (*key, r[3], r[4], r[6], r[13], r[9], r[10], r[11], r[12] if key[1] in _LATEST_RAW else None, r[0], r[1])
+        for key, r in sorted(latest.items())
+    ]
 
 
 def _clean_text(text: str) -> str:

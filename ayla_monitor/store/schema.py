@@ -21,7 +21,15 @@ from pathlib import Path
 import peewee
 from playhouse.migrate import SchemaMigrator, migrate
 
-from ayla_monitor.store.models import MODELS, SCHEMA_VERSION, BaseModel, Event, SchemaVersion
+from ayla_monitor.store.models import (
+    MODELS,
+    SCHEMA_VERSION,
+    BaseModel,
+    DeviceLatest,
+    Event,
+    SchemaVersion,
+)
+from ayla_monitor.store.rows import LATEST_COLUMNS, LATEST_RAW_TYPES
 
 __all__ = ["ensure_schema", "NewerSchema", "MIGRATIONS", "MYSQL_CHARSET"]
 
@@ -53,9 +61,31 @@ def _v2(database: peewee.Database, migrator: SchemaMigrator) -> None:
             migrate(migrator.drop_index(Event._meta.table_name, index.name))
 
 
+def _v3(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """The latest-state table, filled once from the events (one grouped scan,
+    the last one this database needs: the writer keeps it current after)."""
+    q = (lambda name: f"`{name}`") if _is_mysql(database) else (lambda name: f'"{name}"')
+    columns = LATEST_COLUMNS
+    kinds = ", ".join(f"'{kind}'" for kind in LATEST_RAW_TYPES)
+    picked = {c: f"e.{q(c)}" for c in columns}
+    picked["event_type"] = f"COALESCE(e.{q('event_type')}, '')"
+    picked["property_name"] = f"COALESCE(e.{q('property_name')}, '')"
+    picked["raw"] = f"CASE WHEN e.{q('event_type')} IN ({kinds}) THEN e.{q('raw')} END"
+    events, latest = q(Event._meta.table_name), q(DeviceLatest._meta.table_name)
+    started = time.monotonic()
+    database.execute_sql(
+        f"INSERT INTO {latest} ({', '.join(q(c) for c in columns)}) "
+        f"SELECT {', '.join(picked.values())} FROM {events} e JOIN ("
+        f"SELECT MAX({q('id')}) AS mid FROM {events} WHERE {q('dsn')} IS NOT NULL "
+        f"GROUP BY {q('dsn')}, COALESCE({q('event_type')}, ''), COALESCE({q('property_name')}, '')"
+        f") m ON e.{q('id')} = m.mid"
+    )
+    log.info("Filled the latest-state table in %.1f s", time.monotonic() - started)
+
+
 #: version -> step that brings a database from ``version - 1`` to ``version``,
 #: after missing tables, columns and indexes were added.
-MIGRATIONS: dict[int, Callable[[peewee.Database, SchemaMigrator], None]] = {2: _v2}
+MIGRATIONS: dict[int, Callable[[peewee.Database, SchemaMigrator], None]] = {2: _v2, 3: _v3}
 
 
 def _create_tables(database: peewee.Database, models: list[type[BaseModel]]) -> None:

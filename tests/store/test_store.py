@@ -14,6 +14,7 @@ from ayla_monitor.dss.keys import key_fingerprint
 from ayla_monitor.store.connection import make_database
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.errors import DatabaseUnavailable
+from ayla_monitor.store.models import SCHEMA_VERSION
 from ayla_monitor.store.records import EventQuery, StoredEvent
 from ayla_monitor.store.writer import EventWriter
 
@@ -407,7 +408,8 @@ def test_a_newer_schema_is_refused(store: Store, db_url: str) -> None:
     raw.execute_sql("INSERT INTO schema_version (version, applied_at) VALUES (99, 0)")
     raw.close()
     with pytest.raises(
-        DatabaseUnavailable, match=r"newer Ayla Monitor \(schema 99; this version knows up to 2\)"
+        DatabaseUnavailable,
+        match=rf"newer Ayla Monitor \(schema 99; this version knows up to {SCHEMA_VERSION}\)",
     ):
         Store.open(db_url)
 

@@ -1,0 +1,131 @@
+"""The latest-state table (``device_latest``): kept by the writer in the
+transaction that stores the events, it must always say what a grouped scan
+of the events says, on SQLite and MariaDB; a schema-2 database gets it
+filled once when it is upgraded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from playhouse.migrate import SchemaMigrator
+
+from ayla_monitor.dss.events import Event, MalformedFrame
+from ayla_monitor.dss.frames import encode_frame, parse_frame
+from ayla_monitor.dss.keys import key_fingerprint
+from ayla_monitor.simulator.fleet import Fleet
+from ayla_monitor.store.connection import make_database
+from ayla_monitor.store.database import Store
+from ayla_monitor.store.records import DeviceState
+from ayla_monitor.store.schema import _v3
+from ayla_monitor.store.writer import EventWriter
+
+KEY = "0123456789abcdef0123456789abcdef"
+T0 = 1_714_521_600.0  # 2024-05-01
+
+
+def fleet_frames(count: int, *, first_seq: int = 1, devices: int = 40, seed: int = 3,
+                 hostile: bool = False) -> list[Event | MalformedFrame]:
+    fleet = Fleet(devices, seed=seed, hostile=hostile)
+    frames: list[Event | MalformedFrame] = []
+    for i, obj in enumerate(fleet.take(count, T0, 0.5)):
+        obj = {**obj, "seq": first_seq + i}
+        frames.append(parse_frame(encode_frame(obj), T0 + i * 0.5))  # type: ignore[arg-type]
+    return frames
+
+
+def write(url: str, stream_id: int, frames: list[Event | MalformedFrame], batch: int = 97) -> None:
+    writer = EventWriter(url, commit_interval=0.01)
+    writer.start()
+    for at in range(0, len(frames), batch):  # many transactions, each with its own upsert
+        assert writer.submit(stream_id, frames[at : at + batch])
+    assert writer.flush(timeout=60), writer.error
+    assert writer.close() is None
+
+
+def refilled(url: str) -> list[DeviceState]:
+    """The device states after the table was emptied and filled again by
+    the upgrade's grouped scan of the events: the reference."""
+    database = make_database(url)
+    database.connect()
+    try:
+        database.execute_sql("DELETE FROM device_latest")
+        _v3(database, SchemaMigrator.from_database(database))
+    finally:
+        database.close()
+    with Store.open(url) as store:
+        return store.device_states()
+
+
+def test_the_writer_keeps_what_a_scan_of_the_events_says(db_url: str) -> None:
+    with Store.open(db_url) as store:
+        stream_id = store.ensure_stream("fleet", "ws://127.0.0.1:9/stream", key_fingerprint(KEY), None).id
+    frames = fleet_frames(3000, hostile=True)
+    write(db_url, stream_id, frames)
+    # The same seqs again: half duplicates, and conflicts where the content differs.
+    again = fleet_frames(300, seed=4)
+    write(db_url, stream_id, again)
+    with Store.open(db_url) as store:
+        kept = store.device_states()
+    assert len(kept) >= 40  # every device of the fleet (the hostile ones add odd DSNs)
+    assert any(s.online is not None for s in kept) and any(s.properties for s in kept)
+    assert kept == refilled(db_url)
+
+
+def test_latest_values_follow_the_newest_event(db_url: str) -> None:
+    with Store.open(db_url) as store:
+        stream_id = store.ensure_stream("one", "ws://127.0.0.1:9/stream", key_fingerprint(KEY), None).id
+    sample = json.loads((Path(__file__).parent.parent / "data" / "datapoint.json").read_text())
+
+    def value(seq: int, v: int) -> Event:
+        obj = {**sample, "seq": seq, "datapoint": {**sample["datapoint"], "value": v}}
+        return parse_frame(encode_frame(obj), T0 + seq)  # type: ignore[return-value]
+
+    prop = sample["metadata"]["property_name"]
+    write(db_url, stream_id, [value(1, 10), value(2, 11)])
+    with Store.open(db_url) as store:
+        (state,) = store.device_states()
+        assert state.properties[prop].value == "11"
+    write(db_url, stream_id, [value(3, 12)])
+    write(db_url, stream_id, [value(2, 11)])  # a duplicate changes nothing
+    with Store.open(db_url) as store:
+        (state,) = store.device_states()
+        assert state.properties[prop].value == "12" and state.last_received_at == T0 + 3
+
+
+def test_a_schema_2_database_is_filled_when_upgraded(db_url: str) -> None:
+    with Store.open(db_url) as store:
+        stream_id = store.ensure_stream("fleet", "ws://127.0.0.1:9/stream", key_fingerprint(KEY), None).id
+    write(db_url, stream_id, fleet_frames(800))
+    with Store.open(db_url) as store:
+        before = store.device_states()
+    database = make_database(db_url)
+    database.connect()
+    try:  # back to what schema 2 had: no table, version 2
+        database.execute_sql("DROP TABLE device_latest")
+        database.execute_sql("DELETE FROM schema_version WHERE version > 2")
+    finally:
+        database.close()
+    with Store.open(db_url) as store:
+        assert store.device_states() == before
+        assert len(before) == 40
+
+
+def test_odd_keys_do_not_collide(db_url: str) -> None:
+    """Events without a property, with an empty or missing type, or a DSN
+    cut to the column's width all find their own latest row."""
+    with Store.open(db_url) as store:
+        stream_id = store.ensure_stream("odd", "ws://127.0.0.1:9/stream", key_fingerprint(KEY), None).id
+    odd = [
+        {"seq": 1, "metadata": {"dsn": "X" * 40, "event_type": "connectivity"},
+         "connection": {"status": "Online", "event_time": "2024-05-01T00:00:00Z"}},
+        {"seq": 2, "metadata": {"dsn": "X" * 40, "event_type": ""}},
+        {"seq": 3, "metadata": {"dsn": "X" * 40}},
+        {"seq": 4, "metadata": {"dsn": "X" * 40, "event_type": "connectivity"},
+         "connection": {"status": "Offline", "event_time": "2024-05-01T00:01:00Z"}},
+    ]
+    write(db_url, stream_id, [parse_frame(encode_frame(o), T0) for o in odd])  # type: ignore[misc]
+    with Store.open(db_url) as store:
+        (state,) = store.device_states()
+    assert state.dsn == "X" * 32 and state.online is False
+    assert [state] == refilled(db_url)
