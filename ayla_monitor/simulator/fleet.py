@@ -11,19 +11,30 @@ properties, devices going offline and online (no values while offline),
 location and registration changes. ``hostile`` mixes in what a robust
 client must survive: HTML, control characters, emoji, ``null``, unknown
 event types, missing fields, very long text.
+
+``scenarios`` gives five devices a part to play, so that every insight of
+the monitor has something to find within a few minutes (see
+:data:`SCENARIOS`): a flapping device, one that goes quiet, one whose acks
+come slow, fail or never come, one whose clock is behind, and a talker
+that spikes. They play on their own timetable, whatever the fleet's rate,
+and the rest of the fleet never touches them.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import random
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ayla_monitor.dss import wire
 
-__all__ = ["PropertySpec", "ModelSpec", "MODELS", "Device", "Fleet", "REGISTRATION_TYPES", "event_route"]
+__all__ = [
+    "PropertySpec", "ModelSpec", "MODELS", "Device", "Fleet", "REGISTRATION_TYPES", "SCENARIOS", "event_route",
+]
 
 REGISTRATION_TYPES = ("AP-Mode", "Same-LAN", "Button-Push", "Display", "Dsn")
 _PROVIDERS = ("ip-based", "gps")
@@ -171,12 +182,31 @@ _HOSTILE_TEXT = (
 )
 
 
+#: The scenario parts, in the order devices get them (``Fleet.roles`` says who plays which).
+SCENARIOS = (
+    # online/offline every 8-12 s: flapping within a minute
+    "flapping",
+    # a value every 2 s for 20 s, then silent for 5 minutes (quiet after 60 s of it), and again
+    "quiet",
+    # a command every 3 s; after three good acks, in turn: fast, slow (12-25 s), failed, never acked
+    "acks",
+    # a value every 3 s whose created_at_from_device is 95 s behind the cloud's created_at
+    "clock skew",
+    # a value every 0.75 s, and from the 6th minute on, every 5 minutes, 10 a second for a minute
+    "talker",
+)
+#: the skewed device's clock, behind the cloud's
+SKEW_S = -95.0
+_ACK_PLAN = ("ok", "slow", "failed", "missing")
+
+
 class Fleet:
     """N devices producing events. ``next_event(now)`` gives one event
     object (without ``seq``) dated ``now``, epoch seconds."""
 
     def __init__(self, devices: int = 20, *, seed: int | None = 0, hostile: bool = False,
-                 hostile_value_bytes: int = 100_000, big_every: int | None = None) -> None:
+                 hostile_value_bytes: int = 100_000, big_every: int | None = None,
+                 scenarios: bool = False) -> None:
         if devices < 1:
             raise ValueError(f"a fleet needs at least one device, not {devices}")
         if hostile_value_bytes < 1:
@@ -212,8 +242,23 @@ class Fleet:
             self._intro.append((device, None))
             for prop in device.model.properties:
                 self._intro.append((device, prop))
-        self._online: list[Device] = list(self.devices)
+        #: scenario part -> its device (the first devices play them; one is always left to the mix)
+        self.roles: dict[str, Device] = (
+            dict(zip(SCENARIOS, self.devices[: max(0, len(self.devices) - 1)], strict=False)) if scenarios else {}
+        )
+        self._cast = {id(d) for d in self.roles.values()}
+        #: the devices the random mix plays with
+        self._free = tuple(d for d in self.devices if id(d) not in self._cast)
+        self._online: list[Device] = list(self._free)
         self._offline: list[Device] = []
+        #: (due time, order, action): the scenarios' next events; started after the intro
+        self._timetable: list[tuple[float, int, Callable[[float], dict[str, Any] | None]]] = []
+        self._timetable_order = 0
+        self._scenario_start: float | None = None
+        #: the due time of the scenario event being made: the next one is timed
+        #: from it, so a part keeps its pace whatever the caller's tick
+        self._due = 0.0
+        self._ack_turn = 0
         self._acks: deque[tuple[Device, PropertySpec, dict[str, Any]]] = deque()
         self.generated = 0
         self._iso_second: int | None = None
@@ -328,14 +373,16 @@ class Fleet:
             echo=prop.direction == "output" and self.rng.random() < 0.2,
             resource_tags=device.resource_tags,
         )
-        if prop.direction == "input":
+        if prop.direction == "input" and id(device) not in self._cast:  # the acks scenario acks its own
             self._acks.append((device, prop, event))
         return event
 
-    def _ack(self, device: Device, prop: PropertySpec, sent: dict[str, Any], now: float) -> dict[str, Any]:
+    def _ack(self, device: Device, prop: PropertySpec, sent: dict[str, Any], now: float,
+             status: int | None = None) -> dict[str, Any]:
         rng = self.rng
-        roll = rng.random()
-        status = 200 if roll < 0.9 else rng.choice((400, 404, 408, 422, 500, 503))
+        if status is None:
+            roll = rng.random()
+            status = 200 if roll < 0.9 else rng.choice((400, 404, 408, 422, 500, 503))
         body = sent["datapoint"]
         m = device.model
         return wire.datapointack_event(
@@ -400,6 +447,8 @@ class Fleet:
                 return self._ack(device, prop, sent, now)
         roll = rng.random()
         online, offline = self._online, self._offline
+        if roll < 0.04 and self.roles and rng.random() < 0.995:
+            roll = 0.04 + rng.random() * 0.96  # with scenarios only the flapping device flaps often
         if roll < 0.04 or not online:
             if offline and (not online or rng.random() < 0.7):
                 device = offline.pop(rng.randrange(len(offline)))
@@ -410,12 +459,97 @@ class Fleet:
             device.online = not device.online
             return self._connectivity(device, now)
         if roll < 0.055:
-            return self._registration(rng.choice(self.devices), now)
+            return self._registration(rng.choice(self._free), now)
         device = rng.choice(online)
         if roll < 0.075:
             return self._location(device, now)
         prop = rng.choice(device.model.properties)
         return self._datapoint(device, prop, now, self._next_value(device, prop))
+
+    # -- scenarios ----------------------------------------------------------
+
+    def _at(self, when: float, action: Callable[[float], dict[str, Any] | None]) -> None:
+        self._timetable_order += 1
+        heapq.heappush(self._timetable, (when, self._timetable_order, action))
+
+    def _start_scenarios(self, now: float) -> None:
+        self._scenario_start = now
+        roles = self.roles
+        if "flapping" in roles:
+            self._at(now + 5, self._flap)
+        if "quiet" in roles:
+            self._at(now + 1, self._quiet_beat)
+        if "acks" in roles:
+            self._at(now + 2, self._command)
+        if "clock skew" in roles:
+            self._at(now + 1.5, self._skewed)
+        if "talker" in roles:
+            self._at(now + 0.5, self._talk)
+
+    def _output(self, device: Device) -> PropertySpec:
+        return next(p for p in device.model.properties if p.direction == "output" and p.base_type != "file")
+
+    def _flap(self, now: float) -> dict[str, Any]:
+        device = self.roles["flapping"]
+        device.online = not device.online
+        self._at(self._due + self.rng.uniform(8, 12), self._flap)
+        return self._connectivity(device, now)
+
+    def _quiet_beat(self, now: float) -> dict[str, Any]:
+        device = self.roles["quiet"]
+        assert self._scenario_start is not None
+        phase = (self._due - self._scenario_start) % 320.0
+        # talk for 20 s of every 320, then a silence of 300 s
+        self._at(self._due + (self.rng.uniform(1.8, 2.2) if phase < 20 else 320.0 - phase), self._quiet_beat)
+        prop = self._output(device)
+        return self._datapoint(device, prop, now, self._next_value(device, prop))
+
+    def _command(self, now: float) -> dict[str, Any]:
+        device = self.roles["acks"]
+        prop = next(p for p in device.model.properties if p.direction == "input")
+        event = self._datapoint(device, prop, now, self._next_value(device, prop))
+        turn = self._ack_turn
+        self._ack_turn += 1
+        plan = "ok" if turn < 3 else _ACK_PLAN[(turn - 3) % len(_ACK_PLAN)]
+        if plan != "missing":
+            delay = self.rng.uniform(12, 25) if plan == "slow" else 1.0
+            status = self.rng.choice((500, 503, 400)) if plan == "failed" else 200
+
+            def acked(when: float, sent: dict[str, Any] = event, status: int = status) -> dict[str, Any]:
+                return self._ack(device, prop, sent, when, status)
+
+            self._at(self._due + delay, acked)
+        self._at(self._due + 3.0, self._command)
+        return event
+
+    def _skewed(self, now: float) -> dict[str, Any]:
+        device = self.roles["clock skew"]
+        prop = self._output(device)
+        event = self._datapoint(device, prop, now, self._next_value(device, prop))
+        event["datapoint"]["created_at_from_device"] = wire.iso_time(int(now + SKEW_S))
+        self._at(self._due + 3.0, self._skewed)
+        return event
+
+    def _talk(self, now: float) -> dict[str, Any]:
+        device = self.roles["talker"]
+        assert self._scenario_start is not None
+        elapsed = self._due - self._scenario_start
+        spiking = elapsed >= 300 and (elapsed - 300) % 300 < 60
+        self._at(self._due + (0.1 if spiking else 0.75), self._talk)
+        prop = self._output(device)
+        return self._datapoint(device, prop, now, self._next_value(device, prop))
+
+    def _scenario_event(self, now: float) -> dict[str, Any] | None:
+        """The scenario event due by ``now``, if one is."""
+        if self._scenario_start is None:
+            self._start_scenarios(now)
+        table = self._timetable
+        while table and table[0][0] <= now:
+            self._due, _, action = heapq.heappop(table)
+            event = action(now)
+            if event is not None:
+                return event
+        return None
 
     @property
     def intro_pending(self) -> int:
@@ -433,7 +567,8 @@ class Fleet:
                 else self._datapoint(device, prop, now, self._first_value(prop))
             )
         else:
-            event = self._random_event(now)
+            scripted = self._scenario_event(now) if self.roles else None
+            event = scripted if scripted is not None else self._random_event(now)
         if self.hostile and self.rng.random() < 0.15:
             event = self._spoil(event)
         if self.big_every is not None and self.generated % self.big_every == 0:
@@ -442,7 +577,7 @@ class Fleet:
 
     def _big(self, now: float) -> dict[str, Any]:
         """A string datapoint whose value is ``hostile_value_bytes`` long (ASCII)."""
-        device = self.rng.choice(self.devices)
+        device = self.rng.choice(self._free)
         size = self.hostile_value_bytes
         value = ("big value " * (size // 10 + 1))[:size]
         event = self._datapoint(device, _BLOB, now, value)

@@ -181,6 +181,9 @@ class SimulatorConfig:
     #: the size of the ``oversize_at`` frame: above a client's usual 16 MiB limit.
     oversize_mb: float = 17.0
     bad_seq_every: int | None = None
+    #: five devices play the scenarios of :data:`~ayla_monitor.simulator.fleet.SCENARIOS`
+    #: (flapping, quiet, bad acks, clock skew, a spiking talker): on in the window's demo
+    scenarios: bool = False
 
     def __post_init__(self) -> None:
         if self.devices < 1:
@@ -473,6 +476,7 @@ class Simulator:
             hostile=self.config.hostile,
             hostile_value_bytes=self.config.hostile_value_bytes,
             big_every=self.config.big_every,
+            scenarios=self.config.scenarios,
         )
         self._clock = clock
         self._pause = pause
