@@ -136,8 +136,26 @@ class _Sink:
                 if frame.time is not None:  # type: ignore[union-attr]
                     last_time = frame.time  # type: ignore[union-attr]
         writer = engine.writer
-        while not writer.submit(status.stream_id, batch, epoch):
-            await asyncio.sleep(BACKPRESSURE_POLL)
+        try:
+            while not writer.submit(status.stream_id, batch, epoch):
+                await asyncio.sleep(BACKPRESSURE_POLL)
+        except asyncio.CancelledError:
+            # Stopped while the writer was full (the end of --count or
+            # --exit-after, a Disconnect): what was received is stored all
+            # the same, one batch past the bound at most.
+            writer.submit(status.stream_id, batch, epoch, force=True)
+            raise
+        finally:
+            self._account(batch, epoch, events, malformed, noted, last_time, gaps)
+
+    def _account(
+        self, batch: Batch, epoch: int, events: int, malformed: int, noted: int, last_time: str | None,
+        gaps: list[SeqGap],
+    ) -> None:
+        """Count a batch handed to the writer, and show it to the watchers."""
+        engine = self.engine
+        stream = self.stream
+        status = stream.status
         status.events += events
         status.malformed += malformed
         status.noted += noted

@@ -167,9 +167,11 @@ async def record(
     handle_signals: bool = True,
     fill_gaps: bool = False,
     frame_observer: FrameObserver | None = None,
+    max_pending: int = 20_000,
 ) -> RecordResult:
     """Record until told to stop; see the module docstring. ``frame_observer``
-    sees every batch received (``--capture``). Raises
+    sees every batch received (``--capture``); ``max_pending``: how many
+    frames may wait for the database writer before the streams pause. Raises
     :class:`~ayla_monitor.store.errors.DatabaseUnavailable` if the database
     cannot be opened (nothing was received then)."""
     out = out if out is not None else sys.stderr
@@ -191,9 +193,10 @@ async def record(
     out.flush()
     try:
         if frame_observer is None:
-            engine = Engine(database_url, options=options, max_events=count)
+            engine = Engine(database_url, options=options, max_events=count, max_pending=max_pending)
         else:
-            engine = ObservedEngine(database_url, options=options, max_events=count, frame_observer=frame_observer)
+            engine = ObservedEngine(database_url, options=options, max_events=count, max_pending=max_pending,
+                                    frame_observer=frame_observer)
         async with engine:
             updates = engine.subscribe()
             if fill_gaps:  # on demand: ask for the open gaps, then stop

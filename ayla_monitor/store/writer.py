@@ -207,11 +207,15 @@ class EventWriter:
         self._thread = threading.Thread(target=self._run, name="ayla-event-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, stream_id: int, frames: Sequence[Event | MalformedFrame | SeqGap], epoch: int = 0) -> bool:
+    def submit(
+        self, stream_id: int, frames: Sequence[Event | MalformedFrame | SeqGap], epoch: int = 0, *,
+        force: bool = False,
+    ) -> bool:
         """Queue ``frames`` of stream ``stream_id`` (events of its sequence
         ``epoch``, bad frames, and the gaps seen among them) for writing, or
         return ``False`` (and keep nothing) when there is no room: see the
-        class docstring for the policy."""
+        class docstring for the policy. ``force``: queue them even so (a
+        stream that stops hands over the batch it holds)."""
         count = len(frames)
         if not count:
             return True
@@ -220,7 +224,7 @@ class EventWriter:
             if self._closing:
                 raise RuntimeError("the writer is closed")
             pending = self._submitted - self._done
-            if pending and (pending + count > self._max_pending or self._pending_bytes >= self._max_bytes):
+            if not force and pending and (pending + count > self._max_pending or self._pending_bytes >= self._max_bytes):
                 return False
         # Rows are built here, on the caller's thread, while the feeding thread
         # only moves bytes: two threads both running Python ran each other
