@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from ayla_monitor.core.retention import Retention
 from ayla_monitor.core.status import (
     FramesReceived,
     StatusChanged,
@@ -181,6 +182,8 @@ class Engine:
 
     ``max_events``: stop every stream once that many events were received
     (the recorder's ``--count``); :attr:`done` is set then.
+    ``retention_days``: delete events older than that, in the background
+    (:attr:`retention`, :mod:`ayla_monitor.core.retention`).
     """
 
     def __init__(
@@ -192,8 +195,11 @@ class Engine:
         max_events: int | None = None,
         max_pending: int = 20_000,
         spill_dir: Path | None = None,
+        retention_days: float | None = None,
     ) -> None:
         self.database_url = database_url
+        self.retention = Retention(database_url, retention_days, clock=clock)
+        self._retention_task: asyncio.Task[None] | None = None
         self.options = options or ClientOptions()
         self.clock = clock
         self.remaining = max_events
@@ -228,6 +234,7 @@ class Engine:
         self._writer = writer
         self._tasks = asyncio.TaskGroup()
         await self._tasks.__aenter__()
+        self._retention_task = self._tasks.create_task(self.retention.run(), name="retention")
         return self
 
     async def __aexit__(
@@ -239,6 +246,8 @@ class Engine:
         for stream in self._streams.values():
             if stream.task is not None:
                 stream.task.cancel()
+        if self._retention_task is not None:
+            self._retention_task.cancel()
         try:
             if self._tasks is not None:
                 await self._tasks.__aexit__(None, None, None)
