@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from ayla_monitor.core.recorder_status import StatusReporter
 from ayla_monitor.core.retention import Retention
 from ayla_monitor.core.status import (
     FramesReceived,
@@ -184,6 +185,8 @@ class Engine:
     (the recorder's ``--count``); :attr:`done` is set then.
     ``retention_days``: delete events older than that, in the background
     (:attr:`retention`, :mod:`ayla_monitor.core.retention`).
+    ``status_interval``: write this process's status row (its streams, keys
+    masked) that often (:attr:`reporter`, :mod:`ayla_monitor.core.recorder_status`).
     """
 
     def __init__(
@@ -196,10 +199,18 @@ class Engine:
         max_pending: int = 20_000,
         spill_dir: Path | None = None,
         retention_days: float | None = None,
+        status_interval: float | None = None,
+        role: str = "recorder",
     ) -> None:
         self.database_url = database_url
         self.retention = Retention(database_url, retention_days, clock=clock)
         self._retention_task: asyncio.Task[None] | None = None
+        self.reporter = (
+            StatusReporter(database_url, self.statuses, self._key_of, interval=status_interval, role=role, clock=clock)
+            if status_interval
+            else None
+        )
+        self._reporter_task: asyncio.Task[None] | None = None
         self.options = options or ClientOptions()
         self.clock = clock
         self.remaining = max_events
@@ -235,6 +246,8 @@ class Engine:
         self._tasks = asyncio.TaskGroup()
         await self._tasks.__aenter__()
         self._retention_task = self._tasks.create_task(self.retention.run(), name="retention")
+        if self.reporter is not None:
+            self._reporter_task = self._tasks.create_task(self.reporter.run(), name="status-row")
         return self
 
     async def __aexit__(
@@ -246,8 +259,9 @@ class Engine:
         for stream in self._streams.values():
             if stream.task is not None:
                 stream.task.cancel()
-        if self._retention_task is not None:
-            self._retention_task.cancel()
+        for background in (self._retention_task, self._reporter_task):
+            if background is not None:
+                background.cancel()
         try:
             if self._tasks is not None:
                 await self._tasks.__aexit__(None, None, None)
@@ -517,6 +531,10 @@ class Engine:
 
     def definition(self, stream_id: int) -> StreamDefinition:
         return self._streams[stream_id].definition
+
+    def _key_of(self, stream_id: int) -> str | None:
+        stream = self._streams.get(stream_id)
+        return stream.definition.key if stream is not None else None
 
     def statuses(self) -> list[StreamStatus]:
         return [s.status.snapshot() for s in self._streams.values()]

@@ -168,10 +168,14 @@ async def record(
     fill_gaps: bool = False,
     frame_observer: FrameObserver | None = None,
     max_pending: int = 20_000,
+    retention_days: float | None = None,
+    status_interval: float | None = None,
 ) -> RecordResult:
     """Record until told to stop; see the module docstring. ``frame_observer``
     sees every batch received (``--capture``); ``max_pending``: how many
-    frames may wait for the database writer before the streams pause. Raises
+    frames may wait for the database writer before the streams pause;
+    ``retention_days``: prune older events meanwhile; ``status_interval``:
+    write this recorder's status row that often (``ayla-monitor status``). Raises
     :class:`~ayla_monitor.store.errors.DatabaseUnavailable` if the database
     cannot be opened (nothing was received then)."""
     out = out if out is not None else sys.stderr
@@ -192,11 +196,14 @@ async def record(
         out.write(f"  {definition.name}: {definition.display_url}\n")
     out.flush()
     try:
+        reporting = None if fill_gaps else status_interval
         if frame_observer is None:
-            engine = Engine(database_url, options=options, max_events=count, max_pending=max_pending)
+            engine = Engine(database_url, options=options, max_events=count, max_pending=max_pending,
+                            retention_days=retention_days, status_interval=reporting)
         else:
             engine = ObservedEngine(database_url, options=options, max_events=count, max_pending=max_pending,
-                                    frame_observer=frame_observer)
+                                    frame_observer=frame_observer, retention_days=retention_days,
+                                    status_interval=reporting)
         async with engine:
             updates = engine.subscribe()
             if fill_gaps:  # on demand: ask for the open gaps, then stop
