@@ -40,7 +40,15 @@ from ayla_monitor.dss.events import (
 )
 from ayla_monitor.dss.values import parse_coordinate, typed_value
 
-__all__ = ["parse_frame", "parse_event", "encode_frame", "HEARTBEAT_FRAME", "HEARTBEAT_REPLY", "SEQ_MAX"]
+__all__ = [
+    "parse_frame",
+    "parse_event",
+    "encode_frame",
+    "loads_json",
+    "HEARTBEAT_FRAME",
+    "HEARTBEAT_REPLY",
+    "SEQ_MAX",
+]
 
 HEARTBEAT_FRAME = "1|Z"
 HEARTBEAT_REPLY = "Z"
@@ -52,6 +60,16 @@ except ImportError:  # pragma: no cover - orjson is a dependency, but keep worki
     _fast_loads = json.loads
 _loads = json.loads
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def loads_json(text: str) -> Any:
+    """Decode JSON text: orjson, or Python's json where orjson refuses what
+    json reads (lone surrogates, NaN, integers past 64 bits). Raises
+    ``ValueError`` (or ``RecursionError``) as :func:`json.loads` does."""
+    try:
+        return _fast_loads(text)
+    except Exception:
+        return _loads(text)
 
 
 def encode_frame(payload: dict[str, Any] | str) -> str:

@@ -9,7 +9,6 @@ connection; with SQLite in WAL mode the store's reads never block it.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -21,7 +20,7 @@ import peewee
 from peewee import SQL, fn
 
 from ayla_monitor.dss.events import Connectivity, Location, Registration
-from ayla_monitor.dss.frames import parse_event
+from ayla_monitor.dss.frames import loads_json, parse_event
 from ayla_monitor.dss.keys import redact
 from ayla_monitor.store.connection import explain_failure, make_database, mysql_errno
 from ayla_monitor.store.errors import DatabaseUnavailable
@@ -410,8 +409,11 @@ class Store:
                 DeviceLatest.display_name,
                 DeviceLatest.value,
                 DeviceLatest.raw,
-            ).order_by(DeviceLatest.dsn, DeviceLatest.received_at, DeviceLatest.id)
-            return list(select.tuples().bind(db))
+            ).order_by(DeviceLatest.dsn, DeviceLatest.event_type, DeviceLatest.property_name)
+            # In the unique key's order (no sort), and the driver's rows as they
+            # are: peewee's per-field conversion cost 5x the query itself on 90k
+            # rows (10,000 devices).
+            return list(db.execute(select).fetchall())
 
         rows = self._call(work)
         devices: dict[str, dict[str, Any]] = {}
@@ -432,13 +434,18 @@ class Store:
                     "registered": None,
                     "registration_type": None,
                 }
-            # Rows come in the order received: the last seen is the latest.
-            d["oem_id"] = oem_id or d["oem_id"]
-            d["oem_model"] = oem_model or d["oem_model"]
-            d["last_received_at"] = received if received is not None else d["last_received_at"]
+            # The model and OEM of the latest row received that names them.
+            latest = d["last_received_at"]
+            if received is not None and (latest is None or received >= latest):
+                d["last_received_at"] = received
+                d["oem_id"] = oem_id or d["oem_id"]
+                d["oem_model"] = oem_model or d["oem_model"]
+            else:
+                d["oem_id"] = d["oem_id"] or oem_id
+                d["oem_model"] = d["oem_model"] or oem_model
             if etime is not None and (d["last_event_time"] is None or etime > d["last_event_time"]):
                 d["last_event_time"] = etime
-            if etype in ("datapoint", "datapointack") and prop is not None:
+            if etype in ("datapoint", "datapointack") and prop:
                 target = d["properties"] if etype == "datapoint" else d["acks"]
                 target[prop] = PropertyValue(btype, dname, value, etime)
             elif etype in ("connectivity", "location", "registration"):
@@ -515,7 +522,7 @@ def _parse_raw(raw: str | None, received_at: float | None) -> object:
     if raw is None:
         return None
     try:
-        obj = json.loads(raw)
+        obj = loads_json(raw)
     except ValueError:
         return None
     if not isinstance(obj, dict):

@@ -1,0 +1,184 @@
+"""Ten million events, ten thousand devices: build a big database honestly,
+then time what a user meets on it (issue 11).
+
+    .venv/bin/python benchmarks/big_database.py build --db URL [--events 10000000] [--devices 10000]
+    .venv/bin/python benchmarks/big_database.py measure --db URL [--runs 3]
+
+``build`` goes the way a recorder stores: the simulator's fleet makes each
+event, it is framed and read back by the real parser (``parse_frame``), and
+the real :class:`~ayla_monitor.store.writer.EventWriter` turns it into rows
+in this process and stores them in its own process (plain INSERTs, the
+latest-state upsert, every index in place), in batches of 5,000. Event
+times are spread evenly over the last 30 days. It prints its rate as it goes.
+
+``measure`` prints, each the median of ``--runs`` (the first run too):
+
+- window ready: a fresh process opens the window on the database
+  (offscreen) until the tiles and the log are filled (``run_app``'s
+  ``on_ready``), from the process start, beside the same on an empty database;
+- the window's start query alone (device states, latest events, streams, size);
+- count of all events (what an exact count costs) and the estimate shown instead;
+- history pages (first page newest first, a page deep in, one device);
+- bytes per event on disk (data and indexes).
+
+MySQL/MariaDB URLs work for both (the database must exist).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+DAYS = 30
+BATCH = 5_000
+
+
+def build(url: str, events: int, devices: int) -> None:
+    from ayla_monitor.dss import wire
+    from ayla_monitor.dss.frames import parse_frame
+    from ayla_monitor.simulator.fleet import Fleet
+    from ayla_monitor.store.database import Store
+    from ayla_monitor.store.writer import EventWriter
+
+    with Store.open(url) as store:
+        stream_id = store.ensure_stream("big", "ws://127.0.0.1/stream", f"big-{time.time()}", None).id
+    writer = EventWriter(url, max_pending=4 * BATCH, batch_rows=BATCH)
+    writer.start()
+    fleet = Fleet(devices, seed=11)
+    end = time.time()
+    step = DAYS * 86_400 / events
+    start = end - DAYS * 86_400
+    started = time.perf_counter()
+    seq = 0
+    while seq < events:
+        frames = []
+        for _ in range(min(BATCH, events - seq)):
+            seq += 1
+            now = start + seq * step
+            text = wire.unsequenced_text(fleet.next_event(now))
+            frames.append(parse_frame(wire.sequenced_frame(text, seq), now))
+        while not writer.submit(stream_id, frames):
+            writer.flush(timeout=0.05)
+        if seq % 200_000 == 0:
+            took = time.perf_counter() - started
+            print(f"  {seq:,} events in {took:,.0f} s ({seq / took:,.0f}/s)", file=sys.stderr, flush=True)
+    if not writer.flush(timeout=3600):
+        raise SystemExit(f"the writer did not finish: {writer.error}")
+    error = writer.close()
+    if error:
+        raise SystemExit(f"the writer failed: {error}")
+    took = time.perf_counter() - started
+    print(f"built {events:,} events of {devices:,} devices in {took:,.0f} s ({events / took:,.0f} events/s)")
+
+
+def _timed(work: Callable[[], Any], runs: int) -> tuple[float, float, Any]:
+    t = time.perf_counter()
+    result = work()
+    first = time.perf_counter() - t
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - t)
+    return first, statistics.median(times), result
+
+
+def window_ready(url: str) -> float:
+    """Seconds from a fresh process's start to the window's tiles and log filled."""
+    env = dict(os.environ, AYLA_BENCH_T0=repr(time.time()))
+    out = subprocess.run([sys.executable, __file__, "_window", url], check=True, capture_output=True, text=True,
+                         env=env)
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["ready"])
+
+
+def _child_window(url: str, started: float) -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import PySide6.QtWidgets  # noqa: F401  (before qasync)
+    import qasync
+    from PySide6.QtCore import QSettings
+
+    from ayla_monitor.keystore import Keystore
+    from ayla_monitor.ui.app import Session, prepare_application, run_app
+    from ayla_monitor.ui.settings import AppSettings
+
+    prepare_application()
+    tmp = Path(tempfile.mkdtemp(prefix="ayla-big-"))
+    settings = AppSettings.load(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
+    keystore = Keystore(fallback_path=tmp / "keys.json", use_keyring=False)
+    ready: dict[str, float] = {}
+
+    def on_ready(session: Session) -> None:
+        ready["ready"] = time.time() - started
+        ready["tiles"] = session.window.tiles.model.rowCount()
+        session.window.close()
+
+    qasync.run(run_app(database=url, demo=False, exit_after=600, settings=settings, keystore=keystore,
+                       on_ready=on_ready))
+    print(json.dumps(ready))
+
+
+def measure(url: str, runs: int) -> None:
+    from ayla_monitor.dss.filter import EventFilter
+    from ayla_monitor.store.database import Store
+    from ayla_monitor.store.history import history_page
+
+    with Store.open(url) as store:
+        events = store.count_events()
+        size = store.size_bytes()
+        print(f"database: {events:,} events, {size or 0:,} bytes on disk"
+              + (f" ({size / events:,.0f} bytes per event with indexes)" if size and events else ""))
+        rows = [
+            ("start query (device states, latest events, streams, size)",
+             lambda: (store.device_states(), store.recent_events(2000), store.streams(), store.size_bytes()),
+             lambda r: f"{len(r[0]):,} devices"),
+            ("count of all events (exact)", lambda: store.count_events(), lambda n: f"{n:,}"),
+            ("history: first page, newest first",
+             lambda: history_page(store, EventFilter(descending=True), None, 100), lambda p: f"{len(p.events)} rows"),
+        ]
+        dsn = store.device_states()[len(store.device_states()) // 2].dsn if events else None
+        if dsn is not None:
+            rows.append(("history: one device, newest first",
+                         lambda: history_page(store, EventFilter(descending=True, dsns=(dsn,)), None, 100),
+                         lambda p: f"{len(p.events)} rows"))
+        for label, work, say in rows:
+            first, median, result = _timed(work, runs)
+            print(f"  {label:58s} first {first * 1000:8.1f} ms  median {median * 1000:8.1f} ms  ({say(result)})")
+    empty = Path(tempfile.mkdtemp(prefix="ayla-empty-")) / "empty.sqlite"
+    for label, target in (("window ready, empty database", f"sqlite:///{empty}"), ("window ready, this database", url)):
+        times = [window_ready(target) for _ in range(runs)]
+        print(f"  {label:58s} first {times[0] * 1000:8.0f} ms  median {statistics.median(times) * 1000:8.0f} ms")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    b = commands.add_parser("build")
+    b.add_argument("--db", required=True)
+    b.add_argument("--events", type=int, default=10_000_000)
+    b.add_argument("--devices", type=int, default=10_000)
+    m = commands.add_parser("measure")
+    m.add_argument("--db", required=True)
+    m.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    print(f"big database benchmark: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    if args.command == "build":
+        build(args.db, args.events, args.devices)
+    else:
+        measure(args.db, args.runs)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "_window":
+        _child_window(sys.argv[2], float(os.environ["AYLA_BENCH_T0"]))
+        sys.exit(0)
+    sys.exit(main())
