@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 from urllib.parse import urlsplit
 
 from ayla_monitor import __version__, desktop_entry
@@ -497,19 +497,22 @@ def _cmd_record(args: argparse.Namespace, err: TextIO) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ayla_monitor.headless.export import parse_time_bound, write_events, write_malformed
+    from ayla_monitor.dss.filter import EventFilter, epoch_of
+    from ayla_monitor.headless.export import Progress, parse_time_bound
     from ayla_monitor.store.connection import open_read_only
     from ayla_monitor.store.database import Store
     from ayla_monitor.store.errors import StoreError
-    from ayla_monitor.store.records import EventQuery
+    from ayla_monitor.store.export import export_events, export_malformed
 
     try:
         url = database_url(args, dict(os.environ))
-        since = parse_time_bound(args.since) if args.since else None
-        until = parse_time_bound(args.until, end=True) if args.until else None
+        since = epoch_of(parse_time_bound(args.since)) if args.since else None
+        until = epoch_of(parse_time_bound(args.until, end=True)) if args.until else None
     except (UsageError, StoreError, ValueError) as exc:
         err.write(f"ayla-monitor export: {exc}\n")
         return ExitCode.USAGE
+    selected = EventFilter(event_types=args.type, dsns=args.dsn, property_names=args.property,
+                           since=since, until=until, malformed=args.malformed)
     try:
         # Read only: nothing is created (not even a missing file), nothing
         # written, and a read-only file, folder or mount can be exported.
@@ -517,31 +520,21 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except StoreError as exc:
         err.write(f"ayla-monitor export: {exc}\n")
         return ExitCode.DATABASE
+    what = "malformed frames" if args.malformed else "events"
+    progress = Progress(err, what)
     try:
-        target: TextIO
-        if args.output:
-            target = open(args.output, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        else:
-            target = out
+        target: BinaryIO = open(args.output, "wb") if args.output else out.buffer  # noqa: SIM115
         try:
-            if args.malformed:
-                count = write_malformed(store.iter_malformed(), args.format, target)
-                what = "malformed frames"
-            else:
-                query = EventQuery(
-                    event_types=args.type,
-                    dsns=args.dsn,
-                    property_names=args.property,
-                    since=since,
-                    until=until,
-                )
-                count = write_events(store.iter_events(query), args.format, target)
-                what = "events"
+            write = export_malformed if args.malformed else export_events
+            count = write(store, selected, args.format, target, progress=progress)
         finally:
-            if target is not out:
+            progress.done()
+            if args.output:
                 target.close()
+            else:
+                target.flush()
     except OSError as exc:
-        err.write(f"ayla-monitor export: cannot write {args.output}: {exc.strerror}\n")
+        err.write(f"ayla-monitor export: cannot write {args.output or 'the output'}: {exc.strerror}\n")
         return ExitCode.USAGE
     except StoreError as exc:
         err.write(f"ayla-monitor export: {exc}\n")

@@ -30,12 +30,12 @@ from typing import Any
 import peewee
 
 from ayla_monitor.dss import wire
+from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.dss.frames import parse_frame
 from ayla_monitor.simulator.fleet import Fleet
 from ayla_monitor.store.connection import make_database
 from ayla_monitor.store.database import Store, open_connected
 from ayla_monitor.store.history import (
-    HistoryQuery,
     connectivity_spans,
     count_history,
     device_properties,
@@ -112,10 +112,10 @@ def queries(store: Store) -> list[tuple[str, Callable[[], Any], Callable[[Any], 
     week = (END - 7 * 86_400, END + 1)
     day = END - 86_400
 
-    def page(query: HistoryQuery) -> Callable[[], Any]:
+    def page(query: EventFilter) -> Callable[[], Any]:
         return lambda: history_page(store, query, None, FIRST_PAGE)
 
-    def later_page(query: HistoryQuery, number: int) -> Callable[[], Any]:
+    def later_page(query: EventFilter, number: int) -> Callable[[], Any]:
         first = history_page(store, query, None, FIRST_PAGE)
         cursor = first.next
         for _ in range(number - 2):
@@ -125,20 +125,20 @@ def queries(store: Store) -> list[tuple[str, Callable[[], Any], Callable[[Any], 
 
     rows = lambda page: f"{len(page.events)} rows"  # noqa: E731
     return [
-        ("history: last day, newest first", page(HistoryQuery(since=day)), rows),
-        ("history: all time, newest first", page(HistoryQuery()), rows),
-        ("history: all time, oldest first", page(HistoryQuery(descending=False)), rows),
-        ("history: one device (DSN)", page(HistoryQuery(dsn=dsn)), rows),
-        ("history: type connectivity, last week", page(HistoryQuery(since=week[0], event_types=["connectivity"])),
+        ("history: last day, newest first", page(EventFilter(descending=True, since=day)), rows),
+        ("history: all time, newest first", page(EventFilter(descending=True)), rows),
+        ("history: all time, oldest first", page(EventFilter(descending=False)), rows),
+        ("history: one device (DSN)", page(EventFilter(descending=True, dsns=(dsn,))), rows),
+        ("history: type connectivity, last week", page(EventFilter(descending=True, since=week[0], event_types=("connectivity",))),
          rows),
-        ("history: property (substring)", page(HistoryQuery(property_like=prop[:5])), rows),
-        ("history: device + property + last day", page(HistoryQuery(since=day, dsn=dsn, property_like=prop)),
+        ("history: property (substring)", page(EventFilter(descending=True, property_like=prop[:5])), rows),
+        ("history: device + property + last day", page(EventFilter(descending=True, since=day, dsns=(dsn,), property_like=prop)),
          rows),
-        ("history: text 'boost'", page(HistoryQuery(text="boost")), rows),
-        ("history: text, rare ('pipe |z')", page(HistoryQuery(text="pipe |z")), rows),
-        ("history: page 20 (keyset)", later_page(HistoryQuery(), 20), rows),
-        ("count: all events", lambda: count_history(store, HistoryQuery()), lambda n: f"{n:,} events"),
-        ("count: one device", lambda: count_history(store, HistoryQuery(dsn=dsn)), lambda n: f"{n:,} events"),
+        ("history: text 'boost'", page(EventFilter(descending=True, text="boost")), rows),
+        ("history: text, rare ('pipe |z')", page(EventFilter(descending=True, text="pipe |z")), rows),
+        ("history: page 20 (keyset)", later_page(EventFilter(descending=True), 20), rows),
+        ("count: all events", lambda: count_history(store, EventFilter(descending=True)), lambda n: f"{n:,} events"),
+        ("count: one device", lambda: count_history(store, EventFilter(descending=True, dsns=(dsn,))), lambda n: f"{n:,} events"),
         ("chart: one property over a week", lambda: property_series(store, dsn, [prop], *week),
          lambda s: f"{len(s[prop].times):,} points, {s[prop].skipped} skipped"),
         ("chart: connectivity timeline, a week", lambda: connectivity_spans(store, dsn, *week),

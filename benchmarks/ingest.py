@@ -101,9 +101,9 @@ def child_record(url: str, events: int, database: str) -> None:
         result = asyncio.run(record([definition], database, out=quiet, handle_signals=False))
     seconds = time.perf_counter() - started
     with Store.open(database) as store:
-        from ayla_monitor.store.records import EventQuery
+        from ayla_monitor.dss.filter import EventFilter
 
-        stored = store.count_events(EventQuery())
+        stored = store.count_events(EventFilter())
     print(
         json.dumps(
             {

@@ -1,47 +1,17 @@
-"""Stored events out as CSV or JSON Lines, one event per row or line.
-
-Rows stream from the database in chunks, so an export of millions of events
-needs no more memory than one chunk. Stream keys are never stored, so they
-cannot leak into an export.
+"""``ayla-monitor export``'s own parts: the time bounds a user types, and a
+progress line on a terminal. The writing is ``ayla_monitor.store.export``'s,
+which the window's export uses too.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Iterable, Iterator
+import math
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TextIO
+from typing import TextIO
 
-from ayla_monitor.store.records import StoredEvent, StoredMalformed
-
-__all__ = ["EVENT_FIELDS", "MALFORMED_FIELDS", "write_events", "write_malformed", "parse_time_bound"]
-
-EVENT_FIELDS = (
-    "id",
-    "stream",
-    "seq",
-    "event_type",
-    "oem_id",
-    "oem_model",
-    "dsn",
-    "time",
-    "user_uuid",
-    "property_name",
-    "base_type",
-    "display_name",
-    "value",
-    "received_at",
-    "note",
-)
-MALFORMED_FIELDS = ("id", "stream", "received_at", "reason", "raw")
-
-
-def _iso(epoch: float | None) -> str | None:
-    """Rows from the original table may have no received time."""
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+__all__ = ["parse_time_bound", "Progress"]
 
 
 def parse_time_bound(text: str, *, end: bool = False) -> str:
@@ -63,77 +33,47 @@ def parse_time_bound(text: str, *, end: bool = False) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _event_row(event: StoredEvent) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "stream": event.stream_name,
-        "seq": event.seq,
-        "event_type": event.event_type,
-        "oem_id": event.oem_id,
-        "oem_model": event.oem_model,
-        "dsn": event.dsn,
-        "time": event.time,
-        "user_uuid": event.user_uuid,
-        "property_name": event.property_name,
-        "base_type": event.base_type,
-        "display_name": event.display_name,
-        "value": event.value,
-        "received_at": _iso(event.received_at),
-        "note": event.note,
-    }
+class Progress:
+    """``12,345,000 events, 131,000/s`` on one line of a terminal: drawn at
+    the first count, then at most every ``every`` seconds, and cleared by
+    :meth:`done`. On anything that
+    is not a terminal (a pipe, a file, a service's log) it writes nothing, so
+    scripts see only what they asked for."""
 
+    def __init__(self, err: TextIO, what: str = "events", *, every: float = 0.25,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        try:
+            self.enabled = err.isatty()
+        except (AttributeError, ValueError):
+            self.enabled = False
+        self._err = err
+        self._what = what
+        self._every = every
+        self._clock = clock
+        self._started = clock()
+        self._shown = -math.inf
+        self._width = 0
 
-def _raw_json(raw: str | None) -> Any:
-    if raw is None:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
+    def line(self, count: int) -> str:
+        elapsed = max(self._clock() - self._started, 1e-9)
+        return f"{count:,} {self._what}, {count / elapsed:,.0f}/s"
 
+    def __call__(self, count: int) -> None:
+        if not self.enabled:
+            return
+        now = self._clock()
+        if now - self._shown >= self._every:
+            self._shown = now
+            self._draw(self.line(count))
 
-def write_events(events: Iterable[StoredEvent], fmt: str, out: TextIO) -> int:
-    """Write ``events`` as ``csv`` or ``jsonl``; returns how many. A JSON line
-    also carries the whole event as received under ``event``."""
-    count = 0
-    if fmt == "csv":
-        writer = csv.DictWriter(out, EVENT_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        for event in events:
-            writer.writerow(_event_row(event))
-            count += 1
-    else:
-        for event in events:
-            row = _event_row(event)
-            row["event"] = _raw_json(event.raw)
-            out.write(json.dumps(row, ensure_ascii=False))
-            out.write("\n")
-            count += 1
-    return count
+    def _draw(self, text: str) -> None:
+        self._err.write("\r" + text.ljust(self._width))
+        self._err.flush()
+        self._width = len(text)
 
-
-def write_malformed(frames: Iterable[StoredMalformed], fmt: str, out: TextIO) -> int:
-    """Write the kept bad frames: when, from which stream, why, and the raw text."""
-    rows: Iterator[dict[str, Any]] = (
-        {
-            "id": f.id,
-            "stream": f.stream_name,
-            "received_at": _iso(f.received_at),
-            "reason": f.reason,
-            "raw": f.raw,
-        }
-        for f in frames
-    )
-    count = 0
-    if fmt == "csv":
-        writer = csv.DictWriter(out, MALFORMED_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row)
-            count += 1
-    else:
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False))
-            out.write("\n")
-            count += 1
-    return count
+    def done(self) -> None:
+        """Clear the line (the command's summary follows it)."""
+        if self.enabled and self._width:
+            self._err.write("\r" + " " * self._width + "\r")
+            self._err.flush()
+            self._width = 0

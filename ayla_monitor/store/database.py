@@ -20,6 +20,7 @@ import peewee
 from peewee import SQL, fn
 
 from ayla_monitor.dss.events import Connectivity, Location, Registration
+from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.dss.frames import loads_json, parse_event
 from ayla_monitor.dss.keys import redact
 from ayla_monitor.store.connection import explain_failure, make_database, mysql_errno
@@ -27,9 +28,9 @@ from ayla_monitor.store.errors import DatabaseUnavailable
 from ayla_monitor.store.location import describe_database, is_mysql_url, sqlite_path
 from ayla_monitor.store.models import MODELS, SCHEMA_VERSION, DeviceLatest, Event, Gap, MalformedFrame, Stream
 from ayla_monitor.store.records import (
+    STORED_COLUMNS,
     DeviceLocation,
     DeviceState,
-    EventQuery,
     GapRecord,
     PropertyValue,
     StoredEvent,
@@ -37,6 +38,7 @@ from ayla_monitor.store.records import (
     StreamRecord,
 )
 from ayla_monitor.store.schema import NewerSchema, ensure_schema
+from ayla_monitor.store.selection import event_conditions
 
 __all__ = ["Store", "open_connected"]
 
@@ -44,24 +46,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_EVENT_FIELDS = (
-    Event.id,
-    Event.stream,
-    Event.seq,
-    Event.event_type,
-    Event.oem_id,
-    Event.oem_model,
-    Event.dsn,
-    Event.time,
-    Event.user_uuid,
-    Event.property_name,
-    Event.base_type,
-    Event.display_name,
-    Event.value,
-    Event.raw,
-    Event.received_at,
-    Event.note,
-)
+#: A stored event's columns, in :class:`StoredEvent` order (``stream_name`` aside).
+_EVENT_FIELDS = tuple(Event._meta.columns[c.db] for c in STORED_COLUMNS)
 _STREAM_FIELDS = (
     Stream.id,
     Stream.name,
@@ -285,37 +271,13 @@ class Store:
 
     # -- events ----------------------------------------------------------
 
-    @staticmethod
-    def _conditions(query: EventQuery) -> list[peewee.Expression]:
-        where: list[peewee.Expression] = []
-        if query.stream_ids is not None:
-            where.append(Event.stream.in_(list(query.stream_ids)))
-        if query.event_types is not None:
-            where.append(Event.event_type.in_(list(query.event_types)))
-        if query.dsns is not None:
-            where.append(Event.dsn.in_(list(query.dsns)))
-        if query.property_names is not None:
-            where.append(Event.property_name.in_(list(query.property_names)))
-        if query.since is not None:
-            where.append(Event.time >= query.since)
-        if query.until is not None:
-            where.append(Event.time < query.until)
-        if query.text:
-            needle = query.text.lower()
-            where.append(
-                fn.LOWER(Event.value).contains(needle)
-                | fn.LOWER(Event.dsn).contains(needle)
-                | fn.LOWER(Event.property_name).contains(needle)
-            )
-        return where
-
-    def iter_events(self, query: EventQuery | None = None, chunk: int = 5000) -> Iterator[StoredEvent]:
+    def iter_events(self, query: EventFilter | None = None, chunk: int = 5000) -> Iterator[StoredEvent]:
         """Matching events in id order (newest first if ``descending``), read
         ``chunk`` rows at a time by keyset paging: never the whole table in
         memory, and the lock is free between chunks. ``None``: all events."""
-        query = query or EventQuery()
+        query = query or EventFilter()
         names = self._stream_names()
-        where = self._conditions(query)
+        where = event_conditions(query)
         remaining = query.limit
         last: int | None = None
         while remaining is None or remaining > 0:
@@ -342,9 +304,9 @@ class Store:
             if remaining is not None:
                 remaining -= len(rows)
 
-    def count_events(self, query: EventQuery | None = None) -> int:
-        query = query or EventQuery()
-        where = self._conditions(query)
+    def count_events(self, query: EventFilter | None = None) -> int:
+        query = query or EventFilter()
+        where = event_conditions(query)
 
         def work(db: peewee.Database) -> int:
             select = Event.select(fn.COUNT(SQL("*")))
@@ -358,7 +320,7 @@ class Store:
 
     def recent_events(self, limit: int) -> list[StoredEvent]:
         """The latest ``limit`` events, oldest first (to fill a live view)."""
-        events = list(self.iter_events(EventQuery(limit=limit, descending=True), chunk=max(1, limit)))
+        events = list(self.iter_events(EventFilter(limit=limit, descending=True), chunk=max(1, limit)))
         events.reverse()
         return events
 

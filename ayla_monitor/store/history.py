@@ -18,18 +18,19 @@ import math
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import peewee
 from peewee import SQL, fn
 
 from ayla_monitor.dss.events import Location
+from ayla_monitor.dss.filter import EventFilter, epoch_of, iso_of
 from ayla_monitor.dss.frames import parse_event
 from ayla_monitor.dss.values import as_number
 from ayla_monitor.store.database import _EVENT_FIELDS, Store
 from ayla_monitor.store.models import Event, MalformedFrame
 from ayla_monitor.store.records import StoredEvent, StoredMalformed
+from ayla_monitor.store.selection import event_conditions, malformed_conditions
 
 __all__ = [
     "NUMERIC_TYPES",
@@ -39,7 +40,6 @@ __all__ = [
     "Series",
     "Span",
     "LocationPoint",
-    "HistoryQuery",
     "Cursor",
     "HistoryPage",
     "PropertyLatest",
@@ -69,25 +69,6 @@ MAX_POINTS = 200_000
 MAX_LOCATIONS = 500
 
 _NAN = math.nan
-
-
-def iso_of(epoch: float) -> str:
-    """``2018-09-24T10:26:37Z``, the form event times are stored in."""
-    return datetime.fromtimestamp(int(epoch), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def epoch_of(text: str | None) -> float | None:
-    """An event time (ISO 8601 text) as epoch seconds; ``None`` if unreadable.
-    A time without a zone is UTC, as DSS sends it."""
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 # -- pure shaping ----------------------------------------------------------------
@@ -485,57 +466,6 @@ def _parse(raw: str | None, received_at: float | None) -> object:
 
 
 @dataclass(frozen=True, slots=True)
-class HistoryQuery:
-    """What the history browser (and an export of it) asks for; ``None`` or
-    empty means "any". ``since`` is inclusive and ``until`` exclusive (epoch
-    seconds). ``dsn`` and ``property_name`` match exactly; ``property_like``
-    and ``text`` are case-insensitive substrings (``text`` of the value, DSN
-    or property name), as the live log's filter is."""
-
-    since: float | None = None
-    until: float | None = None
-    stream_ids: Sequence[int] | None = None
-    event_types: Sequence[str] | None = None
-    dsn: str | None = None
-    property_name: str | None = None
-    property_like: str | None = None
-    text: str | None = None
-    descending: bool = True
-
-    def conditions(self) -> list[peewee.Expression]:
-        where: list[peewee.Expression] = []
-        if self.since is not None:
-            where.append(Event.time >= iso_of(self.since))
-        if self.until is not None:
-            where.append(Event.time < iso_of(self.until))
-        if self.stream_ids:
-            where.append(Event.stream.in_(list(self.stream_ids)))
-        if self.event_types:
-            where.append(Event.event_type.in_(list(self.event_types)))
-        elif self.property_name or self.property_like:
-            # Only datapoints carry a property: saying so lets MariaDB walk the
-            # (dsn, event_type, property_name, time) index instead of the
-            # time index (512 ms -> a few ms for a device's property on 1M rows).
-            where.append(Event.event_type.in_(["datapoint", "datapointack"]))
-        if self.dsn:
-            where.append(Event.dsn == self.dsn)
-        if self.property_name:
-            where.append(Event.property_name == self.property_name)
-        if self.property_like:
-            where.append(fn.LOWER(Event.property_name).contains(self.property_like.lower()))
-        if self.text:
-            needle = self.text.lower()
-            where.append(
-                fn.LOWER(Event.value).contains(needle)
-                | fn.LOWER(Event.dsn).contains(needle)
-                | fn.LOWER(Event.property_name).contains(needle)
-            )
-        # Rows without a time cannot be placed on a time line (nor paged by it).
-        where.append(Event.time.is_null(False))
-        return where
-
-
-@dataclass(frozen=True, slots=True)
 class Cursor:
     """Where the next page starts: after the row with this time and id."""
 
@@ -574,8 +504,13 @@ def _preview_fields(db: peewee.Database, preview: int) -> tuple[Any, ...]:
     return tuple(fields)
 
 
+def _history_conditions(query: EventFilter) -> list[peewee.Expression]:
+    # Rows without a time cannot be placed on a time line (nor paged by it).
+    return [*event_conditions(query), Event.time.is_null(False)]
+
+
 def history_page(
-    store: Store, query: HistoryQuery, after: Cursor | None = None, size: int = 500,
+    store: Store, query: EventFilter, after: Cursor | None = None, size: int = 500,
     *, preview: int | None = None,
 ) -> HistoryPage:
     """One page of matching events in time order (newest first if
@@ -583,7 +518,7 @@ def history_page(
     raw JSON are cut to that many characters in the database (read the whole
     event with :func:`read_event`)."""
     names = {s.id: s.name for s in store.streams()}
-    where = query.conditions()
+    where = _history_conditions(query)
     if after is not None:
         # "after (time, id)", written so that both databases see a range on the time index.
         if query.descending:
@@ -595,7 +530,7 @@ def history_page(
 
     def work(db: peewee.Database) -> list[Any]:
         key: Any = Event.time
-        if query.dsn and isinstance(db, peewee.MySQLDatabase):
+        if query.dsns and isinstance(db, peewee.MySQLDatabase):
             # MariaDB's ORDER BY ... LIMIT shortcut walks the whole time index
             # backwards for one device's events (0.5 s on 1M rows); sorting the
             # device's few thousand rows from its own index takes milliseconds.
@@ -665,8 +600,8 @@ def read_malformed(store: Store, stream_id: int | None, received_at: float) -> S
     return StoredMalformed(r[0], r[1], names.get(r[1]), r[2], r[3], r[4])
 
 
-def iter_history(store: Store, query: HistoryQuery, chunk: int = 2000) -> Iterator[StoredEvent]:
-    """Every matching event, a page at a time (an export never holds more)."""
+def iter_history(store: Store, query: EventFilter, chunk: int = 2000) -> Iterator[StoredEvent]:
+    """Every matching event, a page at a time, in time order."""
     after: Cursor | None = None
     while True:
         page = history_page(store, query, after, chunk)
@@ -676,9 +611,18 @@ def iter_history(store: Store, query: HistoryQuery, chunk: int = 2000) -> Iterat
         after = page.next
 
 
-def count_history(store: Store, query: HistoryQuery) -> int:
-    """How many events match (a full count: run it off the UI thread)."""
-    where = query.conditions()
+def count_history(store: Store, query: EventFilter) -> int:
+    """How many events match (a full count: run it off the UI thread); with
+    ``query.malformed``, how many bad frames."""
+    if query.malformed:
+        where = malformed_conditions(query)
+
+        def malformed(db: peewee.Database) -> int:
+            select = MalformedFrame.select(fn.COUNT(SQL("*")))
+            return int((select.where(*where) if where else select).bind(db).scalar() or 0)
+
+        return store._call(malformed)
+    where = _history_conditions(query)
 
     def work(db: peewee.Database) -> int:
         return int(Event.select(fn.COUNT(SQL("*"))).where(*where).bind(db).scalar() or 0)

@@ -6,8 +6,8 @@ get these frozen dataclasses, which hold no connection and can cross threads.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "StreamRecord",
@@ -17,8 +17,12 @@ __all__ = [
     "PropertyValue",
     "DeviceLocation",
     "DeviceState",
-    "EventQuery",
     "WriterReport",
+    "EventColumn",
+    "STORED_COLUMNS",
+    "COLUMNS",
+    "EXPORT_COLUMNS",
+    "stored_raw",
 ]
 
 
@@ -145,27 +149,6 @@ class DeviceState:
 
 
 @dataclass(frozen=True, slots=True)
-class EventQuery:
-    """Filters for exporting and counting events; ``None`` means "any".
-
-    ``since`` (inclusive) and ``until`` (exclusive) compare with the event
-    time as sent (ISO 8601 text, so ``"2018-09-24"`` works as a day start).
-    ``text`` is a case-insensitive substring of the value, the DSN or the
-    property name. ``descending`` returns the newest first.
-    """
-
-    stream_ids: Sequence[int] | None = None
-    event_types: Sequence[str] | None = None
-    dsns: Sequence[str] | None = None
-    property_names: Sequence[str] | None = None
-    since: str | None = None
-    until: str | None = None
-    text: str | None = None
-    limit: int | None = None
-    descending: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class WriterReport:
     """The writer's health after a commit or a failure.
 
@@ -180,3 +163,55 @@ class WriterReport:
     error: str | None
     #: stream id -> (events stored, duplicates, conflicts, bad frames stored), since the writer started
     counts: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EventColumn:
+    """One column of a stored event, named once for every place that lists
+    them: ``name`` is the :class:`StoredEvent` attribute and the export's
+    field, ``header`` what a table shows above it, ``db`` the ``events``
+    column it is read from; ``exported`` says whether CSV has it (``raw``
+    goes whole into a JSON line as ``event`` instead)."""
+
+    name: str
+    header: str
+    db: str
+    exported: bool = True
+
+
+#: A stored event's columns in :class:`StoredEvent` order (its ``stream_name``
+#: aside, which comes from ``stream``): what the store selects, what an export
+#: writes, and the headers of the log and History.
+STORED_COLUMNS: tuple[EventColumn, ...] = (
+    EventColumn("id", "Id", "id"),
+    EventColumn("stream", "Stream", "stream_id"),
+    EventColumn("seq", "Seq", "seq"),
+    EventColumn("event_type", "Type", "event_type"),
+    EventColumn("oem_id", "OEM", "oem_id"),
+    EventColumn("oem_model", "Model", "oem_model"),
+    EventColumn("dsn", "DSN", "dsn"),
+    EventColumn("time", "Event time (UTC)", "time"),
+    EventColumn("user_uuid", "User", "user_uuid"),
+    EventColumn("property_name", "Property", "property_name"),
+    EventColumn("base_type", "Base type", "base_type"),
+    EventColumn("display_name", "Display name", "display_name"),
+    EventColumn("value", "Value", "value"),
+    EventColumn("raw", "As received", "raw", exported=False),
+    EventColumn("received_at", "Received", "received_at"),
+    EventColumn("note", "Note", "note"),
+)
+#: The same, by name.
+COLUMNS: dict[str, EventColumn] = {c.name: c for c in STORED_COLUMNS}
+#: The fields of an exported event, in order (a JSON line adds ``event``).
+EXPORT_COLUMNS: tuple[str, ...] = tuple(c.name for c in STORED_COLUMNS if c.exported)
+
+
+def stored_raw(value: Any) -> str | None:
+    """The event as received, from what the ``raw`` column holds: every
+    reader of the column goes through here, so a change in how it is
+    stored (compressed, say) is one change."""
+    if value is None or value.__class__ is str:
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    return str(value)

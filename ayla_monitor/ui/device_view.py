@@ -40,11 +40,11 @@ from PySide6.QtWidgets import (
 )
 
 from ayla_monitor.dss.events import Connectivity, Datapoint, DatapointAck, Location, value_text
+from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.errors import StoreError
 from ayla_monitor.store.history import (
     PLOTTABLE_TYPES,
-    HistoryQuery,
     LocationPoint,
     PropertyLatest,
     Series,
@@ -77,7 +77,7 @@ _PLAIN = Qt.TextFormat.PlainText
 class DeviceView(QWidget):
     """Properties, charts, connectivity timeline and locations of one DSN."""
 
-    #: export the events this view shows (a :class:`HistoryQuery`).
+    #: export the events this view shows (an :class:`~ayla_monitor.dss.filter.EventFilter`).
     export_requested = Signal(object)
     #: the view finished loading (tests wait for it).
     loaded = Signal()
@@ -315,10 +315,10 @@ class DeviceView(QWidget):
             self._range = self.current_range()
         self.charts.set_x_range(*self.view_range())
 
-    def history_query(self) -> HistoryQuery:
+    def history_query(self) -> EventFilter:
         """This device's events in the range shown (for an export)."""
         start, end = self._range if self._range[1] > 0 else self.current_range()
-        return HistoryQuery(since=start, until=end, dsn=self.dsn, descending=False)
+        return EventFilter(since=start, until=end, dsns=(self.dsn,), descending=False)
 
     # -- loading ----------------------------------------------------------------
 

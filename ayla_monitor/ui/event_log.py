@@ -54,6 +54,8 @@ from ayla_monitor.dss.events import (
     Registration,
     value_text,
 )
+from ayla_monitor.dss.filter import EventFilter
+from ayla_monitor.store.records import COLUMNS
 from ayla_monitor.ui.event_details import EventDetails, details_text, pretty_json
 from ayla_monitor.ui.formatting import (
     format_count,
@@ -75,9 +77,11 @@ __all__ = [
     "FILTER_CHUNK",
     "LogRow",
     "Column",
+    "COLUMN_NAMES",
+    "cell_text",
     "Role",
     "EventLogModel",
-    "LogCriteria",
+    "row_matcher",
     "EventLogFilter",
     "EventLogView",
     "LogTable",
@@ -300,16 +304,44 @@ class Column(enum.IntEnum):
     VALUE = 7
 
 
-_HEADERS = {
-    Column.RECEIVED: "Received",
-    Column.TIME: "Event time (UTC)",
-    Column.STREAM: "Stream",
-    Column.SEQ: "Seq",
-    Column.TYPE: "Type",
-    Column.DSN: "DSN",
-    Column.PROPERTY: "Property",
-    Column.VALUE: "Value",
+#: The stored event's column each of the log's columns shows: names and
+#: headers are defined once, in ``ayla_monitor.store.records`` (History and
+#: the export use the same).
+COLUMN_NAMES = {
+    Column.RECEIVED: "received_at",
+    Column.TIME: "time",
+    Column.STREAM: "stream",
+    Column.SEQ: "seq",
+    Column.TYPE: "event_type",
+    Column.DSN: "dsn",
+    Column.PROPERTY: "property_name",
+    Column.VALUE: "value",
 }
+_HEADERS = {column: COLUMNS[name].header for column, name in COLUMN_NAMES.items()}
+_NAMES = tuple(COLUMN_NAMES[Column(c)] for c in range(len(Column)))
+
+
+def cell_text(row: LogRow, name: str, stream_name: Callable[[int | None], str]) -> str:
+    """What a table shows for ``row`` in the column of the stored event's
+    column ``name`` (the log's cells and History's)."""
+    if name == "value":
+        return row.value_display
+    if name == "received_at":
+        return format_received(row.received_at)
+    if name == "time":
+        return format_event_time(row.time)
+    if name == "dsn":
+        return one_line(row.dsn or "", 80)
+    if name == "property_name":
+        return one_line(row.property_name or "", 80)
+    if name == "event_type":
+        return one_line(row.event_type, 40)
+    if name == "stream":
+        return one_line(stream_name(row.stream_id), 60)
+    if name == "seq":
+        return "" if row.seq is None else str(row.seq)
+    return ""
+
 
 _DEFAULT_WIDTHS = {
     Column.RECEIVED: 92, Column.TIME: 136, Column.STREAM: 104, Column.SEQ: 56,
@@ -485,86 +517,21 @@ class EventLogModel(QAbstractTableModel):
         return None
 
     def _display(self, item: LogRow, col: int) -> str:
-        if col == Column.RECEIVED:
-            return format_received(item.received_at)
-        if col == Column.TIME:
-            return format_event_time(item.time)
-        if col == Column.STREAM:
-            return one_line(self.stream_name(item.stream_id), 60)
-        if col == Column.SEQ:
-            return "" if item.seq is None else str(item.seq)
-        if col == Column.TYPE:
-            return one_line(item.event_type, 40)
-        if col == Column.DSN:
-            return one_line(item.dsn or "", 80)
-        if col == Column.PROPERTY:
-            return one_line(item.property_name or "", 80)
-        if col == Column.VALUE:
-            return item.value_display
-        return ""
+        return cell_text(item, _NAMES[col], self.stream_name) if 0 <= col < _COLUMNS else ""
 
 
 _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 
 
-@dataclass(frozen=True)
-class LogCriteria:
-    """What the log shows. Empty fields match everything. ``dsn`` matches
-    exactly; ``property_name`` and ``text`` are case-insensitive substrings
-    (``text`` searches the DSN, property, value and the raw JSON)."""
+def _haystack(row: LogRow) -> tuple[str | None, ...]:
+    """Where the log's text filter looks: the DSN, property, what the value
+    column says, the type and the JSON as received (its preview)."""
+    return (row.dsn, row.property_name, row.summary, row.event_type, row.raw)
 
-    event_type: str | None = None
-    stream_id: int | None = None
-    dsn: str | None = None
-    property_name: str | None = None
-    text: str | None = None
 
-    @property
-    def empty(self) -> bool:
-        return not (self.event_type or self.stream_id is not None or self.dsn
-                    or self.property_name or self.text)
-
-    def matcher(self) -> Callable[[LogRow], bool]:
-        """:meth:`accepts` with its needles prepared once (the filter tests every row)."""
-        event_type, stream_id, dsn = self.event_type or None, self.stream_id, self.dsn or None
-        prop = self.property_name.casefold() if self.property_name else None
-        needle = self.text.casefold() if self.text else None
-
-        def accepts(row: LogRow) -> bool:
-            if event_type is not None and row.event_type != event_type:
-                return False
-            if stream_id is not None and row.stream_id != stream_id:
-                return False
-            if dsn is not None and row.dsn != dsn:
-                return False
-            if prop is not None and (row.property_name is None or prop not in row.property_name.casefold()):
-                return False
-            if needle is not None:
-                for hay in (row.dsn, row.property_name, row.summary, row.event_type, row.raw):
-                    if hay and needle in hay.casefold():
-                        return True
-                return False
-            return True
-
-        return accepts
-
-    def accepts(self, row: LogRow) -> bool:
-        if self.event_type and row.event_type != self.event_type:
-            return False
-        if self.stream_id is not None and row.stream_id != self.stream_id:
-            return False
-        if self.dsn and row.dsn != self.dsn:
-            return False
-        if self.property_name:
-            if row.property_name is None or self.property_name.casefold() not in row.property_name.casefold():
-                return False
-        if self.text:
-            needle = self.text.casefold()
-            for hay in (row.dsn, row.property_name, row.summary, row.event_type, row.raw):
-                if hay and needle in hay.casefold():
-                    return True
-            return False
-        return True
+def row_matcher(criteria: EventFilter) -> Callable[[LogRow], bool]:
+    """``criteria`` as a test of one log row (needles prepared once)."""
+    return criteria.matcher(_haystack)
 
 
 #: Rows tested per turn of the event loop when the filter changes: a row
@@ -580,14 +547,14 @@ class _Scan:
     """A filter being found, a chunk per turn: its criteria, the running
     numbers accepted so far, and the next running number to test."""
 
-    criteria: LogCriteria
+    criteria: EventFilter
     accepts: Callable[[LogRow], bool]
     ids: list[int]
     next: int
 
 
 class EventLogFilter(QAbstractTableModel):
-    """The rows of an :class:`EventLogModel` that :class:`LogCriteria` accepts,
+    """The rows of an :class:`EventLogModel` that an :class:`EventFilter` accepts,
     in arrival order; what the log's table shows.
 
     A proxy written for this source rather than a ``QSortFilterProxyModel``,
@@ -608,7 +575,7 @@ class EventLogFilter(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._source: EventLogModel | None = None
-        self._criteria = LogCriteria()
+        self._criteria = EventFilter()
         self._accepts: Callable[[LogRow], bool] | None = None
         #: running numbers of the rows shown, ``None`` while every row is shown.
         self._ids: list[int] | None = None
@@ -732,7 +699,7 @@ class EventLogFilter(QAbstractTableModel):
 
     # -- criteria
     @property
-    def criteria(self) -> LogCriteria:
+    def criteria(self) -> EventFilter:
         return self._criteria
 
     @property
@@ -740,7 +707,7 @@ class EventLogFilter(QAbstractTableModel):
         """Whether new criteria are still being tested (see :data:`FILTER_CHUNK`)."""
         return self._scan_state is not None
 
-    def set_criteria(self, criteria: LogCriteria) -> None:
+    def set_criteria(self, criteria: EventFilter) -> None:
         """Show the rows ``criteria`` accepts (now and as they arrive); the
         selection stays on its event when that is still shown. Over more than
         :data:`FILTER_CHUNK` rows the rows are tested a chunk per turn of the
@@ -754,7 +721,7 @@ class EventLogFilter(QAbstractTableModel):
         if criteria == self._criteria:
             self.criteria_applied.emit()
             return
-        accepts = None if criteria.empty else criteria.matcher()
+        accepts = None if criteria.empty else row_matcher(criteria)
         if accepts is None or source is None or source.rowCount() <= FILTER_CHUNK:
             self._apply(criteria, accepts, None)
             return
@@ -776,7 +743,7 @@ class EventLogFilter(QAbstractTableModel):
             if self._scan.again():
                 return
 
-    def _apply(self, criteria: LogCriteria, accepts: Callable[[LogRow], bool] | None,
+    def _apply(self, criteria: EventFilter, accepts: Callable[[LogRow], bool] | None,
                ids: list[int] | None) -> None:
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
@@ -1152,12 +1119,17 @@ class EventLogView(QWidget):
         self._apply_filters()
         self.dsn_filter_changed.emit("")
 
-    def criteria(self) -> LogCriteria:
-        return LogCriteria(
-            event_type=self.type_box.currentData(),
-            stream_id=self.stream_box.currentData(),
-            dsn=self.dsn_edit.text().strip() or None,
-            property_name=self.property_edit.text().strip() or None,
+    def criteria(self) -> EventFilter:
+        """What the filter bar asks for (the type box's "bad frame" is :attr:`EventFilter.malformed`)."""
+        kind = self.type_box.currentData()
+        stream = self.stream_box.currentData()
+        dsn = self.dsn_edit.text().strip()
+        return EventFilter(
+            event_types=(kind,) if kind and kind != MALFORMED else None,
+            malformed=kind == MALFORMED,
+            stream_ids=(stream,) if stream is not None else None,
+            dsns=(dsn,) if dsn else None,
+            property_like=self.property_edit.text().strip() or None,
             text=self.text_edit.text().strip() or None,
         )
 

@@ -1,8 +1,9 @@
 """Exporting stored events from the window: CSV or JSON Lines, with a
 progress bar and Cancel.
 
-The rows stream from the database a page at a time on a worker thread
-(:func:`export_to_file`), so an export of millions of events holds one page
+The rows stream from the database a chunk at a time on a worker thread
+(:func:`export_to_file`, through ``ayla_monitor.store.export`` as the
+``export`` command does), so an export of millions of events holds one chunk
 in memory and the window keeps running; the file is written under a
 temporary name and only renamed when complete, so a cancelled or failed
 export leaves nothing half-written behind. Stream keys are never stored, so
@@ -11,13 +12,13 @@ no export can contain one.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -36,11 +37,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ayla_monitor.headless.export import write_events
+from ayla_monitor.dss.filter import EventFilter, iso_of
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.errors import StoreError
-from ayla_monitor.store.history import HistoryQuery, count_history, iso_of, iter_history
-from ayla_monitor.store.records import StoredEvent
+from ayla_monitor.store.export import CHUNK, ExportCancelled, export_events, export_malformed
+from ayla_monitor.store.history import count_history
 from ayla_monitor.ui.formatting import format_count, one_line
 from ayla_monitor.ui.queries import QueryRunner
 
@@ -53,39 +54,30 @@ log = logging.getLogger(__name__)
 FORMATS = {"csv": ("CSV (spreadsheets)", ".csv"), "jsonl": ("JSON Lines (one event per line)", ".jsonl")}
 
 
-class ExportCancelled(Exception):
-    """The user cancelled the export."""
-
-
 def export_to_file(
     store: Store,
-    query: HistoryQuery,
+    query: EventFilter,
     fmt: str,
     path: Path,
     *,
     progress: Callable[[int], None] | None = None,
     cancel: threading.Event | None = None,
-    every: int = 500,
+    every: int = CHUNK,
 ) -> int:
-    """Write every event ``query`` finds to ``path`` (blocking: call it from a
-    thread); returns how many. ``progress(count)`` is called every ``every``
-    events; setting ``cancel`` stops it with :class:`ExportCancelled`, and no
-    file is left behind then (nor after an error)."""
+    """Write every event ``query`` finds to ``path``, in event-time order as
+    History shows them (blocking: call it from a thread); returns how many.
+    Events are read ``every`` at a time, and ``progress(count)`` is called
+    after each read; setting ``cancel`` stops it with
+    :class:`ExportCancelled`, and no file is left behind then (nor after an
+    error)."""
     part = path.with_name(path.name + ".part")
-
-    def events() -> Iterator[StoredEvent]:
-        count = 0
-        for event in iter_history(store, query):
-            if cancel is not None and cancel.is_set():
-                raise ExportCancelled
-            yield event
-            count += 1
-            if progress is not None and count % every == 0:
-                progress(count)
-
     try:
-        with open(part, "w", encoding="utf-8", newline="") as out:
-            written = write_events(events(), fmt, out)
+        with open(part, "wb") as out:
+            if query.malformed:
+                written = export_malformed(store, query, fmt, out, progress=progress, cancel=cancel, chunk=every)
+            else:
+                written = export_events(store, query, fmt, out, by_time=True, progress=progress, cancel=cancel,
+                                        chunk=every)
         os.replace(part, path)
     except BaseException:
         part.unlink(missing_ok=True)
@@ -95,15 +87,17 @@ def export_to_file(
     return written
 
 
-def describe_query(query: HistoryQuery) -> str:
+def describe_query(query: EventFilter) -> str:
     """The query in words, for the dialog."""
     parts = []
-    if query.dsn:
-        parts.append(f"device {one_line(query.dsn, 40)}")
+    if query.malformed:
+        parts.append("bad frames")
+    if query.dsns:
+        parts.append(f"device {one_line(' or '.join(query.dsns), 40)}")
     if query.event_types:
         parts.append(" or ".join(query.event_types) + " events")
-    if query.property_name or query.property_like:
-        parts.append(f"property {one_line(query.property_name or query.property_like or '', 40)}")
+    if query.property_names or query.property_like:
+        parts.append(f"property {one_line(_property(query), 40)}")
     if query.text:
         parts.append(f"containing {one_line(query.text, 40)!r}")
     if query.since is not None:
@@ -117,15 +111,19 @@ def _name_part(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._")[:40]
 
 
-def suggested_name(query: HistoryQuery, fmt: str = "csv") -> str:
+def _property(query: EventFilter) -> str:
+    return " or ".join(query.property_names) if query.property_names else query.property_like or ""
+
+
+def suggested_name(query: EventFilter, fmt: str = "csv") -> str:
     """A file name that says what is in the file: device, type, time range."""
-    parts = ["ayla-events"]
-    if query.dsn:
-        parts.append(_name_part(query.dsn))
+    parts = ["ayla-bad-frames" if query.malformed else "ayla-events"]
+    if query.dsns:
+        parts.append(_name_part("+".join(query.dsns)))
     if query.event_types:
         parts.append(_name_part("+".join(query.event_types)))
-    if query.property_name or query.property_like:
-        parts.append(_name_part(query.property_name or query.property_like or ""))
+    if query.property_names or query.property_like:
+        parts.append(_name_part(_property(query)))
     if query.since is not None:
         parts.append("from-" + iso_of(query.since)[:16].replace("T", "_").replace(":", ""))
     if query.until is not None:
@@ -135,17 +133,10 @@ def suggested_name(query: HistoryQuery, fmt: str = "csv") -> str:
     return "-".join(p for p in parts if p) + FORMATS[fmt][1]
 
 
-def query_from_criteria(criteria: Any) -> HistoryQuery:
-    """The live log's filter (a ``LogCriteria``) as a query over the database."""
-    kind = getattr(criteria, "event_type", None)
-    return HistoryQuery(
-        stream_ids=[criteria.stream_id] if getattr(criteria, "stream_id", None) is not None else None,
-        event_types=[kind] if kind else None,
-        dsn=getattr(criteria, "dsn", None) or None,
-        property_like=getattr(criteria, "property_name", None) or None,
-        text=getattr(criteria, "text", None) or None,
-        descending=False,
-    )
+def query_from_criteria(criteria: EventFilter) -> EventFilter:
+    """The live log's filter as an export of the database: the same filter,
+    oldest first."""
+    return dataclasses.replace(criteria, descending=False)
 
 
 class ExportDialog(QDialog):
@@ -154,7 +145,7 @@ class ExportDialog(QDialog):
     #: the export ended: (events written, path) or (-1, error or "cancelled").
     finished_export = Signal(int, str)
 
-    def __init__(self, store: Store, query: HistoryQuery, parent: QWidget | None = None, *,
+    def __init__(self, store: Store, query: EventFilter, parent: QWidget | None = None, *,
                  directory: Path | None = None, runner: QueryRunner | None = None) -> None:
         super().__init__(parent)
         #: runs the count and the export off the UI thread; answers only while this is open.

@@ -42,15 +42,15 @@ from PySide6.QtWidgets import (
 )
 
 from ayla_monitor.dss.events import EVENT_TYPES
+from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.errors import StoreError
-from ayla_monitor.store.history import Cursor, HistoryPage, HistoryQuery, count_history, history_page
+from ayla_monitor.store.history import Cursor, HistoryPage, count_history, history_page
+from ayla_monitor.store.records import COLUMNS
 from ayla_monitor.ui.event_details import EventDetails, whole_event_reader
-from ayla_monitor.ui.event_log import RAW_PREVIEW, LogRow, row_from_stored
+from ayla_monitor.ui.event_log import RAW_PREVIEW, LogRow, cell_text, row_from_stored
 from ayla_monitor.ui.formatting import (
     format_count,
-    format_event_time,
-    format_received,
     one_line,
     tooltip_text,
 )
@@ -101,15 +101,18 @@ class HistoryColumn(enum.IntEnum):
     VALUE = 6
 
 
-_HEADERS = {
-    HistoryColumn.TIME: "Event time (UTC)",
-    HistoryColumn.RECEIVED: "Received",
-    HistoryColumn.STREAM: "Stream",
-    HistoryColumn.TYPE: "Type",
-    HistoryColumn.DSN: "DSN",
-    HistoryColumn.PROPERTY: "Property",
-    HistoryColumn.VALUE: "Value",
+#: The stored event's column each of History's columns shows (names and
+#: headers: ``ayla_monitor.store.records``, as the log's and the export's).
+COLUMN_NAMES = {
+    HistoryColumn.TIME: "time",
+    HistoryColumn.RECEIVED: "received_at",
+    HistoryColumn.STREAM: "stream",
+    HistoryColumn.TYPE: "event_type",
+    HistoryColumn.DSN: "dsn",
+    HistoryColumn.PROPERTY: "property_name",
+    HistoryColumn.VALUE: "value",
 }
+_HEADERS = {column: COLUMNS[name].header for column, name in COLUMN_NAMES.items()}
 
 
 class HistoryModel(QAbstractTableModel):
@@ -197,22 +200,7 @@ class HistoryModel(QAbstractTableModel):
         return None
 
     def _display(self, row: LogRow, column: HistoryColumn) -> str:
-        match column:
-            case HistoryColumn.TIME:
-                return format_event_time(row.time)
-            case HistoryColumn.RECEIVED:
-                return format_received(row.received_at)
-            case HistoryColumn.STREAM:
-                return one_line(self._streams.get(row.stream_id or -1, ""), 60)
-            case HistoryColumn.TYPE:
-                return one_line(row.event_type, 40)
-            case HistoryColumn.DSN:
-                return one_line(row.dsn or "", 60)
-            case HistoryColumn.PROPERTY:
-                return one_line(row.property_name or "", 80)
-            case HistoryColumn.VALUE:
-                return row.value_display
-        return ""
+        return cell_text(row, COLUMN_NAMES[column], lambda stream: self._streams.get(stream or -1, ""))
 
     def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
         return not parent.isValid() and self._more and not self._waiting
@@ -239,7 +227,7 @@ class HistoryModel(QAbstractTableModel):
 class HistoryWindow(QWidget):
     """Query the stored events; export what the query finds."""
 
-    #: export the current query (a :class:`HistoryQuery`).
+    #: export the current query (an :class:`~ayla_monitor.dss.filter.EventFilter`).
     export_requested = Signal(object)
     #: open a device (double-clicked row's DSN).
     device_requested = Signal(str)
@@ -256,7 +244,7 @@ class HistoryWindow(QWidget):
         self.setObjectName("history-window")
         self.setWindowTitle("History — Ayla Monitor")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        self.query = HistoryQuery()
+        self.query = EventFilter(descending=True)
         self.total: int | None = None
         self.first_page_seconds: float | None = None
         self.error: str | None = None
@@ -385,7 +373,7 @@ class HistoryWindow(QWidget):
         self.to_edit.setVisible(custom)
         self.search()
 
-    def build_query(self) -> HistoryQuery:
+    def build_query(self) -> EventFilter:
         """The query the filter bar describes."""
         back = RANGE_CHOICES.get(self.range_box.currentText())
         since = until = None
@@ -396,12 +384,13 @@ class HistoryWindow(QWidget):
             since = self.clock() - back
         stream = self.stream_box.currentData()
         kind = self.type_box.currentData()
-        return HistoryQuery(
+        dsn = self.dsn_edit.text().strip()
+        return EventFilter(
             since=since,
             until=until,
-            stream_ids=[stream] if stream is not None else None,
-            event_types=[kind] if kind else None,
-            dsn=self.dsn_edit.text().strip() or None,
+            stream_ids=(stream,) if stream is not None else None,
+            event_types=(kind,) if kind else None,
+            dsns=(dsn,) if dsn else None,
             property_like=self.property_edit.text().strip() or None,
             text=self.text_edit.text().strip() or None,
             descending=self.model.descending,
@@ -430,7 +419,7 @@ class HistoryWindow(QWidget):
         self.runner.call(self, first, lambda answer: self._first_page(generation, query, *answer),
                          lambda exc: self._read_failed(generation, exc))
 
-    def _first_page(self, generation: int, query: HistoryQuery, page: HistoryPage, elapsed: float,
+    def _first_page(self, generation: int, query: EventFilter, page: HistoryPage, elapsed: float,
                     streams: dict[int, str], gaps: tuple[int, int] = (0, 0)) -> None:
         if generation != self._generation:
             return
@@ -499,7 +488,7 @@ class HistoryWindow(QWidget):
         self.status_label.setText("")
         self.searches += 1
 
-    def _empty_text(self, query: HistoryQuery) -> str:
+    def _empty_text(self, query: EventFilter) -> str:
         if query.dsn and not any((query.text, query.property_like, query.event_types)):
             return f"No events of device {one_line(query.dsn, 60)} in this range."
         if query.since is not None or query.until is not None:

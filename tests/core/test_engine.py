@@ -9,10 +9,10 @@ from typing import Any
 from ayla_monitor.core.engine import Engine
 from ayla_monitor.core.status import FramesReceived, StatusChanged, StreamState, WriterHealth
 from ayla_monitor.dss.endpoints import ReplayWindow
+from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.dss.subscription import StreamDefinition
 from ayla_monitor.simulator.server import Simulator, SimulatorConfig
 from ayla_monitor.store.database import Store
-from ayla_monitor.store.records import EventQuery
 
 KEY = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"
@@ -24,7 +24,7 @@ def run(coro: Any) -> Any:
 
 def stored_seqs(url: str) -> list[int]:
     with Store.open(url) as store:
-        return sorted(e.seq for e in store.iter_events(EventQuery()) if e.seq is not None)
+        return sorted(e.seq for e in store.iter_events(EventFilter()) if e.seq is not None)
 
 
 async def wait_stored(engine: Engine, count: int) -> None:

@@ -11,12 +11,12 @@ import pytest
 
 from ayla_monitor.dss import wire
 from ayla_monitor.dss.events import Event, MalformedFrame
+from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.dss.frames import encode_frame, parse_frame
 from ayla_monitor.dss.keys import key_fingerprint
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.history import (
     Cursor,
-    HistoryQuery,
     Span,
     connectivity_spans,
     count_history,
@@ -172,7 +172,7 @@ def test_location_history_newest_first_with_a_map_link(store: Store) -> None:
     assert location_history(store, OTHER) == []
 
 
-def _all_pages(store: Store, query: HistoryQuery, size: int) -> list[Any]:
+def _all_pages(store: Store, query: EventFilter, size: int) -> list[Any]:
     events: list[Any] = []
     after: Cursor | None = None
     pages = 0
@@ -190,9 +190,9 @@ def _all_pages(store: Store, query: HistoryQuery, size: int) -> list[Any]:
 def test_pages_walk_every_event_once_in_time_order(store: Store) -> None:
     everything = list(store.iter_events())
     newest_first = sorted(everything, key=lambda e: (e.time, e.id), reverse=True)
-    paged = _all_pages(store, HistoryQuery(), size=4)
+    paged = _all_pages(store, EventFilter(descending=True), size=4)
     assert [e.id for e in paged] == [e.id for e in newest_first]
-    oldest_first = _all_pages(store, HistoryQuery(descending=False), size=5)
+    oldest_first = _all_pages(store, EventFilter(descending=False), size=5)
     assert [e.id for e in oldest_first] == [e.id for e in reversed(newest_first)]
     assert paged[0].stream_name == "history test"
 
@@ -200,18 +200,18 @@ def test_pages_walk_every_event_once_in_time_order(store: Store) -> None:
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        (HistoryQuery(dsn=OTHER), 1),
-        (HistoryQuery(dsn=DSN), 12),
-        (HistoryQuery(dsn=DSN, event_types=["connectivity"]), 3),
-        (HistoryQuery(property_name="power"), 2),
-        (HistoryQuery(property_like="TEMP"), 7),
-        (HistoryQuery(text="n/a"), 1),
-        (HistoryQuery(since=T0 + 300, until=T0 + 700), 3),
-        (HistoryQuery(since=T0 + 50_000), 0),
-        (HistoryQuery(event_types=["location"], dsn=OTHER), 0),
+        (EventFilter(descending=True, dsns=(OTHER,)), 1),
+        (EventFilter(descending=True, dsns=(DSN,)), 12),
+        (EventFilter(descending=True, dsns=(DSN,), event_types=("connectivity",)), 3),
+        (EventFilter(descending=True, property_names=("power",)), 2),
+        (EventFilter(descending=True, property_like="TEMP"), 7),
+        (EventFilter(descending=True, text="n/a"), 1),
+        (EventFilter(descending=True, since=T0 + 300, until=T0 + 700), 3),
+        (EventFilter(descending=True, since=T0 + 50_000), 0),
+        (EventFilter(descending=True, event_types=("location",), dsns=(OTHER,)), 0),
     ],
 )
-def test_filters(store: Store, query: HistoryQuery, expected: int) -> None:
+def test_filters(store: Store, query: EventFilter, expected: int) -> None:
     events = _all_pages(store, query, size=3)
     assert len(events) == expected
     assert count_history(store, query) == expected
@@ -219,7 +219,7 @@ def test_filters(store: Store, query: HistoryQuery, expected: int) -> None:
 
 
 def test_empty_range_gives_an_empty_last_page(store: Store) -> None:
-    page = history_page(store, HistoryQuery(since=T0 + 50_000))
+    page = history_page(store, EventFilter(descending=True, since=T0 + 50_000))
     assert page.events == [] and page.next is None
 
 
@@ -227,7 +227,7 @@ def test_a_preview_page_cuts_long_values_in_the_database(db_url: str) -> None:
     big = "v" * 50_000
     stream_id = write_story(db_url, Story().value(T0, "blob", "string", big).value(T0 + 1, "t", "integer", 7))
     with Store.open(db_url) as store:
-        page = history_page(store, HistoryQuery(descending=False), preview=1000)
+        page = history_page(store, EventFilter(descending=False), preview=1000)
         blob, small = page.events
         assert blob.value == "v" * 1000 and len(blob.raw or "") == 1000
         assert page.raw_lengths[0] > 50_000 and page.raw_lengths[1] == len(small.raw or "")

@@ -9,13 +9,14 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from ayla_monitor.dss.events import Event, MalformedFrame, SeqGap
+from ayla_monitor.dss.filter import EventFilter, epoch_of
 from ayla_monitor.dss.frames import encode_frame, parse_frame
 from ayla_monitor.dss.keys import key_fingerprint
 from ayla_monitor.store.connection import make_database
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.errors import DatabaseUnavailable
 from ayla_monitor.store.models import SCHEMA_VERSION
-from ayla_monitor.store.records import EventQuery, StoredEvent
+from ayla_monitor.store.records import StoredEvent
 from ayla_monitor.store.writer import EventWriter
 
 from .conftest import DATA, SAMPLE_TYPES, event_from, sample
@@ -292,11 +293,11 @@ def _seqs(rows: list[StoredEvent]) -> list[int | None]:
 
 
 def test_export_filters_and_paging(store: Store, exportable: list[Event], stream_id: int) -> None:
-    everything = list(store.iter_events(EventQuery(), chunk=7))
+    everything = list(store.iter_events(EventFilter(), chunk=7))
     assert _seqs(everything) == list(range(40))
     assert store.count_events() == 40
 
-    def check(query: EventQuery, expected: list[int]) -> None:
+    def check(query: EventFilter, expected: list[int]) -> None:
         assert expected or query.limit == 0 or query.text or query.stream_ids
         assert _seqs(list(store.iter_events(query, chunk=3))) == expected, query
         assert store.count_events(query) == len(expected), query
@@ -307,28 +308,28 @@ def test_export_filters_and_paging(store: Store, exportable: list[Event], stream
     def value(e: Event) -> str:
         return str(getattr(e, "raw_value", ""))
 
-    check(EventQuery(event_types=["connectivity"]), where(lambda e: e.event_type == "connectivity"))
-    check(EventQuery(dsns=["DEV1"]), where(lambda e: e.dsn == "DEV1"))
+    check(EventFilter(event_types=["connectivity"]), where(lambda e: e.event_type == "connectivity"))
+    check(EventFilter(dsns=["DEV1"]), where(lambda e: e.dsn == "DEV1"))
     check(
-        EventQuery(dsns=["DEV1", "DEV2"], event_types=["datapoint", "location"]),
+        EventFilter(dsns=["DEV1", "DEV2"], event_types=["datapoint", "location"]),
         where(lambda e: e.dsn != "DEV0" and e.event_type in ("datapoint", "location")),
     )
-    check(EventQuery(since="2024-01-03", until="2024-01-05"), list(range(8, 16)))
-    check(EventQuery(since="2024-01-10T00:00:38Z"), [38, 39])
+    check(EventFilter(since=epoch_of("2024-01-03"), until=epoch_of("2024-01-05")), list(range(8, 16)))
+    check(EventFilter(since=epoch_of("2024-01-10T00:00:38Z")), [38, 39])
     check(
-        EventQuery(property_names=["Green_LED"]),
+        EventFilter(property_names=["Green_LED"]),
         where(lambda e: getattr(e, "property_name", None) == "Green_LED"),
     )
-    check(EventQuery(text="val1"), where(lambda e: value(e).startswith("val1")))
-    check(EventQuery(text="VAL2"), where(lambda e: value(e).startswith("val2")))  # case-insensitive
-    check(EventQuery(text="dev2"), where(lambda e: e.dsn == "DEV2"))
-    check(EventQuery(text="green"), where(lambda e: getattr(e, "property_name", None) == "Green_LED"))
-    check(EventQuery(text="val_"), [])  # wildcards are literal
-    check(EventQuery(text="%"), [])
-    check(EventQuery(stream_ids=[stream_id + 1]), [])
-    check(EventQuery(stream_ids=[stream_id], limit=5), [0, 1, 2, 3, 4])
-    check(EventQuery(descending=True, limit=4), [39, 38, 37, 36])
-    check(EventQuery(event_types=["datapoint"], descending=True), list(range(36, -1, -4)))
+    check(EventFilter(text="val1"), where(lambda e: value(e).startswith("val1")))
+    check(EventFilter(text="VAL2"), where(lambda e: value(e).startswith("val2")))  # case-insensitive
+    check(EventFilter(text="dev2"), where(lambda e: e.dsn == "DEV2"))
+    check(EventFilter(text="green"), where(lambda e: getattr(e, "property_name", None) == "Green_LED"))
+    check(EventFilter(text="val_"), [])  # wildcards are literal
+    check(EventFilter(text="%"), [])
+    check(EventFilter(stream_ids=[stream_id + 1]), [])
+    check(EventFilter(stream_ids=[stream_id], limit=5), [0, 1, 2, 3, 4])
+    check(EventFilter(descending=True, limit=4), [39, 38, 37, 36])
+    check(EventFilter(event_types=["datapoint"], descending=True), list(range(36, -1, -4)))
     assert _seqs(store.recent_events(3)) == [37, 38, 39]
     assert store.recent_events(0) == []
 

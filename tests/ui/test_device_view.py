@@ -12,8 +12,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
+from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.store.database import Store
-from ayla_monitor.store.history import HistoryQuery
 from ayla_monitor.ui.device_view import CUSTOM, DeviceView
 from tests.store.test_history import DSN, T0, Story, device_story, write_story
 from tests.ui.conftest import wait_until
@@ -147,7 +147,7 @@ def test_export_asks_for_this_device_in_this_range(view: DeviceView, qtbot: Any)
     with qtbot.waitSignal(view.export_requested) as signal:
         view.export_button.click()
     query = signal.args[0]
-    assert isinstance(query, HistoryQuery)
+    assert isinstance(query, EventFilter)
     assert query.dsn == DSN and query.since == NOW - 3600 and query.until == NOW + 1
 
 

@@ -10,6 +10,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QGuiApplication
 
 from ayla_monitor.dss.events import MalformedFrame, value_text
+from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.dss.frames import parse_frame
 from ayla_monitor.store.records import StoredEvent
 from ayla_monitor.ui import formatting
@@ -20,11 +21,11 @@ from ayla_monitor.ui.event_log import (
     EventLogFilter,
     EventLogModel,
     EventLogView,
-    LogCriteria,
     LogRow,
     Role,
     row_from_frame,
     row_from_stored,
+    row_matcher,
 )
 
 from .conftest import DATA, HOSTILE, sample
@@ -53,7 +54,7 @@ def test_model_passes_the_model_tester(qtmodeltester: Any) -> None:
     qtmodeltester.check(model)
     proxy = EventLogFilter()
     proxy.setSourceModel(model)
-    proxy.set_criteria(LogCriteria(event_type="datapoint"))
+    proxy.set_criteria(EventFilter(event_types=("datapoint",)))
     qtmodeltester.check(proxy)
 
 
@@ -128,18 +129,18 @@ def test_hostile_and_huge_values_stay_plain_and_short(qtmodeltester: Any) -> Non
 @pytest.mark.parametrize(
     ("criteria", "expected"),
     [
-        (LogCriteria(), 6),
-        (LogCriteria(event_type="datapoint"), 1),
-        (LogCriteria(event_type=MALFORMED), 1),
-        (LogCriteria(stream_id=2), 1),
-        (LogCriteria(dsn="AC000W000340649"), 2),
-        (LogCriteria(property_name="blue_led"), 2),
-        (LogCriteria(text="Blue_LED"), 2),
-        (LogCriteria(text="Mountain View"), 0),
-        (LogCriteria(text="nonexistent-zzz"), 0),
+        (EventFilter(), 6),
+        (EventFilter(event_types=("datapoint",)), 1),
+        (EventFilter(malformed=True), 1),
+        (EventFilter(stream_ids=(2,)), 1),
+        (EventFilter(dsns=("AC000W000340649",)), 2),
+        (EventFilter(property_like="blue_led"), 2),
+        (EventFilter(text="Blue_LED"), 2),
+        (EventFilter(text="Mountain View"), 0),
+        (EventFilter(text="nonexistent-zzz"), 0),
     ],
 )
-def test_filters(qtmodeltester: Any, criteria: LogCriteria, expected: int) -> None:
+def test_filters(qtmodeltester: Any, criteria: EventFilter, expected: int) -> None:
     model = EventLogModel()
     rows = all_sample_rows()
     model.append(rows)
@@ -148,7 +149,7 @@ def test_filters(qtmodeltester: Any, criteria: LogCriteria, expected: int) -> No
     qtmodeltester.check(proxy)
     proxy.set_criteria(criteria)
     assert proxy.rowCount() == expected
-    assert proxy.rowCount() == sum(criteria.accepts(r) for r in rows)
+    assert proxy.rowCount() == sum(row_matcher(criteria)(r) for r in rows)
 
 
 def test_filter_applies_to_rows_arriving_later(qtmodeltester: Any) -> None:
@@ -156,7 +157,7 @@ def test_filter_applies_to_rows_arriving_later(qtmodeltester: Any) -> None:
     qtmodeltester.check(model)
     proxy = EventLogFilter()
     proxy.setSourceModel(model)
-    proxy.set_criteria(LogCriteria(dsn="DEV2"))
+    proxy.set_criteria(EventFilter(dsns=("DEV2",)))
     model.append([row_from_frame(1, sample("datapoint", dsn="DEV1")), row_from_frame(1, sample("datapoint", dsn="DEV2"))])
     model.append([row_from_frame(1, sample("connectivity", dsn="DEV2")), row_from_frame(1, sample("location"))])
     assert proxy.rowCount() == 2
@@ -235,7 +236,7 @@ def test_filter_follows_rows_leaving_the_window(qtmodeltester: Any) -> None:
     proxy = EventLogFilter()
     proxy.setSourceModel(model)
     qtmodeltester.check(proxy)
-    proxy.set_criteria(LogCriteria(dsn="EVEN"))
+    proxy.set_criteria(EventFilter(dsns=("EVEN",)))
     removed: list[tuple[int, int]] = []
     proxy.rowsRemoved.connect(lambda _p, a, b: removed.append((a, b)))
     for start in range(0, 20, 4):
@@ -394,7 +395,7 @@ def test_a_big_frame_is_a_bounded_preview(qtbot: Any) -> None:
     tip = cell(model, 0, Column.VALUE, Qt.ItemDataRole.ToolTipRole)
     assert len(tip) < 5000 and "<i>" not in tip
     assert len(cell(model, 0, Column.VALUE)) <= formatting.ONE_LINE_LIMIT + 1
-    assert LogCriteria(text="yyyy").accepts(row)
+    assert row_matcher(EventFilter(text="yyyy"))(row)
     view = EventLogView()
     qtbot.addWidget(view)
     view.add_rows([row])

@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
+from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.store.database import Store
-from ayla_monitor.store.history import HistoryQuery
-from ayla_monitor.ui.event_log import LogCriteria
 from ayla_monitor.ui.export_dialog import (
     ExportCancelled,
     ExportDialog,
@@ -37,7 +36,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def test_csv_of_one_device_in_a_range(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "out.csv"
     seen: list[int] = []
-    count = export_to_file(store, HistoryQuery(dsn=DSN, since=T0, until=T0 + 661, descending=False),
+    count = export_to_file(store, EventFilter(dsns=(DSN,), since=T0, until=T0 + 661),
                            "csv", path, progress=seen.append, every=2)
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -55,7 +54,7 @@ def test_csv_of_one_device_in_a_range(store: Store, tmp_path: Path) -> None:
 
 def test_json_lines_carry_the_event_as_received(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "out.jsonl"
-    count = export_to_file(store, HistoryQuery(dsn=OTHER), "jsonl", path)
+    count = export_to_file(store, EventFilter(dsns=(OTHER,)), "jsonl", path)
     (line,) = path.read_text(encoding="utf-8").splitlines()
     row = json.loads(line)
     assert count == 1 and row["dsn"] == OTHER and row["event"]["datapoint"]["value"] == 99.0
@@ -66,20 +65,21 @@ def test_cancel_leaves_no_file(store: Store, tmp_path: Path) -> None:
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(ExportCancelled):
-        export_to_file(store, HistoryQuery(), "csv", path, cancel=cancel)
+        export_to_file(store, EventFilter(), "csv", path, cancel=cancel)
     assert not path.exists() and not (tmp_path / "out.csv.part").exists()
 
 
 def test_the_live_log_filter_becomes_a_query() -> None:
-    query = query_from_criteria(LogCriteria(event_type="datapoint", stream_id=3, dsn=DSN,
-                                            property_name="temp", text="21"))
-    assert query == HistoryQuery(stream_ids=[3], event_types=["datapoint"], dsn=DSN, property_like="temp",
-                                 text="21", descending=False)
-    assert query_from_criteria(LogCriteria()) == HistoryQuery(descending=False)
+    live = EventFilter(event_types=["datapoint"], stream_ids=[3], dsns=DSN, property_like="temp", text="21",
+                       descending=True)
+    query = query_from_criteria(live)
+    assert query == EventFilter(stream_ids=(3,), event_types=("datapoint",), dsns=(DSN,), property_like="temp",
+                                text="21", descending=False)
+    assert query_from_criteria(EventFilter(property_like=" ", dsns=[])) == EventFilter()
 
 
 def test_dialog_exports_with_progress(qtbot: Any, store: Store, tmp_path: Path, run: Callable[..., Any]) -> None:
-    dialog = ExportDialog(store, HistoryQuery(dsn=DSN), directory=tmp_path)
+    dialog = ExportDialog(store, EventFilter(dsns=(DSN,)), directory=tmp_path)
     qtbot.addWidget(dialog)
     dialog.format_box.setCurrentIndex(dialog.format_box.findData("jsonl"))
     assert dialog.path_edit.text().endswith(".jsonl")
@@ -94,19 +94,18 @@ def test_dialog_exports_with_progress(qtbot: Any, store: Store, tmp_path: Path, 
 
 def test_dialog_cancel_mid_export(qtbot: Any, store: Store, tmp_path: Path, run: Callable[..., Any],
                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    dialog = ExportDialog(store, HistoryQuery(), directory=tmp_path)
+    dialog = ExportDialog(store, EventFilter(), directory=tmp_path)
     qtbot.addWidget(dialog)
     gate = threading.Event()
     import ayla_monitor.ui.export_dialog as module
 
-    real = module.iter_history
+    real = module.export_events
 
-    def slow(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        for event in real(*args, **kwargs):
-            gate.wait(5)
-            yield event
+    def slow(*args: Any, **kwargs: Any) -> int:
+        gate.wait(5)  # the export starts once the dialog has counted and Cancel was clicked
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(module, "iter_history", slow)
+    monkeypatch.setattr(module, "export_events", slow)
 
     async def go() -> None:
         dialog.start()
@@ -122,10 +121,10 @@ def test_dialog_cancel_mid_export(qtbot: Any, store: Store, tmp_path: Path, run:
 
 
 def test_the_proposed_name_says_what_is_exported(store: Store, tmp_path: Path, qtbot: Any) -> None:
-    query = HistoryQuery(dsn=DSN, since=T0, until=T0 + 3600)
+    query = EventFilter(dsns=(DSN,), since=T0, until=T0 + 3600)
     assert suggested_name(query) == f"ayla-events-{DSN}-from-2024-05-01_0000-to-2024-05-01_0100.csv"
-    assert suggested_name(HistoryQuery(), "jsonl") == "ayla-events-all.jsonl"
-    assert suggested_name(HistoryQuery(dsn="../../etc/passwd")) == "ayla-events-etc_passwd.csv"
+    assert suggested_name(EventFilter(), "jsonl") == "ayla-events-all.jsonl"
+    assert suggested_name(EventFilter(dsns=("../../etc/passwd",))) == "ayla-events-etc_passwd.csv"
     dialog = ExportDialog(store, query, directory=tmp_path)
     qtbot.addWidget(dialog)
     assert Path(dialog.path_edit.text()).name == suggested_name(query)
@@ -135,7 +134,7 @@ def test_an_existing_file_is_only_replaced_when_the_user_says_so(
         store: Store, tmp_path: Path, qtbot: Any) -> None:
     path = tmp_path / "mine.csv"
     path.write_text("precious", encoding="utf-8")
-    dialog = ExportDialog(store, HistoryQuery(dsn=DSN), directory=tmp_path)
+    dialog = ExportDialog(store, EventFilter(dsns=(DSN,)), directory=tmp_path)
     qtbot.addWidget(dialog)
     dialog.path_edit.setText(str(path))
     dialog.export_button.click()
