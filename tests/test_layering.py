@@ -26,7 +26,7 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     # capture files: pure formats and redaction over dss, and file I/O; no network, no database
     "capture": ({"dss", "capture", "root"}, QT | DB | {"websockets", "asyncio", "socket", "ssl"}),
     "store": ({"dss", "store", "paths"}, QT | {"websockets"}),
-    "core": ({"dss", "dss.client", "store", "core"}, QT | DB),
+    "core": ({"dss", "dss.client", "store", "core", "root"}, QT | DB),  # root: the version (status rows)
     # the device model and the insight: pure folds over dss events (issue 12)
     "fleet": ({"dss", "fleet"}, QT | DB | IO),
     "headless": ({"dss", "dss.client", "store", "core", "headless", "capture", "root", "fleet"}, QT | DB),
