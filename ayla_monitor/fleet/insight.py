@@ -18,7 +18,8 @@ the latency figures say how far apart the two are).
 Choices, with their reasons:
 
 - Rhythm (a device's typical interval between events): the median of its
-  last 15 gaps between events of distinct times. A median ignores one
+  last 15 gaps between events of distinct times (kept in a fixed array;
+  the median is taken when asked). A median ignores one
   burst or one long pause where a mean or an EWMA is dragged along; 15
   gaps settle quickly after a device changes its pace. Events of the same
   second are one beat (event times have whole seconds).
@@ -28,9 +29,11 @@ Choices, with their reasons:
 - A flap is a change of a device's connectivity state (online to offline
   or back) after its first known state; flapping is at least
   ``flapping_per_hour`` (6, three drops) in the last hour.
-- Latency: ``received_at`` minus the event time, p50/p95 in ms from a
+- Latency: ``received_at`` minus the event time, p50/p95 in ms: per
+  device over its latest 64 events, per stream over every 4th event in a
   1 %-accurate log histogram (:class:`~ayla_monitor.fleet.stats.Quantiles`).
-  Clock skew: ``created_at_from_device`` minus ``created_at``.
+  Clock skew: ``created_at_from_device`` minus ``created_at``, the median
+  of the device's latest 16.
 - Acks: a ``datapointack`` pairs with the ``datapoint`` of the same
   datapoint id, whichever comes first (they come on different streams).
   Ack latency is ``acked_at`` minus ``created_at``. An ack failed when its
@@ -54,7 +57,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ayla_monitor.dss.events import Connectivity, Datapoint, DatapointAck, DssEvent, Value
-from ayla_monitor.fleet.stats import MinuteRate, Quantiles, RecentCounts, RunningMedian
+from ayla_monitor.fleet.stats import MinuteRate, Quantiles, Recent, RecentCounts
 
 __all__ = [
     "InsightSettings",
@@ -95,6 +98,12 @@ class InsightSettings:
         if self.flapping_per_hour < 1 or self.spike_min_per_minute < 1 or self.rhythm_gaps < 1:
             raise ValueError("flapping_per_hour, spike_min_per_minute and rhythm_gaps must be 1 or more")
 
+
+#: a device's latest latencies that its p50/p95 are taken over
+LATENCY_SAMPLES = 64
+#: a device's latest clock offsets and ack latencies kept
+SKEW_SAMPLES = 16
+ACK_SAMPLES = 32
 
 _TIME_CACHE_SIZE = 4096
 _time_cache: dict[str, float | None] = {}
@@ -161,11 +170,16 @@ class Spike:
 
 
 class DeviceInsight:
-    """One device's running figures (mutated by :class:`FleetInsight`)."""
+    """One device's running figures (mutated by :class:`FleetInsight`).
+
+    Per event only counters and fixed arrays are written (the latencies,
+    gaps and clock offsets of its latest events, :class:`Recent`); medians
+    and quantiles are taken when a summary is asked for.
+    """
 
     __slots__ = (
         "dsn", "oem_id", "oem_model", "tags", "online", "online_since", "first_heard", "last_heard",
-        "events", "flaps", "recent_flaps", "_beat", "rhythm", "rate", "latency", "skew", "acks",
+        "events", "flaps", "recent_flaps", "_beat", "gaps", "rate", "latency", "skew", "acks",
         "ack_latency", "failed", "missing", "acked_properties", "spikes",
     )
 
@@ -182,12 +196,16 @@ class DeviceInsight:
         self.flaps = 0
         self.recent_flaps: RecentCounts | None = None
         self._beat: float | None = None
-        self.rhythm = RunningMedian(rhythm_gaps)
+        #: the latest gaps between its events of distinct times (the rhythm)
+        self.gaps = Recent(rhythm_gaps)
         self.rate = MinuteRate()
-        self.latency: Quantiles | None = None
-        self.skew: Quantiles | None = None
+        #: received - event time of its latest events, ms
+        self.latency = Recent(LATENCY_SAMPLES)
+        #: created_at_from_device - created_at of its latest datapoints, s
+        self.skew: Recent | None = None
         self.acks = 0
-        self.ack_latency: Quantiles | None = None
+        #: acked_at - created_at of its latest acks, ms
+        self.ack_latency: Recent | None = None
         self.failed = 0
         self.missing = 0
         self.acked_properties: set[str] | None = None
@@ -195,8 +213,8 @@ class DeviceInsight:
 
     @property
     def typical_interval(self) -> float | None:
-        """The rhythm in seconds, once three gaps are known."""
-        return self.rhythm.median if len(self.rhythm) >= 3 else None
+        """The rhythm in seconds (the median gap), once three gaps are known."""
+        return self.gaps.quantile(0.5) if len(self.gaps) >= 3 else None
 
 
 @dataclass(slots=True)
@@ -274,7 +292,7 @@ class GroupCounts:
     flapping: int = 0
 
 
-def _p(q: Quantiles | None, at: float) -> float | None:
+def _p(q: Quantiles | Recent | None, at: float) -> float | None:
     return None if q is None else q.quantile(at)
 
 
@@ -290,9 +308,12 @@ class FleetInsight:
         self.horizon = horizon
         self._devices: dict[str, DeviceInsight] = {}
         self._streams: dict[str, StreamInsight] = {}
+        self._stream_cache: StreamInsight | None = None
         self.events = 0
         #: the latest event time seen (the clock of stored rows)
         self.latest: float | None = None
+        #: the moment of the event added last (``None``: it had no time and was skipped)
+        self.last_instant: float | None = None
         self.earliest: float | None = None
         self.rate = MinuteRate()
         self.online_count = 0
@@ -321,7 +342,10 @@ class FleetInsight:
             add(event, stream)
 
     def add(self, event: DssEvent, stream: str | None = None) -> None:
-        """Fold one event in (events of any type; ``stream``: its stream's name)."""
+        """Fold one event in (events of any type; ``stream``: its stream's name).
+
+        The hot path of the live window: written flat, with the common case
+        first (benchmarks/insight.py measures it)."""
         cls = event.__class__
         if cls is Datapoint:
             text = event.created_at or event.time  # type: ignore[attr-defined]
@@ -335,8 +359,10 @@ class FleetInsight:
         received = event.received_at
         if when is None:
             if not received:
+                self.last_instant = None
                 return  # no time at all: nothing to place it on
             when = received
+        self.last_instant = when
         self.events += 1
         latest = self.latest
         if latest is None or when > latest:
@@ -344,22 +370,30 @@ class FleetInsight:
             if self._waiting or self._early_acks:
                 horizon = self.horizon
                 self._expire(when if horizon is None or when < horizon else horizon)
-        if self.earliest is None or when < self.earliest:
+            if self.earliest is None:
+                self.earliest = when
+        elif when < self.earliest:  # type: ignore[operator]  # set with the first latest
             self.earliest = when
-        fleet_rate = self.rate
         minute = int(when // 60)
+        fleet_rate = self.rate
         if minute != fleet_rate.minute:
             self._roll(fleet_rate, minute, None)
         fleet_rate.current += 1
         latency = (received - when) * 1000.0 if received else None
         if stream is not None:
-            s = self._streams.get(stream)
-            if s is None:
-                s = self._streams[stream] = StreamInsight(stream)
+            s = self._stream_cache
+            if s is None or s.name != stream:
+                s = self._streams.get(stream)
+                if s is None:
+                    s = self._streams[stream] = StreamInsight(stream)
+                self._stream_cache = s
             s.events += 1
-            s.rate.add(when)
-            if latency is not None:
-                s.latency.add(latency)
+            rate = s.rate
+            if minute != rate.minute:
+                rate.roll(minute)
+            rate.current += 1
+            if latency is not None and not s.events & 3:
+                s.latency.add(latency)  # every 4th event's: a quarter of the cost, p95 as good
         dsn = event.dsn
         if dsn is None:
             return
@@ -367,38 +401,33 @@ class FleetInsight:
         if device is None:
             device = self._devices[dsn] = DeviceInsight(dsn, self.settings.rhythm_gaps)
             device.first_heard = when
-        if event.oem_model is not None and event.oem_model != device.oem_model:
             device.oem_model = event.oem_model
-        if event.oem_id is not None and event.oem_id != device.oem_id:
             device.oem_id = event.oem_id
-        if event.resource_tags and event.resource_tags != device.tags:
-            device.tags = event.resource_tags
+        elif event.oem_model != device.oem_model and event.oem_model is not None:
+            device.oem_model = event.oem_model
+            device.oem_id = event.oem_id or device.oem_id
+        tags = event.resource_tags
+        if tags and tags != device.tags:
+            device.tags = tags
         device.events += 1
-        last = device.last_heard
-        if last is None or when >= last:
-            device.last_heard = when
         beat = device._beat
         if beat is None or when > beat:
             if beat is not None:
-                device.rhythm.add(when - beat)
+                device.gaps.add(when - beat)
             device._beat = when
+            device.last_heard = when
         rate = device.rate
         if minute != rate.minute:
             self._roll(rate, minute, device)
         rate.current += 1
         if latency is not None:
-            if device.latency is None:
-                device.latency = Quantiles()
             device.latency.add(latency)
-        if cls is Connectivity:
-            assert isinstance(event, Connectivity)
-            self._connectivity(device, event.online, when)
+        if cls is Datapoint:
+            self._datapoint(device, event, when)  # type: ignore[arg-type]
+        elif cls is Connectivity:
+            self._connectivity(device, event.online, when)  # type: ignore[attr-defined]
         elif cls is DatapointAck:
-            assert isinstance(event, DatapointAck)
-            self._ack(device, event, when)
-        elif cls is Datapoint:
-            assert isinstance(event, Datapoint)
-            self._datapoint(device, event, when)
+            self._ack(device, event, when)  # type: ignore[arg-type]
 
     def _roll(self, rate: MinuteRate, minute: int, device: DeviceInsight | None) -> None:
         """A new minute for ``rate``: was the minute that ended a spike?"""
@@ -434,12 +463,14 @@ class FleetInsight:
             device.recent_flaps.add(when)
 
     def _datapoint(self, device: DeviceInsight, event: Datapoint, when: float) -> None:
-        created = instant_of(event.created_at)
-        from_device = instant_of(event.created_at_from_device)
-        if created is not None and from_device is not None:
-            if device.skew is None:
-                device.skew = Quantiles()
-            device.skew.add(from_device - created)
+        from_device = event.created_at_from_device
+        if from_device is not None and event.created_at is not None:
+            device_time = _time_cache.get(from_device) or instant_of(from_device)
+            created = _time_cache.get(event.created_at) or instant_of(event.created_at)
+            if device_time is not None and created is not None:
+                if device.skew is None:
+                    device.skew = Recent(SKEW_SAMPLES)
+                device.skew.add(device_time - created)
         dp_id = event.datapoint_id
         if dp_id is None:
             return
@@ -452,8 +483,7 @@ class FleetInsight:
         if len(waiting) >= self.settings.max_waiting:
             del waiting[next(iter(waiting))]
             self.untracked += 1
-        start = created if created is not None else when
-        waiting[dp_id] = (device, event.property_name, start + self.settings.ack_timeout_s)
+        waiting[dp_id] = (device, event.property_name, when + self.settings.ack_timeout_s)
 
     def _ack(self, device: DeviceInsight, event: DatapointAck, when: float) -> None:
         dp_id = event.datapoint_id
@@ -485,7 +515,7 @@ class FleetInsight:
             ms = (acked - created) * 1000.0
             self.ack_latency.add(ms)
             if device.ack_latency is None:
-                device.ack_latency = Quantiles()
+                device.ack_latency = Recent(ACK_SAMPLES)
             device.ack_latency.add(ms)
             if prop is not None:
                 by_prop = self._ack_latency_by_property.get(prop)
@@ -561,14 +591,15 @@ class FleetInsight:
 
     @property
     def latency(self) -> Quantiles:
-        """Every event's latency: the streams' together, or the devices' when
-        no stream was named (kept per stream and device only: one sketch
-        less to fill per event)."""
+        """Every event's latency: the streams' together, or (no stream was
+        named) the devices' latest ones."""
         total = Quantiles()
-        parts: Iterable[StreamInsight | DeviceInsight] = self._streams.values() or self._devices.values()
-        for part in parts:
-            if part.latency is not None:
-                total.merge(part.latency)
+        for stream in self._streams.values():
+            total.merge(stream.latency)
+        if not self._streams:
+            for device in self._devices.values():
+                for value in device.latency.values():
+                    total.add(value)
         return total
 
     @property

@@ -7,20 +7,21 @@
   came, and the buckets needed for 1 ms .. 1 day number under 1,300 (a
   device's latencies fill a few dozen). Chosen over a reservoir because it
   needs no randomness, merges by adding counts and never forgets a tail.
-- :class:`RunningMedian`: the median of the last few values (a device's
-  rhythm: robust to one burst or one long pause, unlike a mean).
 - :class:`MinuteRate`: events in the current and the last whole minute,
   and a slow average of the per-minute counts (a device's "own recent
   rate", against which a spike is judged).
+- :class:`RecentCounts`: how many in the last hour and day, in 84 slots.
+- :class:`Recent`: a device's last N values in a fixed array, for the
+  figures of every event (a sketch per device cost as much as parsing
+  the event; an array store costs a tenth of it).
 """
 
 from __future__ import annotations
 
 import math
-from bisect import insort
-from collections import deque
+from array import array
 
-__all__ = ["Quantiles", "RunningMedian", "MinuteRate", "RecentCounts", "RELATIVE_ACCURACY"]
+__all__ = ["Quantiles", "MinuteRate", "RecentCounts", "Recent", "RELATIVE_ACCURACY"]
 
 #: A quantile read from :class:`Quantiles` is within this fraction of the exact one.
 RELATIVE_ACCURACY = 0.01
@@ -135,40 +136,6 @@ class Quantiles:
         return bins
 
 
-class RunningMedian:
-    """The median of the last ``size`` values (odd ``size`` keeps it one of them)."""
-
-    __slots__ = ("_recent", "_sorted", "_size")
-
-    def __init__(self, size: int = 15) -> None:
-        if size < 1:
-            raise ValueError(f"a running median needs room for one value at least, not {size}")
-        self._size = size
-        self._recent: deque[float] = deque()
-        self._sorted: list[float] = []
-
-    def add(self, value: float) -> None:
-        recent = self._recent
-        if len(recent) == self._size:
-            old = recent.popleft()
-            self._sorted.remove(old)
-        recent.append(value)
-        insort(self._sorted, value)
-
-    def __len__(self) -> int:
-        return len(self._recent)
-
-    @property
-    def median(self) -> float | None:
-        values = self._sorted
-        if not values:
-            return None
-        mid = len(values) // 2
-        if len(values) % 2:
-            return values[mid]
-        return (values[mid - 1] + values[mid]) / 2
-
-
 class MinuteRate:
     """Events per minute, by whole minutes of the events' own time.
 
@@ -270,3 +237,43 @@ class RecentCounts:
         """In the 24 hours up to ``now``'s hour (that hour included)."""
         hour = int(now // 3600)
         return sum(c for c, s in zip(self._hour_counts, self._hour_stamps, strict=True) if hour - 24 < s <= hour)
+
+
+class Recent:
+    """The last ``size`` numbers, in a fixed array (a device's latencies,
+    gaps, clock offsets): writing one is an index store, and quantiles are
+    taken when asked (a sort of at most ``size`` values)."""
+
+    __slots__ = ("_values", "_at", "count", "_size")
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError(f"room for one value at least, not {size}")
+        self._values = array("d", bytes(8 * size))
+        self._at = 0
+        self._size = size
+        #: values added so far (the array holds the last ``size`` of them)
+        self.count = 0
+
+    def add(self, value: float) -> None:
+        at = self._at
+        self._values[at] = value
+        self._at = 0 if at + 1 == self._size else at + 1
+        self.count += 1
+
+    def __len__(self) -> int:
+        return min(self.count, self._size)
+
+    def values(self) -> list[float]:
+        """The values held, oldest first."""
+        if self.count < self._size:
+            return list(self._values[: self.count])
+        return list(self._values[self._at :]) + list(self._values[: self._at])
+
+    def quantile(self, q: float) -> float | None:
+        """Nearest-rank quantile of the values held; ``None`` when empty."""
+        n = len(self)
+        if n == 0:
+            return None
+        ordered = sorted(self._values[:n])
+        return ordered[min(n - 1, max(0, math.ceil(q * n) - 1))]

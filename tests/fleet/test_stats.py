@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from ayla_monitor.fleet.stats import RELATIVE_ACCURACY, MinuteRate, Quantiles, RecentCounts, RunningMedian
+from ayla_monitor.fleet.stats import RELATIVE_ACCURACY, MinuteRate, Quantiles, Recent, RecentCounts
 
 
 def exact(values: list[float], q: float) -> float:
@@ -58,19 +58,19 @@ def test_quantiles_merge_and_histogram() -> None:
     assert c.histogram([0, 50, 500, 5000]) == [12, 20, 5]
 
 
-def test_running_median_forgets_what_left_the_window() -> None:
-    m = RunningMedian(3)
-    assert m.median is None
+def test_recent_keeps_the_last_values_and_their_quantiles() -> None:
+    r = Recent(3)
+    assert r.quantile(0.5) is None and len(r) == 0
     for v in (10.0, 1.0, 100.0):
-        m.add(v)
-    assert m.median == 10.0
-    m.add(2.0)  # window 1, 100, 2
-    assert m.median == 2.0
-    m.add(3.0)  # window 100, 2, 3
-    assert m.median == 3.0
-    assert len(m) == 3
+        r.add(v)
+    assert r.quantile(0.5) == 10.0 and r.values() == [10.0, 1.0, 100.0]
+    r.add(2.0)  # 1, 100, 2
+    assert r.quantile(0.5) == 2.0 and r.quantile(1.0) == 100.0
+    r.add(3.0)  # 100, 2, 3
+    assert r.values() == [100.0, 2.0, 3.0] and r.quantile(0.5) == 3.0
+    assert len(r) == 3 and r.count == 5
     with pytest.raises(ValueError):
-        RunningMedian(0)
+        Recent(0)
 
 
 def test_minute_rate_counts_whole_minutes_and_decays_over_silence() -> None:

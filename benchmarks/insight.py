@@ -1,0 +1,85 @@
+"""The live insight's cost per event, against what the client already spends.
+
+    .venv/bin/python benchmarks/insight.py [EVENTS] [--devices N]
+
+Makes EVENTS frames of the simulator's scenario fleet (default 300,000 of
+2,000 devices, 50 events/s of simulated time), then times, each as the
+median of 5 passes: parsing the frames (``parse_frame``: what the client
+does for every frame before anything else), and
+``FleetInsight.add`` over the parsed events (a fresh insight each pass).
+Prints µs per event and the insight's share of parse + insight, and the
+insight's memory (tracemalloc, one extra pass). The issue's budget is the
+recorder's ingest rate with insight on at least 90 % of without: the
+recorder's client spends ~16 µs of CPU per event (benchmarks/ingest.py:
+3.2-3.5 s for 200,000), so insight has ~1.6-1.8 µs.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+import tracemalloc
+
+from ayla_monitor.dss import wire
+from ayla_monitor.dss.events import DssEvent
+from ayla_monitor.dss.frames import parse_frame
+from ayla_monitor.fleet.insight import FleetInsight
+from ayla_monitor.simulator.fleet import Fleet
+
+START = 1_767_225_600.0
+
+
+def main() -> None:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    count = int(args[0]) if args else 300_000
+    devices = int(sys.argv[sys.argv.index("--devices") + 1]) if "--devices" in sys.argv else 2_000
+    fleet = Fleet(devices, seed=1, scenarios=True)
+    texts = [
+        wire.sequenced_frame(wire.unsequenced_text(fleet.next_event(START + i / 50)), i + 1) for i in range(count)
+    ]
+    received = [START + i / 50 + 0.3 for i in range(count)]
+
+    def parse() -> list[DssEvent]:
+        out = []
+        for text, at in zip(texts, received, strict=True):
+            frame = parse_frame(text, at)
+            if isinstance(frame, DssEvent):
+                out.append(frame)
+        return out
+
+    events = parse()
+
+    def insight() -> FleetInsight:
+        fleet_insight = FleetInsight()
+        add = fleet_insight.add
+        for event in events:
+            add(event, "bench")
+        return fleet_insight
+
+    def timed(work: object) -> float:
+        runs = []
+        for _ in range(5):
+            started = time.perf_counter()
+            work()  # type: ignore[operator]
+            runs.append(time.perf_counter() - started)
+        return statistics.median(runs)
+
+    parse_s = timed(parse)
+    insight_s = timed(insight)
+    tracemalloc.start()
+    kept = insight()
+    memory, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    per_parse = parse_s / count * 1e6
+    per_insight = insight_s / len(events) * 1e6
+    print(f"{count:,} events of {devices:,} devices (scenarios on); median of 5 passes")
+    print(f"parse_frame:      {per_parse:.2f} µs/event")
+    print(f"FleetInsight.add: {per_insight:.2f} µs/event "
+          f"({per_insight / (per_parse + per_insight):.0%} of parse + insight)")
+    print(f"insight memory:   {memory / 1e6:.1f} MB for {len(kept):,} devices "
+          f"({kept.pending:,} datapoints waiting for an ack)")
+
+
+if __name__ == "__main__":
+    main()
