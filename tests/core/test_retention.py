@@ -21,7 +21,6 @@ from ayla_monitor.store.connection import make_database
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.retention import LOCK_NAME, delete_batch, id_ranges, prune
 from ayla_monitor.store.writer import EventWriter
-from tests.store.conftest import backend, db_url, make_event  # noqa: F401  (fixtures)
 
 KEY = "0123456789abcdef0123456789abcdef"
 OLD = "2024-01-01T00:00:00Z"
@@ -56,7 +55,7 @@ def test_id_ranges_split_where_ids_are_far_apart() -> None:
 
 
 def test_a_batch_deletes_by_id_range_and_keeps_newer_rows_inside_it(
-    db_url: str, make_event: Callable[..., Event]  # noqa: F811
+    db_url: str, make_event: Callable[..., Event]
 ) -> None:
     # ids 1..30: old, old, new, old, ... : a range over the old ids holds new rows too.
     events = [
@@ -72,7 +71,7 @@ def test_a_batch_deletes_by_id_range_and_keeps_newer_rows_inside_it(
     assert len(left) == 10 and OLD not in left
 
 
-def test_the_engine_prunes_while_a_stream_records(db_url: str, make_event: Callable[..., Event]) -> None:  # noqa: F811
+def test_the_engine_prunes_while_a_stream_records(db_url: str, make_event: Callable[..., Event]) -> None:
     old = [make_event("datapoint", seq=i, time=OLD) for i in range(1, 3001)]
     write(db_url, old)
 
@@ -101,7 +100,7 @@ def test_the_engine_prunes_while_a_stream_records(db_url: str, make_event: Calla
 
 
 @pytest.mark.mysql
-def test_one_process_prunes_at_a_time_on_mysql(make_event: Callable[..., Event]) -> None:  # noqa: F811
+def test_one_process_prunes_at_a_time_on_mysql(make_event: Callable[..., Event]) -> None:
     from tests.store.conftest import drop_project_tables, mysql_url
 
     url = mysql_url()
