@@ -29,7 +29,7 @@ from ayla_monitor.dss.frames import parse_frame
 from ayla_monitor.headless.export import Progress
 from ayla_monitor.simulator.fleet import Fleet
 from ayla_monitor.store.database import Store
-from ayla_monitor.store.export import export_events, export_malformed, iso_received
+from ayla_monitor.store.export import export_events, export_malformed, iso_received, time_order
 from ayla_monitor.store.models import Event
 from ayla_monitor.store.records import EXPORT_COLUMNS, STORED_COLUMNS, StoredEvent
 from ayla_monitor.store.writer import EventWriter
@@ -136,7 +136,18 @@ def test_export_is_the_reference_byte_for_byte(store: Store, fmt: str) -> None:
         _by_time(everything, True), fmt)
     datapoints = EventFilter(event_types=("datapoint",), since=epoch_of("2024-05-01T00:00:30Z"), limit=40)
     chosen = [e for e in everything if e.event_type == "datapoint" and (e.time or "") >= "2024-05-01T00:00:30Z"]
-    assert exported(store, datapoints, fmt, chunk=9) == reference(chosen[:40], fmt)
+    assert exported(store, datapoints, fmt, by_time=False, chunk=9) == reference(chosen[:40], fmt)
+    # A type or a time range is read in event-time order unless told (an index serves it so).
+    assert time_order(datapoints) and not time_order(EventFilter(dsns=("X",), text="y"))
+    assert exported(store, datapoints, fmt, chunk=9) == reference(_by_time(chosen, False)[:40], fmt)
+    # ... keeping the events without a time (first, by id): a type alone does not exclude them.
+    kinds = EventFilter(event_types=("datapoint", "connectivity", "bogus"))
+    typed = [e for e in everything if e.event_type in kinds.event_types]  # type: ignore[operator]
+    untimed = [e for e in typed if e.time is None]
+    assert untimed, "the hostile fleet sends events without a time"
+    assert exported(store, kinds, fmt, chunk=6) == reference(untimed + _by_time(typed, False), fmt)
+    newest = EventFilter(event_types=kinds.event_types, descending=True)
+    assert exported(store, newest, fmt, chunk=6) == reference(_by_time(typed, True) + untimed[::-1], fmt)
 
 
 def test_json_lines_splice_the_event_as_received(store: Store) -> None:
