@@ -136,6 +136,8 @@ class StatusReporter:
 
     async def run(self) -> None:
         try:
+            await self.write()  # at once: the recorder is there, "starting"
+            await asyncio.sleep(min(self.interval, 1.0))  # then with its streams
             while True:
                 await self.write()
                 await asyncio.sleep(self.interval)

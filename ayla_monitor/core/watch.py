@@ -85,7 +85,7 @@ def stream_statuses(
             state = _STATES.get(s.state, StreamState.STOPPED)
             if stale:
                 state = StreamState.STOPPED
-                detail = f"{who} stopped reporting {now - r.updated_at:.0f} s ago (stale)"
+                detail = f"stale: no status for {now - r.updated_at:.0f} s"
             elif r.state == "stopped":
                 state = StreamState.STOPPED
                 detail = f"{who} stopped"

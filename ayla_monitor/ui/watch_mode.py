@@ -27,6 +27,7 @@ from ayla_monitor.core.watch import DatabaseWatch
 from ayla_monitor.store.errors import StoreError
 from ayla_monitor.store.location import describe_database, resolve_database_url
 from ayla_monitor.ui.slots import async_slot
+from ayla_monitor.ui.streams_panel import StreamsPanel
 
 if TYPE_CHECKING:
     from ayla_monitor.store.database import Store
@@ -128,6 +129,7 @@ class WatchMode:
             tasks.create_task(self._name_streams(watch), name="watch-names"),
         ]
         window.set_engine_ready(False)  # nothing to record here: no Add stream, no demo
+        self._show_stream_actions(False)  # the recorders' streams are theirs to connect or stop
         window.history_action.setEnabled(True)
         window.export_action.setEnabled(True)
         window.banner.hide()
@@ -151,6 +153,13 @@ class WatchMode:
         watch, self.watch = self.watch, None
         if watch is not None:
             await watch.__aexit__(None, None, None)
+            self._show_stream_actions(True)
+
+    def _show_stream_actions(self, shown: bool) -> None:
+        panel = self.session.window.streams_panel
+        if isinstance(panel, StreamsPanel) and shiboken6.isValid(panel):
+            for action in [panel.add_action, *panel.stream_actions()]:
+                action.setVisible(shown)
 
     def _connection(self, ok: bool, message: str) -> None:
         window = self.session.window
