@@ -604,8 +604,14 @@ class FleetInsight:
 
     @property
     def pending(self) -> int:
-        """Datapoints still inside their ack wait."""
-        return len(self._waiting)
+        """Datapoints still inside their ack wait, on properties that are acked
+        (a property never acked is not waited for: its datapoints never go missing)."""
+        count = 0
+        for device, prop, _deadline in self._waiting.values():
+            acked = device.acked_properties
+            if acked is not None and prop in acked:
+                count += 1
+        return count
 
     def is_quiet(self, device: DeviceInsight, now: float) -> bool:
         if device.online is False or device.last_heard is None:
@@ -677,7 +683,7 @@ class FleetInsight:
             paired=self.paired,
             failed=self.failed,
             missing=self.missing,
-            pending=len(self._waiting),
+            pending=self.pending,
             duplicates=self.duplicate_acks,
             failed_by_status=dict(sorted(self.failed_by_status.items())),
             latency_p50_ms=self.ack_latency.quantile(0.5),

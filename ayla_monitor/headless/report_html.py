@@ -126,7 +126,7 @@ def _nice(value: float) -> float:
     if value <= 0:
         return 1.0
     power = 10.0 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    for step in (1, 2, 4, 8, 10):  # quarters of these are round numbers
         if value <= step * power:
             return step * power
     return 10 * power
@@ -163,7 +163,7 @@ def _worst_chart(worst: list[dict[str, Any]]) -> str:
     width = W
     parts = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
              f'aria-label="worst devices">']
-    bar_w = width - label_w - 120
+    bar_w = width - label_w - 260  # room for the numbers after the longest bar
     for i, w in enumerate(worst):
         y = 4 + i * row_h
         parts.append(f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end">{_t(w["dsn"])}</text>')
@@ -257,8 +257,11 @@ def render_html(data: dict[str, Any]) -> str:
     width = data["charts"]["bucket_s"]
     per = "minute" if width == 60 else f"{_num(width / 60)} minutes"
     events = [(_epoch(t), float(n) * 60.0 / width) for t, n in data["charts"]["events"]]
+    if events:  # each bucket holds until the next: the last one until its end
+        events.append((events[-1][0] + width, events[-1][1]))
     out += [f"<h2>Events per minute <span class=muted>(averaged per {per})</span></h2>",
-            _time_chart(events, start, end + width if events else end, "events per minute", area=True)]
+            _time_chart(events, start, events[-1][0] if events else end, "events per minute", step=True,
+                        area=True)]
     online = [(_epoch(t), float(v)) for t, v in data["charts"]["online"]]
     out += ["<h2>Devices online</h2>", _time_chart(online, start, max(end, start + 1), "devices online", step=True)]
     edges = acks["distribution_ms"]["edges"]

@@ -155,6 +155,7 @@ def test_missing_acks_only_on_properties_that_are_acked_and_only_after_the_wait(
 
 def test_the_wait_list_is_capped() -> None:
     insight = FleetInsight(InsightSettings(max_waiting=100))
+    insight.add(ack("A", T0, T0, dp_id="acked"))  # Blue_LED is a property that gets acks
     for i in range(250):
         insight.add(dp("A", T0, dp_id=str(i)))
     assert insight.pending == 100 and insight.untracked == 150
