@@ -1,7 +1,7 @@
 """Dependencies point one way (see style.md §4): checked from each module's
 imports, read with ``ast``.
 
-    cli ──> headless ──> core ──> store ──> dss (pure core)
+    cli ──> headless ──> core ──> store ──> fleet (pure device model, insight) ──> dss (pure core)
      └─(lazy)─> ui ───────┴──────────────────> dss.client, simulator
 """
 
@@ -25,8 +25,8 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "simulator": ({"dss", "simulator", "capture"}, QT | DB),
     # capture files: pure formats and redaction over dss, and file I/O; no network, no database
     "capture": ({"dss", "capture", "root"}, QT | DB | {"websockets", "asyncio", "socket", "ssl"}),
-    "store": ({"dss", "store", "paths"}, QT | {"websockets"}),
-    "core": ({"dss", "dss.client", "store", "core", "root"}, QT | DB),  # root: the version (status rows)
+    "store": ({"dss", "store", "paths", "fleet"}, QT | {"websockets"}),  # fleet: the device model it folds
+    "core": ({"dss", "dss.client", "store", "core", "root", "fleet"}, QT | DB),  # root: the version (status rows)
     # the device model and the insight: pure folds over dss events (issue 12)
     "fleet": ({"dss", "fleet"}, QT | DB | IO),
     "headless": ({"dss", "dss.client", "store", "core", "headless", "capture", "root", "fleet"}, QT | DB),

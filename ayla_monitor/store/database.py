@@ -19,20 +19,16 @@ from typing import Any, TypeVar
 import peewee
 from peewee import SQL, fn
 
-from ayla_monitor.dss.events import Connectivity, Location, Registration
 from ayla_monitor.dss.filter import EventFilter
-from ayla_monitor.dss.frames import loads_json, parse_event
 from ayla_monitor.dss.keys import redact
+from ayla_monitor.fleet.device import DeviceState, fold_latest
 from ayla_monitor.store.connection import explain_failure, make_database, mysql_errno
 from ayla_monitor.store.errors import DatabaseUnavailable
 from ayla_monitor.store.location import describe_database, is_mysql_url, sqlite_path
 from ayla_monitor.store.models import MODELS, SCHEMA_VERSION, DeviceLatest, Event, Gap, MalformedFrame, Stream
 from ayla_monitor.store.records import (
     STORED_COLUMNS,
-    DeviceLocation,
-    DeviceState,
     GapRecord,
-    PropertyValue,
     StoredEvent,
     StoredMalformed,
     StreamRecord,
@@ -352,14 +348,14 @@ class Store:
 
     # -- device states ---------------------------------------------------
 
-    def device_states(self) -> list[DeviceState]:
-        """The latest known state of every device, from ``device_latest`` (one
-        row per device, event type and property, kept by the writer): costs the
-        number of devices, not of events."""
+    def device_states(self, make: type[DeviceState] = DeviceState) -> list[DeviceState]:
+        """The latest known state of every device (``make``: the class to
+        build, a :class:`~ayla_monitor.fleet.device.DeviceState` or a subclass),
+        from ``device_latest`` (one row per device, event type and property,
+        kept by the writer): costs the number of devices, not of events."""
 
         def work(db: peewee.Database) -> list[Any]:
             select = DeviceLatest.select(
-                DeviceLatest.id,
                 DeviceLatest.event_type,
                 DeviceLatest.dsn,
                 DeviceLatest.oem_id,
@@ -377,60 +373,7 @@ class Store:
             # rows (10,000 devices).
             return list(db.execute(select).fetchall())
 
-        rows = self._call(work)
-        devices: dict[str, dict[str, Any]] = {}
-        for _id, etype, dsn, oem_id, oem_model, etime, received, prop, btype, dname, value, raw in rows:
-            d = devices.get(dsn)
-            if d is None:
-                d = devices[dsn] = {
-                    "dsn": dsn,
-                    "oem_id": None,
-                    "oem_model": None,
-                    "online": None,
-                    "online_since": None,
-                    "last_event_time": None,
-                    "last_received_at": None,
-                    "properties": {},
-                    "acks": {},
-                    "location": None,
-                    "registered": None,
-                    "registration_type": None,
-                }
-            # The model and OEM of the latest row received that names them.
-            latest = d["last_received_at"]
-            if received is not None and (latest is None or received >= latest):
-                d["last_received_at"] = received
-                d["oem_id"] = oem_id or d["oem_id"]
-                d["oem_model"] = oem_model or d["oem_model"]
-            else:
-                d["oem_id"] = d["oem_id"] or oem_id
-                d["oem_model"] = d["oem_model"] or oem_model
-            if etime is not None and (d["last_event_time"] is None or etime > d["last_event_time"]):
-                d["last_event_time"] = etime
-            if etype in ("datapoint", "datapointack") and prop:
-                target = d["properties"] if etype == "datapoint" else d["acks"]
-                target[prop] = PropertyValue(btype, dname, value, etime)
-            elif etype in ("connectivity", "location", "registration"):
-                event = _parse_raw(raw, received)
-                if isinstance(event, Connectivity):
-                    d["online"] = event.online
-                    d["online_since"] = event.time
-                elif isinstance(event, Location):
-                    d["location"] = DeviceLocation(
-                        event.lat, event.long, event.provider, event.ip, event.time
-                    )
-                elif isinstance(event, Registration):
-                    d["registered"] = event.registered
-                    d["registration_type"] = event.registration_type
-        states = []
-        for dsn in sorted(devices):
-            d = devices[dsn]
-            acks = d.pop("acks")
-            # A property only ever acknowledged still shows the acknowledged value.
-            for prop, value in acks.items():
-                d["properties"].setdefault(prop, value)
-            states.append(DeviceState(**d))
-        return states
+        return fold_latest(self._call(work), make)
 
     # -- maintenance -----------------------------------------------------
 
@@ -479,14 +422,3 @@ class Store:
 
         return self._call(work)
 
-
-def _parse_raw(raw: str | None, received_at: float | None) -> object:
-    if raw is None:
-        return None
-    try:
-        obj = loads_json(raw)
-    except ValueError:
-        return None
-    if not isinstance(obj, dict):
-        return None
-    return parse_event(obj, raw, received_at or 0.0)

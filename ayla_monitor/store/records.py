@@ -14,9 +14,6 @@ __all__ = [
     "GapRecord",
     "StoredEvent",
     "StoredMalformed",
-    "PropertyValue",
-    "DeviceLocation",
-    "DeviceState",
     "WriterReport",
     "EventColumn",
     "STORED_COLUMNS",
@@ -104,48 +101,6 @@ class StoredMalformed:
     received_at: float
     reason: str
     raw: str
-
-
-@dataclass(frozen=True, slots=True)
-class PropertyValue:
-    """A property's latest value (as text) and the event time it was set."""
-
-    base_type: str | None
-    display_name: str | None
-    value: str | None
-    time: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceLocation:
-    """A device's latest location event."""
-
-    lat: float | None
-    long: float | None
-    provider: str | None
-    ip: str | None
-    time: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceState:
-    """What the stored events say about one device, latest first-hand facts only.
-
-    ``online`` is ``None`` until a connectivity event was seen; ``online_since``
-    is the event time of the latest connectivity event.
-    """
-
-    dsn: str
-    oem_id: str | None
-    oem_model: str | None
-    online: bool | None
-    online_since: str | None
-    last_event_time: str | None
-    last_received_at: float | None
-    properties: dict[str, PropertyValue] = field(default_factory=dict)
-    location: DeviceLocation | None = None
-    registered: bool | None = None
-    registration_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,7 @@ from ayla_monitor.ui.resources import app_icon  # noqa: E402
 from ayla_monitor.ui.settings import AppSettings, SavedStream, apply_color_scheme  # noqa: E402
 from ayla_monitor.ui.slots import async_slot  # noqa: E402
 from ayla_monitor.ui.streams_panel import StreamsPanel  # noqa: E402
+from ayla_monitor.ui.tiles import DeviceTile  # noqa: E402
 
 __all__ = ["run_gui", "run_app", "Session", "DemoOptions", "prepare_application"]
 
@@ -209,7 +210,8 @@ class Session:
         limit = min(HISTORY_EVENTS, self.settings.log_window)
 
         def read() -> tuple[Any, Any, Any, int | None]:
-            return store.device_states(), store.recent_events(limit), store.streams(), store.size_bytes()
+            # tiles built here, off the GUI thread, ready to insert
+            return store.device_states(DeviceTile), store.recent_events(limit), store.streams(), store.size_bytes()
 
         try:
             states, events, streams, size = await self.window.queries.ask(self.window, read)

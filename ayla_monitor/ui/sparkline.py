@@ -1,34 +1,26 @@
 """Sparklines: the recent trend of one numeric property, drawn inside a tile.
 
-Cheap enough for a fleet of thousands: each tile keeps at most
+Cheap enough for a fleet of thousands: each device keeps at most
 :data:`POINTS` recent values per numeric property in a compact
-``array('d')`` (8 bytes a value), and a sparkline is one ``drawPolyline``
+``array('d')`` (8 bytes a value; :class:`~ayla_monitor.fleet.device.DeviceState`
+keeps them), and a sparkline is one ``drawPolyline``
 of those points, painted only for the tiles on screen.
 """
 
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 
-__all__ = ["POINTS", "push", "pick_trend", "sparkline_polygon", "paint_sparkline"]
+from ayla_monitor.fleet.device import TREND_POINTS
 
-#: Values kept per property (and drawn).
-POINTS = 48
+__all__ = ["POINTS", "pick_trend", "sparkline_polygon", "paint_sparkline"]
 
-
-def push(trends: dict[str, array[float]], name: str, value: float) -> None:
-    """Append ``value`` to ``name``'s trend, keeping the last :data:`POINTS`."""
-    values = trends.get(name)
-    if values is None:
-        values = trends[name] = array("d")
-    values.append(value)
-    if len(values) > 2 * POINTS:
-        del values[: len(values) - POINTS]
+#: Values kept per property (the device model keeps them) and drawn.
+POINTS = TREND_POINTS
 
 
 def recent(values: Sequence[float]) -> Sequence[float]:

@@ -13,10 +13,10 @@ from playhouse.migrate import SchemaMigrator
 from ayla_monitor.dss.events import Event, MalformedFrame
 from ayla_monitor.dss.frames import encode_frame, parse_frame
 from ayla_monitor.dss.keys import key_fingerprint
+from ayla_monitor.fleet.device import DeviceState
 from ayla_monitor.simulator.fleet import Fleet
 from ayla_monitor.store.connection import make_database
 from ayla_monitor.store.database import Store
-from ayla_monitor.store.records import DeviceState
 from ayla_monitor.store.schema import _v3
 from ayla_monitor.store.writer import EventWriter
 

@@ -350,20 +350,16 @@ def test_device_states(store: Store, stream_id: int, db_url: str, make_event: Ma
     assert (a.dsn, a.online, a.online_since, a.last_event_time) == (
         "A",
         False,
-        "2024-01-01T00:00:04Z",
+        epoch_of("2024-01-01T00:00:04Z"),
         "2024-01-01T00:00:05Z",
     )
     assert a.last_received_at == events[5].received_at
     assert {name: p.value for name, p in a.properties.items()} == {"Blue_LED": "0", "blue_led": "1"}
     assert a.properties["Blue_LED"].time == "2024-01-01T00:00:02Z"
-    assert a.location is not None and (a.location.lat, a.location.long, a.location.provider) == (
-        44.7695,
-        -69.4283,
-        "ip-based",
-    )
+    assert (a.lat, a.long, a.provider) == (44.7695, -69.4283, "ip-based")
     assert a.registered is None and a.oem_model == "ledevb"
     assert (b.dsn, b.online, b.registered, b.registration_type) == ("B", None, False, "AP-Mode")
-    assert b.properties["Red_LED"].value == "1" and b.location is None
+    assert b.properties["Red_LED"].value == "1" and b.lat is None
 
 
 def test_retention_deletes_in_batches(store: Store, exportable: list[Event]) -> None:

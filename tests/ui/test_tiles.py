@@ -10,7 +10,7 @@ from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
 
 from ayla_monitor.dss.events import MalformedFrame
-from ayla_monitor.store.records import DeviceLocation, DeviceState, PropertyValue
+from ayla_monitor.fleet.device import DeviceState, fold_latest
 from ayla_monitor.ui import formatting
 from ayla_monitor.ui.tiles import (
     VALUE_KEPT,
@@ -99,8 +99,11 @@ def test_sort_and_filter(qtmodeltester: Any) -> None:
     assert order() == ["C-offline", "D-unknown", "B-online", "A-offline"]
     proxy.set_sort_mode(SortMode.OFFLINE_FIRST)
     assert order() == ["A-offline", "C-offline", "D-unknown", "B-online"]
-    # a change re-sorts: B goes offline
+    # a change does not move a tile at once (it would run away from the eye
+    # and the pointer); the next re-sort puts it in its place: B goes offline
     model.apply([sample("connectivity", dsn="B-online", status="Offline", received_at=400.0)])
+    assert order() == ["A-offline", "C-offline", "D-unknown", "B-online"]
+    assert model.resort() and not model.resort()
     assert order()[:3] == ["A-offline", "B-online", "C-offline"]
     proxy.set_filter_text("SMARTPLUG")
     assert order() == ["C-offline"]
@@ -109,16 +112,25 @@ def test_sort_and_filter(qtmodeltester: Any) -> None:
 def test_restore_from_database_states(qtmodeltester: Any) -> None:
     model = DeviceTilesModel(clock=clock)
     qtmodeltester.check(model)
-    state = DeviceState(
-        dsn="AC1", oem_id="0dfc7900", oem_model="ledevb", online=False, online_since="2023-11-14T22:00:00Z",
-        last_event_time="2023-11-14T22:13:00Z", last_received_at=NOW - 30,
-        properties={"temp": PropertyValue("decimal", "Temperature", "21.5", None),
-                    "Blue_LED": PropertyValue("boolean", None, "1", None)},
-        location=DeviceLocation(37.4, -122.0, "wifi", None, None), registered=True, registration_type="Dsn",
-    )
+    # what the store folds from its latest rows (one per device, type and property)
+    (state,) = fold_latest([
+        ("connectivity", "AC1", "0dfc7900", "ledevb", "2023-11-14T22:00:00Z", NOW - 60, "", None, None, "Offline", None),
+        ("datapoint", "AC1", "0dfc7900", "ledevb", "2023-11-14T22:13:00Z", NOW - 30, "temp", "decimal", "Temperature",
+         "21.5", None),
+        ("datapoint", "AC1", None, None, None, NOW - 40, "Blue_LED", "boolean", None, "1", None),
+        ("location", "AC1", None, None, None, NOW - 50, "", None, None, None,
+         '{"metadata":{"dsn":"AC1","event_type":"location"},"location_event":{"lat":"37.4","long":"-122.0",'
+         '"provider":"wifi"},"seq":"9"}'),
+        ("registration", "AC1", None, None, None, NOW - 70, "", None, None, "registered",
+         '{"metadata":{"event_type":"registration"},"registration_event":{"dsn":"AC1","registered":true,'
+         '"registration_type":"Dsn"},"seq":"8"}'),
+    ])
     model.load_states([state])
     tile = model.tiles()[0]
     assert (tile.online, tile.oem_model, tile.provider, tile.registration_text()) == (False, "ledevb", "wifi", "Registered (Dsn)")
+    assert (tile.lat, tile.long, tile.last_received_at) == (37.4, -122.0, NOW - 30)
+    assert tile.online_since == formatting.parse_iso("2023-11-14T22:00:00Z")
+    assert list(tile.trends["temp"]) == [21.5]  # a number: its trend starts there
     assert formatting.format_value("boolean", tile.properties["Blue_LED"].value) == "on"
     assert tile.changed_at == 0.0  # restored tiles do not flash
 
@@ -268,7 +280,7 @@ def test_fold_takes_events_in_and_announce_shows_them(qtmodeltester: Any) -> Non
     before = time.monotonic()
     assert model.announce() == 2
     assert signals == ["changed 0-0", "inserted 1-1"]  # one announcement per refresh
-    assert model.rowCount() == 2 and model.row_of("NEW") == 1
+    assert model.rowCount() == 2 and model.row_of("NEW") == 0  # then put in DSN order
     old, new = model.tile("OLD"), model.tile("NEW")
     assert old is not None and new is not None
     assert old.changed_at >= before and new.changed_at >= before  # highlighted from the refresh on
@@ -299,14 +311,16 @@ def test_folding_in_batches_is_the_same_as_applying_at_once() -> None:
 def test_restoring_states_shows_what_was_folded_first() -> None:
     model = DeviceTilesModel(clock=clock)
     model.fold([sample("connectivity", dsn="AC1", status="Online")])
-    model.load_states([DeviceState(dsn="AC1", oem_id="o", oem_model="m", online=None, online_since=None,
-                                   last_event_time=None, last_received_at=None, properties={}, location=None,
-                                   registered=None, registration_type=None)])
+    stored = DeviceState("AC1")
+    stored.oem_model, stored.online, stored.lat = "m", False, 1.5
+    model.load_states([stored])
     assert model.rowCount() == 1  # one tile, not one folded and one restored
-    assert model.tiles()[0].oem_model == "m"
+    tile = model.tiles()[0]
+    assert tile.online is True  # the live event is newer than what was stored...
+    assert (tile.oem_model, tile.lat) == ("ledevb", 1.5)  # ...the store fills in the rest
 
 
-def test_dsn_order_holds_for_new_devices_without_a_dynamic_proxy(qtmodeltester: Any) -> None:
+def test_the_model_keeps_the_order_and_the_proxy_only_filters(qtmodeltester: Any) -> None:
     model = DeviceTilesModel()
     proxy = TileSortFilter()
     proxy.setSourceModel(model)
@@ -318,11 +332,11 @@ def test_dsn_order_holds_for_new_devices_without_a_dynamic_proxy(qtmodeltester: 
     model.apply([sample("connectivity", dsn=d) for d in ("M", "C", "X")])
     model.apply([sample("connectivity", dsn=d) for d in ("A", "Z", "D")])
     assert order() == ["A", "C", "D", "M", "X", "Z"]
-    assert not proxy.dynamicSortFilter()  # a DSN never changes: changes need no re-sorting
+    assert not proxy.dynamicSortFilter() and proxy.sortColumn() == -1  # the proxy never sorts
     proxy.set_sort_mode(SortMode.ACTIVITY)
-    assert proxy.dynamicSortFilter()
+    assert not proxy.dynamicSortFilter() and model.sort_mode is SortMode.ACTIVITY
     model.apply([sample("connectivity", dsn="D", received_at=NOW + 5)])
-    assert order()[0] == "D"
+    assert model.resort() and order()[0] == "D"
     proxy.set_sort_mode(SortMode.DSN)
     proxy.set_filter_text("z")
     assert proxy.dynamicSortFilter() and order() == ["Z"]
@@ -353,3 +367,29 @@ def test_keyboard_focus_shows_on_a_tile_and_enter_opens_the_device(qtbot: Any) -
     with qtbot.waitSignal(view.device_opened, timeout=5_000) as opened:
         qtbot.keyClick(view.list, Qt.Key.Key_Enter)
     assert opened.args == ["TWO"]
+
+
+def test_a_live_order_is_redone_off_the_pointer_and_keeps_the_current_tile(qtbot: Any) -> None:
+    """Issue 12: the "last activity" order reshuffled the grid at every event,
+    so that tiles could not be read or clicked. Now it is redone every few
+    seconds, never while the pointer is over the tiles, and the current
+    tile stays current wherever it goes."""
+    view = TilesView(clock=clock)
+    qtbot.addWidget(view)
+    view.model.apply([sample("connectivity", dsn=f"D{i:04}", received_at=NOW - i) for i in range(300)])
+    view.set_sort_mode(SortMode.ACTIVITY)
+    assert view.proxy.index(0, 0).data(Role.DSN) == "D0000"  # chosen: sorted at once
+    view.list.setCurrentIndex(view.proxy.index(5, 0))
+    assert view.list.currentIndex().data(Role.DSN) == "D0005"
+    view.model.apply([sample("connectivity", dsn="D0200", received_at=NOW + 10)])
+    assert view.proxy.index(0, 0).data(Role.DSN) == "D0000"  # not at once
+    view.list.setAttribute(Qt.WidgetAttribute.WA_UnderMouse, True)
+    assert not view.resort_live()  # the pointer is over the tiles: nothing moves
+    view.list.setAttribute(Qt.WidgetAttribute.WA_UnderMouse, False)
+    assert view.resort_live()
+    assert view.proxy.index(0, 0).data(Role.DSN) == "D0200"
+    assert view.list.currentIndex().data(Role.DSN) == "D0005"  # the same tile, one row down
+    assert view.list.currentIndex().row() == 6
+    view.set_sort_mode(SortMode.DSN)
+    assert not view.resort_live()  # DSN order never needs redoing
+    assert [view.proxy.index(r, 0).data(Role.DSN) for r in range(3)] == ["D0000", "D0001", "D0002"]
