@@ -193,6 +193,11 @@ class DatabaseWatch:
         if self.on_connection is not None:
             self.on_connection(ok, message)
 
+    def seen(self, ids: list[int]) -> None:
+        """Event ids the caller read with its history: not delivered again."""
+        if self._follower is not None:
+            self._follower.skip(ids)
+
     async def run(self) -> None:
         """Poll until cancelled."""
         next_status = 0.0

@@ -162,8 +162,14 @@ class Follower:
         self.malformed_last = last_malformed_id(store)
         #: ids at or below ``last`` not seen yet, with when they were found missing
         self._holes: dict[int, float] = {}
+        #: ids above ``last`` already shown some other way (a view's history), not delivered again
+        self._skip: set[int] = set()
         #: rows read in total
         self.delivered = 0
+
+    def skip(self, ids: list[int]) -> None:
+        """Rows the caller has already (read with its history): never delivered."""
+        self._skip.update(i for i in ids if i > self.last)
 
     def poll(self) -> tuple[list[FollowedEvent], list[FollowedMalformed]]:
         """The events and malformed frames stored since the last poll."""
@@ -188,6 +194,9 @@ class Follower:
             found.extend(rows)
             if len(rows) < self.page:
                 break
+        if self._skip:
+            found = [e for e in found if e.id not in self._skip]
+            self._skip = {i for i in self._skip if i > self.last}
         if len(self._holes) > 100_000:  # a huge refused batch: keep the newest
             for hole in sorted(self._holes)[: len(self._holes) - 100_000]:
                 del self._holes[hole]

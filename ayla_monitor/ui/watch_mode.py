@@ -123,11 +123,7 @@ class WatchMode:
         session.database_url = url
         tasks = session._tasks
         assert tasks is not None, "start() first"
-        self._tasks = [
-            tasks.create_task(session.bridge.run(watch.subscribe()), name="watch-bridge"),
-            tasks.create_task(watch.run(), name="watch"),
-            tasks.create_task(self._name_streams(watch), name="watch-names"),
-        ]
+        self._tasks = [tasks.create_task(session.bridge.run(watch.subscribe()), name="watch-bridge")]
         window.set_engine_ready(False)  # nothing to record here: no Add stream, no demo
         self._show_stream_actions(False)  # the recorders' streams are theirs to connect or stop
         window.history_action.setEnabled(True)
@@ -137,6 +133,12 @@ class WatchMode:
 
         window.log_view.details_pane.set_source(window.queries, whole_event_reader(watch.store))
         await session.load_history()
+        # Rows stored while the history was read came with it: not shown twice.
+        watch.seen([r.event_id for r in window.log_view.model.rows() if r.event_id is not None])
+        self._tasks += [
+            tasks.create_task(watch.run(), name="watch"),
+            tasks.create_task(self._name_streams(watch), name="watch-names"),
+        ]
         window.set_database(f"{describe_database(url)} (watching)", session.database_size)
         window.set_stream_count(max(1, len(watch.statuses)))
         window.statusBar().showMessage(
