@@ -30,7 +30,8 @@ Choices, with their reasons:
   or back) after its first known state; flapping is at least
   ``flapping_per_hour`` (6, three drops) in the last hour.
 - Latency: ``received_at`` minus the event time, p50/p95 in ms: per
-  device over its latest 64 events, per stream over every 4th event in a
+  device over every 4th of its events (the latest 64 of those: its first
+  event is the first taken), per stream over every 4th event in a
   1 %-accurate log histogram (:class:`~ayla_monitor.fleet.stats.Quantiles`).
   Clock skew: ``created_at_from_device`` minus ``created_at``, the median
   of the device's latest 16.
@@ -420,8 +421,8 @@ class FleetInsight:
         if minute != rate.minute:
             self._roll(rate, minute, device)
         rate.current += 1
-        if latency is not None:
-            device.latency.add(latency)
+        if latency is not None and device.events & 3 == 1:
+            device.latency.add(latency)  # every 4th event's from the first (the latest 64 of them)
         if cls is Datapoint:
             self._datapoint(device, event, when)  # type: ignore[arg-type]
         elif cls is Connectivity:
@@ -557,22 +558,27 @@ class FleetInsight:
         self._expire(now)
 
     def _expire(self, now: float) -> None:
+        """Settle the waits that ended by ``now`` (tables in insertion order,
+        which is deadline order for events that come in time order)."""
         waiting = self._waiting
-        while waiting:
-            dp_id = next(iter(waiting))
-            device, prop, deadline = waiting[dp_id]
+        ended: list[str] = []
+        for dp_id, (device, prop, deadline) in waiting.items():
             if deadline > now:
                 break
-            del waiting[dp_id]
+            ended.append(dp_id)
             acked = device.acked_properties
             if acked is not None and prop in acked:
                 device.missing += 1
                 self.missing += 1
+        for dp_id in ended:
+            del waiting[dp_id]
         for table in (self._early_acks, self._seen_acks):
-            while table:
-                key = next(iter(table))
-                if table[key] > now:
+            ended.clear()
+            for key, until in table.items():
+                if until > now:
                     break
+                ended.append(key)
+            for key in ended:
                 del table[key]
 
     # -- reading ---------------------------------------------------------
