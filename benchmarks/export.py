@@ -103,11 +103,19 @@ def _command(url: str, fmt: str, extra: list[str]) -> list[str]:
     return [sys.executable, "-m", "ayla_monitor", "export", "--db", url, "--format", fmt, *extra]
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
 def _env(code: str | None) -> dict[str, str]:
     env = dict(os.environ)
     if code is not None:
         env["PYTHONPATH"] = code
     return env
+
+
+def _cwd(code: str | None) -> str:
+    # ``python -m`` puts the working folder first on sys.path: run in the code's own.
+    return code if code is not None else str(ROOT)
 
 
 def _children_cpu() -> float:
@@ -120,7 +128,7 @@ def export_to_file(url: str, fmt: str, extra: list[str], out: Path, code: str | 
     cpu = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run(_command(url, fmt, [*extra, "-o", str(out)]), capture_output=True, text=True,
-                          env=_env(code))
+                          env=_env(code), cwd=_cwd(code))
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"export failed ({done.returncode}): {done.stderr.strip()}")
@@ -132,7 +140,7 @@ def first_row(url: str, fmt: str, extra: list[str], code: str | None) -> float:
     pipe (a CSV's header comes before any reading: its first row is asked for)."""
     started = time.perf_counter()
     process = subprocess.Popen(_command(url, fmt, extra), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               env=_env(code))
+                               env=_env(code), cwd=_cwd(code))
     assert process.stdout is not None
     data = process.stdout.readline()
     if fmt == "csv":
