@@ -1,15 +1,23 @@
 """Build the desktop bundle: ``python packaging/build.py`` -> ``dist/ayla-monitor/ayla-monitor``.
 
-One onedir PyInstaller bundle from ``packaging/ayla-monitor.spec``. The build
-says which Python and packages it bundles, refuses to start when a required
-package is missing, fails when PyInstaller reports a module of ours missing,
-and finally runs the new bundle's import check (``rthook_bundle_check.py``),
-so that a bundle that would die at start is never left behind as a success.
+One onedir PyInstaller bundle from ``packaging/ayla-monitor.spec``. By default
+the bundle is built from the locked, hash-checked versions of
+``packaging/bundle-lock.txt``, installed into ``build/locked-venv`` (``--no-lock``
+bundles whatever the running Python has instead). The build says which Python
+and packages it bundles, refuses to start when a required package is missing,
+fails when PyInstaller reports a module of ours missing, and finally runs the
+new bundle's import check (``rthook_bundle_check.py``), so that a bundle that
+would die at start is never left behind as a success.
+
+``--deb`` also wraps the bundle in a Debian package (``dpkg-deb``): the folder
+under ``/opt/ayla-monitor``, a launcher ``/usr/bin/ayla-monitor``, the menu
+entry, icons and AppStream metainfo under ``/usr/share``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import importlib.metadata
 import logging
@@ -20,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -29,7 +38,8 @@ sys.path.insert(0, str(HERE))
 
 from bundle_rules import REQUIRED_DISTRIBUTIONS  # noqa: E402
 
-__all__ = ["main", "build_parser", "missing_ours", "bundle_size", "BuildError"]
+__all__ = ["main", "build_parser", "missing_ours", "bundle_size", "BuildError", "lock_python", "deb_control",
+           "make_deb"]
 
 log = logging.getLogger("build")
 
@@ -37,6 +47,12 @@ SPEC = HERE / "ayla-monitor.spec"
 NAME = "ayla-monitor"
 #: Shipped next to the binary.
 EXTRA_FILES = (HERE / "install-desktop-entry.sh",)
+#: The pinned, hash-checked versions the bundle is built from (packaging/README.md: refreshing it).
+LOCK = HERE / "bundle-lock.txt"
+#: Set in the locked build environment's run of this script.
+LOCKED_ENV = "AYLA_BUNDLE_LOCKED"
+#: Where the .deb installs the bundle.
+DEB_PREFIX = "/opt/ayla-monitor"
 
 
 class BuildError(Exception):
@@ -56,7 +72,49 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-check", action="store_true", help="skip running the bundle's import check after the build"
     )
+    parser.add_argument(
+        "--no-lock", action="store_true",
+        help=f"bundle the packages of the Python running this script instead of {LOCK.relative_to(ROOT)}",
+    )
+    parser.add_argument("--deb", action="store_true", help="also build a .deb of the bundle (Linux, dpkg-deb)")
+    parser.add_argument(
+        "--no-build", action="store_true", help="do not build: package the bundle already in --dist (with --deb)"
+    )
     return parser
+
+
+def lock_python(lock_text: str) -> tuple[int, int] | None:
+    """The Python (major, minor) a lock file was compiled for, from its header."""
+    match = re.search(r"by pip-compile with Python (\d+)\.(\d+)", lock_text)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def locked_environment(work: Path) -> Path:
+    """``work/locked-venv`` holding exactly the lock's packages (hash-checked); its Python."""
+    text = LOCK.read_text(encoding="utf-8")
+    wanted = lock_python(text)
+    if wanted != sys.version_info[:2]:
+        shown = f"{wanted[0]}.{wanted[1]}" if wanted else "an unknown version"
+        raise BuildError(
+            f"{LOCK.relative_to(ROOT)} was made for Python {shown}, and this is Python {platform.python_version()}: "
+            f"run build.py with Python {shown}, refresh the lock for this Python (packaging/README.md), "
+            "or build from this Python's packages with --no-lock"
+        )
+    venv = work / "locked-venv"
+    python = venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    stamp = venv / "lock.sha256"
+    if python.is_file() and stamp.is_file() and stamp.read_text() == digest:
+        return python
+    print(f"Installing the locked packages into {venv}", file=sys.stderr)
+    shutil.rmtree(venv, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                           "--require-hashes", "--no-deps", "-r", str(LOCK)])
+    if done.returncode != 0:
+        raise BuildError(f"pip could not install {LOCK.relative_to(ROOT)} (exit {done.returncode}); see above")
+    stamp.write_text(digest)
+    return python
 
 
 def bundled_versions() -> list[tuple[str, str]]:
@@ -139,9 +197,12 @@ def strip_debug_symbols(folder: Path) -> int:
 
 
 def _write_manifest(folder: Path, versions: list[tuple[str, str]]) -> None:
+    locked = os.environ.get(LOCKED_ENV) == "1"
     lines = [
         f"Ayla Monitor bundle built {time.strftime('%Y-%m-%d %H:%M:%S %z')}",
         f"Python {platform.python_version()} ({platform.python_implementation()}) on {platform.platform()}",
+        (f"Packages from {LOCK.name} (sha256 {hashlib.sha256(LOCK.read_bytes()).hexdigest()[:16]})" if locked
+         else "Packages of the building Python (--no-lock)"),
         *(f"{dist} {version}" for dist, version in versions),
     ]
     (folder / "BUNDLE.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -191,11 +252,98 @@ def build(args: argparse.Namespace) -> Path:
     return binary
 
 
+def _app_version() -> str:
+    text = (ROOT / "ayla_monitor" / "__init__.py").read_text(encoding="utf-8")
+    match = re.search(r'^__version__ = "([^"]+)"', text, re.M)
+    if match is None:
+        raise BuildError("cannot read __version__ from ayla_monitor/__init__.py")
+    return match.group(1)
+
+
+def deb_control(version: str, architecture: str, installed_kb: int) -> str:
+    """The DEBIAN/control file. The X11 libraries Qt's xcb plugin needs are
+    recommended, not required: the same binary records headless on a server."""
+    sys.path.insert(0, str(ROOT))
+    from ayla_monitor.display import XCB_LIBRARIES
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    homepage = project["urls"]["Homepage"]
+    recommends = ", ".join(sorted({debian for debian, _ in XCB_LIBRARIES.values()}
+                                  | {"libegl1", "libfontconfig1", "libxkbcommon0", "libdbus-1-3"}))
+    return (
+        "Package: ayla-monitor\n"
+        f"Version: {version}\n"
+        f"Architecture: {architecture}\n"
+        "Maintainer: The Ayla Monitor authors\n"
+        f"Installed-Size: {installed_kb}\n"
+        "Depends: libc6\n"
+        f"Recommends: {recommends}\n"
+        "Section: net\n"
+        "Priority: optional\n"
+        f"Homepage: {homepage}\n"
+        "Description: live monitor and recorder for the Ayla Datastream Service (DSS)\n"
+        " Watch Ayla devices' events live (a tile per device, an event log) and store\n"
+        " every event in SQLite or MySQL/MariaDB; records headless on a server too.\n"
+        " A self-contained bundle (Python and Qt included) installed in /opt/ayla-monitor.\n"
+    )
+
+
+def make_deb(folder: Path, dist: Path, work: Path) -> Path:
+    """Wrap the onedir bundle ``folder`` in ``dist/ayla-monitor_VERSION_ARCH.deb`` (dpkg-deb)."""
+    dpkg_deb = shutil.which("dpkg-deb")
+    if dpkg_deb is None or not sys.platform.startswith("linux"):
+        raise BuildError("--deb needs dpkg-deb (Debian/Ubuntu: apt-get install dpkg)")
+    if not (folder / NAME).is_file():
+        raise BuildError(f"no bundle to package at {folder}; build it first (without --no-build)")
+    sys.path.insert(0, str(ROOT))
+    from ayla_monitor.desktop_entry import install_files
+
+    version = _app_version()
+    architecture = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
+                                  check=True).stdout.strip() if shutil.which("dpkg") else "amd64"
+    root = work / "deb-root"
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(folder, root / DEB_PREFIX.lstrip("/"), symlinks=True)
+    launcher = root / "usr" / "bin" / NAME
+    launcher.parent.mkdir(parents=True)
+    launcher.write_text(f'#!/bin/sh\nexec {DEB_PREFIX}/{NAME} "$@"\n', encoding="utf-8")
+    launcher.chmod(0o755)
+    install_files(root / "usr" / "share", [f"/usr/bin/{NAME}"])
+    doc = root / "usr" / "share" / "doc" / NAME
+    doc.mkdir(parents=True)
+    shutil.copy2(ROOT / "LICENSE", doc / "copyright")
+    for path in root.rglob("*"):  # dpkg wants 0755 folders and no group/other write bits
+        if path.is_dir():
+            path.chmod(0o755)
+        elif not path.is_symlink():
+            path.chmod(path.stat().st_mode & 0o755 | 0o444)
+    control = root / "DEBIAN" / "control"
+    control.parent.mkdir()
+    control.write_text(deb_control(version, architecture, bundle_size(root) // 1024), encoding="utf-8")
+    out = dist / f"{NAME}_{version}_{architecture}.deb"
+    result = subprocess.run([dpkg_deb, "--root-owner-group", "-Zxz", "-z1", "--build", str(root), str(out)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(f"dpkg-deb failed (exit {result.returncode}): {result.stderr.strip()}")
+    shutil.rmtree(root, ignore_errors=True)
+    print(f"Built {out} ({out.stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        build(args)
+        if not args.no_build:
+            if not args.no_lock and os.environ.get(LOCKED_ENV) != "1":
+                python = locked_environment(args.work)
+                env = dict(os.environ, **{LOCKED_ENV: "1"})
+                command = [str(python), str(Path(__file__).resolve()), *argv]
+                return subprocess.run(command, env=env).returncode
+            build(args)
+        if args.deb:
+            make_deb(args.dist / NAME, args.dist, args.work)
     except BuildError as exc:
         print(f"build.py: {exc}", file=sys.stderr)
         return 1

@@ -121,6 +121,37 @@ def check_version(check: Check, binary: Path) -> None:
     check.result("--version", out.returncode == 0 and out.stdout.startswith("ayla-monitor "), out.stdout.strip())
 
 
+def check_verbose_version(check: Check, binary: Path) -> None:
+    out = run([str(binary), "--version", "--verbose"], env=clean_env())
+    fields = dict(line.split(": ", 1) for line in out.stdout.splitlines()[1:] if ": " in line)
+    missing = [name for name in ("Qt", "PySide6-Essentials", "websockets", "peewee", "PyMySQL", "SQLite")
+               if name not in fields or fields[name].startswith("not available")]
+    check.result("--version --verbose", out.returncode == 0 and not missing,
+                 f"Qt {fields.get('Qt', '?')}, PySide6 {fields.get('PySide6-Essentials', '?')}"
+                 + (f"; missing: {', '.join(missing)}" if missing else ""))
+
+
+def check_install_desktop(check: Check, binary: Path, tmp: Path) -> None:
+    """The bundle's install-desktop: entry, icons and metainfo from its package data; Exec= is this binary."""
+    share = tmp / "share"
+    env = clean_env(XDG_DATA_HOME=str(share), HOME=str(tmp / "home"))
+    out = run([str(binary), "install-desktop"], env=env)
+    entry = share / "applications" / "ayla-monitor.desktop"
+    icon = share / "icons" / "hicolor" / "256x256" / "apps" / "ayla-monitor.png"
+    text = entry.read_text(encoding="utf-8") if entry.is_file() else ""
+    exec_line = next((line for line in text.splitlines() if line.startswith("Exec=")), "")
+    ok = out.returncode == 0 and icon.is_file() and str(binary.resolve()) in exec_line
+    detail = f"exit {out.returncode}, {exec_line or 'no Exec='}"
+    if ok and shutil.which("desktop-file-validate"):
+        valid = run(["desktop-file-validate", str(entry)])
+        ok = valid.returncode == 0 and not valid.stdout.strip()
+        detail += "; desktop-file-validate: " + (valid.stdout.strip() or "ok")
+    check.result("install-desktop", ok, detail + (f"; {out.stderr.strip()[-300:]}" if out.returncode else ""))
+    out = run([str(binary), "install-desktop", "--uninstall"], env=env)
+    check.result("install-desktop --uninstall", out.returncode == 0 and not entry.exists() and not icon.exists(),
+                 out.stdout.strip())
+
+
 def check_no_display(check: Check, binary: Path) -> None:
     out = run([str(binary)], env=clean_env())
     lines = out.stderr.strip().splitlines()
@@ -301,8 +332,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         tmp = Path(name)
         check_size(check, args.bundle)
         check_version(check, binary)
+        check_verbose_version(check, binary)
         if sys.platform.startswith("linux"):
             check_no_display(check, binary)
+        if sys.platform.startswith("linux"):
+            steps.append(("install-desktop", lambda t: check_install_desktop(check, binary, t)))
         steps.append(("demo", lambda t: check_demo(check, binary, t)))
         steps.append(("record", lambda t: check_record(check, binary, t)))
         if args.mysql:

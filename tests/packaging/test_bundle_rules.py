@@ -33,6 +33,8 @@ QT = "PySide6/Qt"
         "PySide6/QtWidgets.abi3.so",
         "libpython3.11.so.1.0",
         "resources/icons/ayla-monitor-48.png",
+        "ayla_monitor/resources/icons/ayla-monitor-48.png",
+        "ayla_monitor/resources/ayla-monitor.desktop",
     ],
 )
 def test_kept(dest: str) -> None:
