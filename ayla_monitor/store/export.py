@@ -53,9 +53,12 @@ __all__ = [
 
 FORMATS = ("csv", "jsonl")
 MALFORMED_FIELDS = ("id", "stream", "received_at", "reason", "raw")
-#: Rows read per query: the first line waits for one chunk; each chunk is one
-#: indexed range (and lets another reader of the store in between).
+#: Rows read per query: each chunk is one indexed range (and lets another
+#: reader of the store in between).
 CHUNK = 5_000
+#: The first query reads fewer, so that the first line does not wait for a
+#: whole chunk to be read and written (0.4 s of 5,000 rows on a busy machine).
+FIRST_CHUNK = 200
 
 _SELECTED = tuple(Event._meta.columns[c.db] for c in STORED_COLUMNS)
 _ID, _TIME, _RAW = ([c.name for c in STORED_COLUMNS].index(n) for n in ("id", "time", "raw"))
@@ -95,8 +98,10 @@ def _event_chunks(
         if timeless:
             phases.insert(len(phases) if down else 0, ([*where, Event.time.is_null()], False))
     remaining = selected.limit
+    first = min(chunk, FIRST_CHUNK)
     for conditions, timed in phases:
-        for rows in _phase(store, conditions, timed, down, chunk, remaining, cancel):
+        for rows in _phase(store, conditions, timed, down, chunk, remaining, cancel, first):
+            first = chunk
             yield rows
             if remaining is not None:
                 remaining -= len(rows)
@@ -106,7 +111,7 @@ def _event_chunks(
 
 def _phase(
     store: Store, where: list[Any], by_time: bool, down: bool, chunk: int, remaining: int | None,
-    cancel: threading.Event | None,
+    cancel: threading.Event | None, first: int,
 ) -> Iterator[list[tuple[Any, ...]]]:
     order: tuple[Any, ...]
     if by_time:
@@ -117,7 +122,9 @@ def _phase(
     while remaining is None or remaining > 0:
         if cancel is not None and cancel.is_set():
             raise ExportCancelled
-        size = chunk if remaining is None else min(chunk, remaining)
+        size = first if after is None else chunk
+        if remaining is not None:
+            size = min(size, remaining)
         conditions = list(where)
         if after is not None:
             conditions.extend(_after(after, by_time, down))
