@@ -211,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="ask the server again for the open gaps in the recorded seqs, then stop "
         "(gaps are also asked for after every reconnect)",
     )
+    from ayla_monitor.headless import capture_cmd, doctor
+
+    capture_cmd.add_record_options(rec)
 
     gaps = commands.add_parser(
         "gaps",
@@ -241,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write stored events, one per row or line, oldest first.",
     )
     _add_db(exp)
-    exp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    exp.add_argument("--format", choices=("jsonl", "csv", "capture"), default="jsonl")
+    capture_cmd.add_export_options(exp)
     exp.add_argument(
         "--type", action="append", metavar="EVENT_TYPE", help="only this event type (repeatable)"
     )
@@ -330,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="after every Nth event, send a copy whose seq is 0, abc, -3, 1.5, empty or missing, in turn",
     )
     desktop_entry.add_parser(commands)
+    capture_cmd.add_replay_options(sim)
+    doctor.add_parser(commands)
     for command in commands.choices.values():
         _add_logging(command, top=False)
     return parser
@@ -458,6 +464,13 @@ def _cmd_record(args: argparse.Namespace, err: TextIO) -> int:
     if args.ca_file and not Path(args.ca_file).is_file():
         err.write(f"ayla-monitor record: CA file {args.ca_file} does not exist\n")
         return ExitCode.USAGE
+    from ayla_monitor.headless.capture_cmd import CaptureRefused, capture_summary, open_record_capture
+
+    try:  # created now: an unwritable capture path is refused before anything is recorded
+        capture = open_record_capture(args, definitions)
+    except CaptureRefused as exc:
+        err.write(f"ayla-monitor record: {exc}\n")
+        return ExitCode.USAGE
     options = ClientOptions(
         dead_after=args.dead_after,
         ca_file=args.ca_file,
@@ -475,11 +488,15 @@ def _cmd_record(args: argparse.Namespace, err: TextIO) -> int:
                 exit_after=args.exit_after,
                 out=err,
                 fill_gaps=args.fill_gaps,
+                frame_observer=capture.observe if capture is not None else None,
             )
         )
     except StoreError as exc:
         err.write(f"ayla-monitor record: {exc}\n")
         return ExitCode.DATABASE
+    finally:
+        if capture is not None:
+            err.write(capture_summary(capture.close()) + "\n")
     for line in summary(result):
         err.write(line + "\n")
     if result.spill_path is not None:
@@ -497,6 +514,10 @@ def _cmd_record(args: argparse.Namespace, err: TextIO) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.format == "capture":
+        from ayla_monitor.headless.capture_cmd import export_command
+
+        return export_command(args, lambda: database_url(args, dict(os.environ)), err)
     from ayla_monitor.dss.filter import EventFilter, epoch_of
     from ayla_monitor.headless.export import Progress, parse_time_bound
     from ayla_monitor.store.connection import open_read_only
@@ -641,6 +662,10 @@ def _simulator_config(args: argparse.Namespace, keys: dict[str, str | None]) -> 
 
 
 def _cmd_simulate(args: argparse.Namespace, err: TextIO) -> int:
+    if args.replay:
+        from ayla_monitor.simulator.replay import replay_command
+
+        return replay_command(args, err)
     from ayla_monitor.simulator.errors import SimulatorError
     from ayla_monitor.simulator.server import DEMO_KEY, parse_keys_option, run_simulator
 
@@ -759,6 +784,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_gaps(args, sys.stdout, err)
         if args.command == "simulate":
             return _cmd_simulate(args, err)
+        if args.command == "doctor":
+            from ayla_monitor.headless.doctor import doctor_command
+
+            return doctor_command(args, lambda: stream_definitions(args, dict(os.environ)), sys.stdout, err)
         if args.command == "install-desktop":
             return desktop_entry.run(args, sys.stdout, err)
         return _cmd_window(args, err)

@@ -46,6 +46,7 @@ from ayla_monitor.store.location import (  # noqa: E402
 )
 from ayla_monitor.ui.about import AboutDialog  # noqa: E402
 from ayla_monitor.ui.bridge import EngineBridge  # noqa: E402
+from ayla_monitor.ui.capture_dialogs import CaptureActions  # noqa: E402
 from ayla_monitor.ui.crash import install as install_crash_reporter  # noqa: E402
 from ayla_monitor.ui.event_log import row_from_stored  # noqa: E402
 from ayla_monitor.ui.formatting import format_bytes  # noqa: E402
@@ -143,6 +144,7 @@ class Session:
             panel.replay_requested.connect(lambda sid, first, last: self.replay_stream(sid, first, last))
             panel.retry_requested.connect(lambda sid: self.retry_stream(sid))
             panel.fill_gaps_requested.connect(lambda sid: self.fill_gaps(sid))
+        self.captures = CaptureActions(self)
 
     # -- lifetime
     async def start(self, tasks: asyncio.TaskGroup, *, demo: bool = False) -> bool:

@@ -132,6 +132,7 @@ class DoctorDialog(QDialog):
         if result.details:
             text += "\n" + "\n".join(redact(d) for d in result.details)
         item.setText(3, text)
+        item.setToolTip(3, text)  # a long sentence is cut in the column; the report below has it whole
         color = {Outcome.PASSED: ok_color(), Outcome.FAILED: error_color()}.get(result.outcome)
         if color is not None:
             item.setForeground(1, QBrush(QColor(color)))

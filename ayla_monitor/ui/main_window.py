@@ -289,6 +289,11 @@ class MainWindow(QMainWindow):
                                            tip="Search the stored events by time, device, property and text")
         self.export_action = self._action("&Export events…", "Ctrl+E", name="export",
                                           tip="The stored events the log's filter matches, as CSV or JSON Lines")
+        self.save_capture_action = self._action("Save &capture…", None, name="save-capture",
+                                                tip="Stored frames of a time range and devices as a capture file, "
+                                                    "redacted as you choose")
+        self.open_capture_action = self._action("&Open capture…", None, name="open-capture",
+                                                tip="Play a capture file as a stream, into a scratch database")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -298,6 +303,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.history_action)
         file_menu.addAction(self.export_action)
+        file_menu.addAction(self.save_capture_action)
+        file_menu.addAction(self.open_capture_action)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
