@@ -170,7 +170,11 @@ class CaptureWriter:
             cls = frame.__class__
             if cls is SeqGap:
                 continue
-            text = frame.raw if cls is MalformedFrame else encode_frame(frame.raw)
+            if cls is MalformedFrame:
+                text = frame.raw
+            else:  # the frame as encode_frame builds it; ASCII needs no encoding to be measured
+                raw = frame.raw
+                text = f"{len(raw)}|{raw}" if raw.isascii() else encode_frame(raw)
             lines.append(line(stream, frame.received_at - start, text))
         self._write(lines)
 
