@@ -40,8 +40,8 @@ from websockets.uri import parse_uri
 from ayla_monitor.dss.backoff import Backoff
 from ayla_monitor.dss.endpoints import ReplayWindow
 from ayla_monitor.dss.errors import FrameTooLarge, KeyRejected, LinkError, SettingsRejected, StreamError
-from ayla_monitor.dss.events import Event, Heartbeat, MalformedFrame, SeqGap
-from ayla_monitor.dss.frames import HEARTBEAT_REPLY, parse_frame
+from ayla_monitor.dss.events import Event, Heartbeat, LeanEvent, MalformedFrame, SeqGap
+from ayla_monitor.dss.frames import HEARTBEAT_REPLY, parse_frame, parse_frame_lean
 from ayla_monitor.dss.keys import RedactingLogger
 from ayla_monitor.dss.link import StreamState
 from ayla_monitor.dss.sequence import SeqRestart, SeqTracker
@@ -96,11 +96,14 @@ class ClientOptions:
     max_frame_bytes: int = MAX_FRAME_BYTES
     #: a gap fill stops when the server sent nothing of the range for this long.
     fill_idle: float = 10.0
+    #: events as :class:`~ayla_monitor.dss.events.LeanEvent` (decoded once,
+    #: not typed): for a recorder, which only stores them.
+    lean: bool = False
 
 
 #: What a client hands its sink: events and bad frames in arrival order, and
 #: the gaps seen between them.
-Batch = list[Event | MalformedFrame | SeqGap]
+Batch = list[Event | LeanEvent | MalformedFrame | SeqGap]
 
 
 class StreamSink(Protocol):
@@ -488,13 +491,14 @@ class StreamClient:
         seqs = self.seqs
         debug = log.isEnabledFor(logging.DEBUG)
         pause = self.options.pause_between_batches
+        parse = parse_frame_lean if self.options.lean else parse_frame
         async for message in ws:
             now = mono()
             link.last_frame = now
             if isinstance(message, bytes):
                 message = message.decode("utf-8", "replace")
             received_at = wall()
-            frame = parse_frame(message, received_at)
+            frame = parse(message, received_at)
             cls = frame.__class__
             if cls is Heartbeat:
                 await ws.send(HEARTBEAT_REPLY)
@@ -648,7 +652,7 @@ async def fetch_range(
                 break
             if isinstance(message, bytes):
                 message = message.decode("utf-8", "replace")
-            frame = parse_frame(message, clock())
+            frame = (parse_frame_lean if options.lean else parse_frame)(message, clock())
             if frame.__class__ is Heartbeat:
                 await ws.send(HEARTBEAT_REPLY)
                 continue

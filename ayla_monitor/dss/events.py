@@ -33,6 +33,7 @@ __all__ = [
     "Registration",
     "UnknownEvent",
     "MalformedFrame",
+    "LeanEvent",
     "SeqGap",
     "Frame",
     "Event",
@@ -153,6 +154,38 @@ class MalformedFrame:
     raw: str
     reason: str
     received_at: float
+
+
+@dataclass(slots=True)
+class LeanEvent:
+    """An event a recorder only stores: checked like any event (a metadata
+    block, a valid seq), decoded once, and read straight into the columns the
+    store keeps (:func:`~ayla_monitor.dss.frames.lean_columns`, the same
+    rules as the typed events), without the typed event in between: building
+    it and reading it again was 40% of the recorder's parsing and row
+    building (issue 11). ``columns``: event type, OEM id, OEM model, DSN,
+    time, user UUID, property name, base type, display name, value text."""
+
+    seq: int
+    received_at: float
+    raw: str
+    note: str | None
+    columns: tuple[Any, ...]
+
+    @property
+    def event_type(self) -> str:
+        return str(self.columns[0])
+
+    @property
+    def dsn(self) -> str | None:
+        dsn: str | None = self.columns[3]
+        return dsn
+
+    @property
+    def time(self) -> str | None:
+        """The event's own time, as the typed event has it."""
+        time: str | None = self.columns[4]
+        return time
 
 
 @dataclass(frozen=True, slots=True)

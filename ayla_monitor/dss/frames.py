@@ -33,16 +33,20 @@ from ayla_monitor.dss.events import (
     DatapointAck,
     Event,
     Frame,
+    LeanEvent,
     Location,
     MalformedFrame,
     Registration,
     UnknownEvent,
+    value_text,
 )
 from ayla_monitor.dss.values import parse_coordinate, typed_value
 
 __all__ = [
     "parse_frame",
+    "parse_frame_lean",
     "parse_event",
+    "lean_columns",
     "encode_frame",
     "loads_json",
     "HEARTBEAT_FRAME",
@@ -81,8 +85,9 @@ def encode_frame(payload: dict[str, Any] | str) -> str:
     return f"{len(text.encode('utf-8', 'surrogatepass'))}|{text}"
 
 
-def parse_frame(text: str, received_at: float) -> Frame:
-    """Turn one text frame into a heartbeat, an event or a malformed frame."""
+def _decode(text: str, received_at: float) -> tuple[dict[str, Any], str, str | None] | Frame:
+    """A heartbeat, a malformed frame, or ``(object, payload, note)`` for an
+    object that can be stored as an event."""
     if text == HEARTBEAT_FRAME:
         return HEARTBEAT
     bar = text.find("|")
@@ -116,7 +121,28 @@ def parse_frame(text: str, received_at: float) -> Frame:
     note = None
     if length != len(payload) and length != len(payload.encode("utf-8", "surrogatepass")):
         note = f"length prefix {length} does not match the payload ({len(payload)} characters)"
+    return obj, payload, note
+
+
+def parse_frame(text: str, received_at: float) -> Frame:
+    """Turn one text frame into a heartbeat, an event or a malformed frame."""
+    decoded = _decode(text, received_at)
+    if decoded.__class__ is not tuple:
+        return decoded  # type: ignore[return-value]
+    obj, payload, note = decoded
     return parse_event(obj, payload, received_at, note)
+
+
+def parse_frame_lean(text: str, received_at: float) -> Frame | LeanEvent:
+    """:func:`parse_frame` for a recorder that only stores: an event comes
+    back as a :class:`LeanEvent` (its columns read from the JSON once)."""
+    decoded = _decode(text, received_at)
+    if decoded.__class__ is not tuple:
+        return decoded  # type: ignore[return-value]
+    obj, payload, note = decoded
+    seq = obj["seq"]
+    columns, note = lean_columns(obj, note)
+    return LeanEvent(seq if seq.__class__ is int else int(seq), received_at, payload, note, columns)
 
 
 #: The largest seq a store can keep (a signed 64-bit column).
@@ -292,3 +318,65 @@ def parse_event(obj: dict[str, Any], raw: str, received_at: float, note: str | N
         registered,
         _str(body.get("registration_type")),
     )
+
+
+def lean_columns(obj: dict[str, Any], note: str | None = None) -> tuple[tuple[Any, ...], str | None]:
+    """The columns the store keeps for one event object, read straight from
+    the JSON with :func:`parse_event`'s rules (a test holds them equal on the
+    samples and on the simulator's hostile fleet): ``(event type, OEM id,
+    OEM model, DSN, time, user UUID, property name, base type, display
+    name, value text)``, and the note with what :func:`parse_event` adds."""
+    meta = obj.get("metadata")
+    if meta.__class__ is not dict:
+        meta = {}
+    event_type = meta.get("event_type")
+    if event_type.__class__ is not str:
+        event_type = _str(event_type) or ""
+    oem_id = meta.get("oem_id")
+    if oem_id is not None and oem_id.__class__ is not str:
+        oem_id = _str(oem_id)
+    oem_model = meta.get("oem_model")
+    if oem_model is not None and oem_model.__class__ is not str:
+        oem_model = _str(oem_model)
+    dsn = meta.get("dsn")
+    if dsn is not None and dsn.__class__ is not str:
+        dsn = _str(dsn)
+    body_key = _BODY_KEY.get(event_type)
+    if body_key is None:
+        what = f"event type {event_type!r} is unknown" if event_type else "no metadata.event_type"
+        return (event_type, oem_id, oem_model, dsn, None, None, None, None, None, None), _join(note, what)
+    body = obj.get(body_key)
+    if event_type == "datapointack" and body.__class__ is not dict:
+        body = obj.get("datapointack")
+    if body.__class__ is not dict:
+        note = _join(note, f"body {body_key!r} is missing")
+        body = {}
+    user_uuid = body.get("user_uuid")
+    if user_uuid is not None and user_uuid.__class__ is not str:
+        user_uuid = _str(user_uuid)
+    prop = base_type = display = value = None
+    if event_type == "datapoint" or event_type == "datapointack":
+        base_type = _str(meta.get("base_type"))
+        raw_value = body.get("value")
+        value_note = typed_value(base_type, raw_value)[1]
+        if value_note is not None:
+            note = _join(note, value_note)
+        time = _str(body.get("created_at_from_device")) or _str(body.get("created_at"))
+        prop = _str(meta.get("property_name"))
+        display = _str(meta.get("display_name"))
+        kind = raw_value.__class__
+        value = raw_value if kind is str else str(raw_value) if kind is int else value_text(raw_value)
+    elif event_type == "connectivity":
+        time = _str(body.get("event_time"))
+        value = _str(body.get("status"))
+    elif event_type == "location":
+        time = _str(body.get("created_at"))
+        lat, lng = parse_coordinate(body.get("lat")), parse_coordinate(body.get("long"))
+        value = None if lat is None or lng is None else f"{lat!r}, {lng!r}"
+    else:
+        registered = _bool(body.get("registered"))
+        when = body.get("registered_at") if registered else body.get("unregistered_at")
+        time = _str(when or body.get("registered_at") or body.get("unregistered_at"))
+        dsn = dsn or _str(body.get("dsn"))
+        value = None if registered is None else ("registered" if registered else "unregistered")
+    return (event_type, oem_id, oem_model, dsn, time, user_uuid, prop, base_type, display, value), note

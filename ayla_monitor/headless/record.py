@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import shlex
 import signal
@@ -180,6 +181,8 @@ async def record(
     cannot be opened (nothing was received then)."""
     out = out if out is not None else sys.stderr
     stop = stop or asyncio.Event()
+    # A recorder only stores: its events are decoded once, never typed.
+    options = dataclasses.replace(options or ClientOptions(), lean=True)
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
     if handle_signals:

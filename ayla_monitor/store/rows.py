@@ -18,6 +18,7 @@ from ayla_monitor.dss.events import (
     Connectivity,
     Datapoint,
     DatapointAck,
+    LeanEvent,
     Location,
     MalformedFrame,
     Registration,
@@ -125,39 +126,42 @@ def build_rows(
                     top = seq
             else:
                 seq = None
-        if cls is Datapoint or cls is DatapointAck or isinstance(f, Datapoint):
-            v = f.raw_value
-            t = v.__class__
-            if t is not str:
-                v = str(v) if t is int else value_text(v)
-            pn = f.property_name
-            bt = f.base_type
-            dn = f.display_name
-            if pn is not None and len(pn) > 255:
-                pn = pn[:255]
-            if bt is not None and len(bt) > 32:
-                bt = bt[:32]
-            if dn is not None and len(dn) > 255:
-                dn = dn[:255]
+        if cls is LeanEvent:  # the recorder's: its columns read from the JSON once
+            et, oi, om, dsn, tm, uu, pn, bt, dn, v = f.columns
         else:
-            pn = bt = dn = None
-            if cls is Connectivity:
-                v = f.status
-            elif cls is Registration:
-                r = f.registered
-                v = None if r is None else ("registered" if r else "unregistered")
-            elif cls is Location:
-                lat = f.lat
-                lng = f.long
-                v = None if lat is None or lng is None else f"{lat!r}, {lng!r}"
+            if cls is Datapoint or cls is DatapointAck or isinstance(f, Datapoint):
+                v = f.raw_value
+                t = v.__class__
+                if t is not str:
+                    v = str(v) if t is int else value_text(v)
+                pn = f.property_name
+                bt = f.base_type
+                dn = f.display_name
             else:
-                v = None
-        et = f.event_type
-        oi = f.oem_id
-        om = f.oem_model
-        dsn = f.dsn
-        tm = f.time
-        uu = f.user_uuid
+                pn = bt = dn = None
+                if cls is Connectivity:
+                    v = f.status
+                elif cls is Registration:
+                    r = f.registered
+                    v = None if r is None else ("registered" if r else "unregistered")
+                elif cls is Location:
+                    lat = f.lat
+                    lng = f.long
+                    v = None if lat is None or lng is None else f"{lat!r}, {lng!r}"
+                else:
+                    v = None
+            et = f.event_type
+            oi = f.oem_id
+            om = f.oem_model
+            dsn = f.dsn
+            tm = f.time
+            uu = f.user_uuid
+        if pn is not None and len(pn) > 255:
+            pn = pn[:255]
+        if bt is not None and len(bt) > 32:
+            bt = bt[:32]
+        if dn is not None and len(dn) > 255:
+            dn = dn[:255]
         add_event(
             (
                 stream_id,

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ayla_monitor.dss.events import Event, MalformedFrame, SeqGap
+from ayla_monitor.dss.events import Event, LeanEvent, MalformedFrame, SeqGap
 from ayla_monitor.store import spill, writer_process
 from ayla_monitor.store.errors import WriteFailed
 from ayla_monitor.store.location import default_database_path, describe_database
@@ -208,7 +208,7 @@ class EventWriter:
         self._thread.start()
 
     def submit(
-        self, stream_id: int, frames: Sequence[Event | MalformedFrame | SeqGap], epoch: int = 0, *,
+        self, stream_id: int, frames: Sequence[Event | LeanEvent | MalformedFrame | SeqGap], epoch: int = 0, *,
         force: bool = False,
     ) -> bool:
         """Queue ``frames`` of stream ``stream_id`` (events of its sequence
