@@ -102,3 +102,14 @@ def test_doctor_names_the_failing_step(simulator: str) -> None:
     right = cli("doctor", "--url", simulator, "--stream-key", KEY, "--wait", "30")
     assert right.returncode == 0, right.stdout
     assert "Result: every step passed." in right.stdout
+
+
+def test_export_capture_needs_a_file_and_a_database(tmp_path: Path) -> None:
+    no_file = cli("export", "--db", str(tmp_path / "x.sqlite"), "--format", "capture")
+    assert no_file.returncode == 2 and "needs -o FILE" in no_file.stderr
+    bad_redaction = cli("export", "--db", str(tmp_path / "x.sqlite"), "--format", "capture", "-o",
+                        str(tmp_path / "c.jsonl"), "--redact", "dns")
+    assert bad_redaction.returncode == 2 and "'dns' is not a redaction" in bad_redaction.stderr
+    missing = cli("export", "--db", str(tmp_path / "x.sqlite"), "--format", "capture", "-o", str(tmp_path / "c.jsonl"))
+    assert missing.returncode == 4
+    assert not (tmp_path / "c.jsonl").exists()
