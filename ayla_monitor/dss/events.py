@@ -17,6 +17,7 @@ they are not ``frozen``: a frozen dataclass sets each field through
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -220,6 +221,11 @@ def value_text(value: Value) -> str | None:
     anything else as compact JSON (``0``, ``1.5``, ``true``)."""
     if value is None:
         return None
+    kind = value.__class__
+    if kind is str:
+        return value  # type: ignore[return-value]
+    if kind is float and math.isfinite(value):  # type: ignore[arg-type]
+        return repr(value)  # what json.dumps writes for a finite float, without its machinery
     if isinstance(value, str):
         return value
     if isinstance(value, bool):

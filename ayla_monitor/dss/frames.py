@@ -356,14 +356,27 @@ def lean_columns(obj: dict[str, Any], note: str | None = None) -> tuple[tuple[An
         user_uuid = _str(user_uuid)
     prop = base_type = display = value = None
     if event_type == "datapoint" or event_type == "datapointack":
-        base_type = _str(meta.get("base_type"))
+        # (``x if x.__class__ is str else _str(x)``: the common case without a call)
+        base_type = meta.get("base_type")
+        if base_type.__class__ is not str:
+            base_type = _str(base_type)
         raw_value = body.get("value")
         value_note = typed_value(base_type, raw_value)[1]
         if value_note is not None:
             note = _join(note, value_note)
-        time = _str(body.get("created_at_from_device")) or _str(body.get("created_at"))
-        prop = _str(meta.get("property_name"))
-        display = _str(meta.get("display_name"))
+        time = body.get("created_at_from_device")
+        if time.__class__ is not str:
+            time = _str(time)
+        if not time:
+            time = body.get("created_at")
+            if time.__class__ is not str:
+                time = _str(time)
+        prop = meta.get("property_name")
+        if prop.__class__ is not str:
+            prop = _str(prop)
+        display = meta.get("display_name")
+        if display.__class__ is not str:
+            display = _str(display)
         kind = raw_value.__class__
         value = raw_value if kind is str else str(raw_value) if kind is int else value_text(raw_value)
     elif event_type == "connectivity":
