@@ -18,7 +18,6 @@ import functools
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -66,9 +65,6 @@ HISTORY_EVENTS = 2_000
 DEMO_NAME = "Demo (simulator)"
 #: Events the database writer may hold before the streams wait (bounds memory under a burst).
 WRITER_QUEUE = 20_000
-#: Retention runs at start and then this often (seconds), pausing between batches.
-RETENTION_INTERVAL = 15 * 60
-RETENTION_PAUSE = 0.2
 #: While events are being written, the database's size is measured this often
 #: (seconds); the status bar and the settings show that one figure.
 SIZE_INTERVAL = 3.0
@@ -115,13 +111,14 @@ class Session:
         self._dialogs: list[QDialog] = []
         #: device views and history windows (closed with the database they read).
         self._windows: list[QWidget] = []
-        self._retention_task: asyncio.Task[None] | None = None
         self._size_task: asyncio.Task[None] | None = None
         #: the database's size on disk as last measured (the one figure shown everywhere).
         self.database_size: int | None = None
-        self._retention_wake = asyncio.Event()
-        #: events deleted by retention since start.
+        #: events deleted by retention since start (the engine prunes: core/retention.py).
         self.retention_deleted = 0
+        from ayla_monitor.ui.watch_mode import WatchMode  # File -> Watch a database…, --watch
+
+        self.watching = WatchMode(self)
 
         self.bridge.frames_received.connect(window.add_frames)
         self.bridge.status_changed.connect(window.update_status)
@@ -147,10 +144,13 @@ class Session:
         self.captures = CaptureActions(self)
 
     # -- lifetime
-    async def start(self, tasks: asyncio.TaskGroup, *, demo: bool = False) -> bool:
-        """Open the database, restore the saved streams, start the demo if asked.
+    async def start(self, tasks: asyncio.TaskGroup, *, demo: bool = False, watch: bool = False) -> bool:
+        """Open the database, restore the saved streams, start the demo if asked
+        (``watch``: follow the database that recorders elsewhere write, no streams).
         Returns whether the database could be opened."""
         self._tasks = tasks
+        if watch:
+            return await self.watching.open(self._database_arg)
         if demo:
             self.demo_mode = True
             ok = await self.open_database(self.demo_database())
@@ -178,7 +178,9 @@ class Session:
             self._database_failed(str(exc), arg or "")
             return False
         self.database_url = url
-        engine = Engine(url, options=self._options(), max_pending=WRITER_QUEUE)
+        engine = Engine(url, options=self._options(), max_pending=WRITER_QUEUE,
+                        retention_days=self.settings.retention_days)
+        engine.retention.on_pruned = lambda result: self._pruned(engine, result)
         try:
             await engine.__aenter__()
         except StoreError as exc:
@@ -187,7 +189,6 @@ class Session:
         self.engine = engine
         assert self._tasks is not None, "start() first"
         self._bridge_task = self._tasks.create_task(self.bridge.run(engine.subscribe()), name="bridge")
-        self._retention_task = self._tasks.create_task(self._retention_loop(engine), name="retention")
         self._size_task = self._tasks.create_task(self._size_loop(engine), name="database-size")
         window.banner.hide()
         window.set_engine_ready(True)
@@ -205,10 +206,9 @@ class Session:
 
     async def load_history(self) -> None:
         """Tiles' last known state and the latest events, read off the loop."""
-        engine = self.engine
-        if engine is None:
+        store = self.engine.store if self.engine is not None else self.watching.store
+        if store is None:
             return
-        store = engine.store
         limit = min(HISTORY_EVENTS, self.settings.log_window)
 
         def read() -> tuple[Any, Any, Any, int | None]:
@@ -224,10 +224,11 @@ class Session:
             self.window.set_stream_name(record.id, record.name)
         self.window.add_history(states, [row_from_stored(e) for e in events])
         self.database_size = size
-        self.window.set_database(describe_database(engine.database_url), size)
+        self.window.set_database(describe_database(store.url), size)
 
     async def close(self) -> None:
-        """Stop the streams, flush the writer, stop the demo."""
+        """Stop the streams, flush the writer, stop the demo, stop watching."""
+        await self.watching.close()
         await self._close_engine()
         await self._stop_simulator()
 
@@ -236,11 +237,10 @@ class Session:
             if shiboken6.isValid(widget):
                 widget.close()
         self._windows.clear()
-        for background in (self._retention_task, self._size_task):
-            if background is not None:
-                background.cancel()
-                await asyncio.wait([background])
-        self._retention_task = self._size_task = None
+        background, self._size_task = self._size_task, None
+        if background is not None:
+            background.cancel()
+            await asyncio.wait([background])
         task, self._bridge_task = self._bridge_task, None
         engine, self.engine = self.engine, None
         if engine is not None:
@@ -504,8 +504,8 @@ class Session:
     def _settings_changed(self, before: tuple[Any, ...]) -> None:
         url, log_window, theme, dead_after, retention_days = before
         settings = self.settings
-        if settings.retention_days != retention_days:
-            self._retention_wake.set()
+        if settings.retention_days != retention_days and self.engine is not None:
+            self.engine.retention.set_days(settings.retention_days)
         if settings.log_window != log_window:
             self.window.log_view.set_capacity(settings.log_window)
         if settings.theme != theme:
@@ -557,38 +557,17 @@ class Session:
                 await self.measure_database_size(engine)
 
     # -- retention
-    async def _retention_loop(self, engine: Engine) -> None:
-        """Delete events older than the retention setting, a small batch at a
-        time with pauses between, at start and then every RETENTION_INTERVAL."""
-        from ayla_monitor.store.retention import BATCH, cutoff_for, delete_batch
-
-        while True:
-            days = self.settings.retention_days
-            if days:
-                cutoff = cutoff_for(time.time(), days)
-                deleted = 0
-                try:
-                    while True:
-                        batch = await self.window.queries.ask(
-                            self.window, functools.partial(delete_batch, engine.store, cutoff, BATCH))
-                        deleted += batch.total
-                        if batch.events < BATCH and batch.malformed < BATCH:
-                            break
-                        await asyncio.sleep(RETENTION_PAUSE)
-                except StoreError as exc:
-                    log.warning("Deleting old events failed: %s", exc)
-                if deleted:
-                    self.retention_deleted += deleted
-                    log.info("Retention: deleted %d events older than %d days", deleted, days)
-                    await self.measure_database_size(engine)
-            self._retention_wake.clear()
-            try:
-                await asyncio.wait_for(self._retention_wake.wait(), RETENTION_INTERVAL)
-            except TimeoutError:
-                pass
+    def _pruned(self, engine: Engine, result: Any) -> None:
+        """The engine's retention deleted rows: count them, show the new size."""
+        if result.total:
+            self.retention_deleted += result.total
+            if self._tasks is not None:
+                self._tasks.create_task(self.measure_database_size(engine), name="database-size")
 
     # -- device views, history, export
     def _store(self) -> Any:
+        if self.engine is None and self.watching.store is not None:
+            return self.watching.store
         if self.engine is None:
             self.window.show_error("No database is open; choose a database first.",
                                    "Choose another database…", self.open_settings)
@@ -690,8 +669,9 @@ def prepare_application() -> QApplication:
 async def run_app(*, database: str | None, demo: bool, exit_after: float | None,
                   settings: AppSettings | None = None, keystore: Any = None,
                   demo_options: DemoOptions = DemoOptions(), demo_database: str | None = None,
-                  on_ready: Callable[[Session], object] | None = None) -> int:
-    """The main coroutine: window up, engine open, wait for the window to close."""
+                  on_ready: Callable[[Session], object] | None = None, watch: bool = False) -> int:
+    """The main coroutine: window up, engine open (``watch``: the database
+    followed instead, :mod:`ayla_monitor.ui.watch_mode`), wait for the window to close."""
     settings = settings if settings is not None else AppSettings.load()
     if keystore is None:
         from ayla_monitor.keystore import Keystore
@@ -722,7 +702,7 @@ async def run_app(*, database: str | None, demo: bool, exit_after: float | None,
     try:
         async with asyncio.TaskGroup() as tasks:
             try:
-                await session.start(tasks, demo=demo)
+                await session.start(tasks, demo=demo, watch=watch)
                 if on_ready is not None:
                     on_ready(session)
                 await quit_event.wait()
@@ -738,7 +718,7 @@ async def run_app(*, database: str | None, demo: bool, exit_after: float | None,
 
 
 def run_gui(*, database: str | None, demo: bool, exit_after: float | None,
-            qsettings: QSettings | None = None) -> int:
+            qsettings: QSettings | None = None, watch: bool = False) -> int:
     """Open the main window and run until it closes; the exit code (0: clean quit)."""
     app = prepare_application()
     tune_garbage_collector()
@@ -746,5 +726,6 @@ def run_gui(*, database: str | None, demo: bool, exit_after: float | None,
 
     collect_on_gui_thread(app)  # never free Qt objects on a worker thread (ui/collector.py: issue 10)
     settings = AppSettings.load(qsettings)
-    code: int = qasync.run(run_app(database=database, demo=demo, exit_after=exit_after, settings=settings))
+    code: int = qasync.run(run_app(database=database, demo=demo, exit_after=exit_after, settings=settings,
+                                   watch=watch))
     return code
