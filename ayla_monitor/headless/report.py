@@ -86,13 +86,13 @@ def event_of_row(row: tuple[Any, ...]) -> DssEvent | None:
     neither.
 
     Datapoints and acks (nine rows in ten) are built here from the columns
-    and the few fields of the JSON that the insight reads, their value left
-    as the stored text: :func:`~ayla_monitor.dss.frames.parse_event` would
-    type every value and check every field, which measured 40 % of a
-    report's time. Other events go through ``parse_event``.
+    and the few fields of the JSON that the insight reads; what it does not
+    read (the value, the user, the display name) is left ``None``:
+    :func:`~ayla_monitor.dss.frames.parse_event` would type every value and
+    check every field, which measured 40 % of a report's time. Other events
+    go through ``parse_event``.
     """
-    (_id, _stream, seq, event_type, oem_id, oem_model, dsn, time, user_uuid, prop, base_type, display, value, raw,
-     received, note) = row
+    _id, _stream, seq, event_type, oem_id, oem_model, dsn, time, prop, value, raw, received = row
     received = received or 0.0
     obj: Any = None
     if raw:
@@ -113,8 +113,8 @@ def event_of_row(row: tuple[Any, ...]) -> DssEvent | None:
             tags = meta.get("resource_tags")
             resource_tags = tuple(t for t in tags if t.__class__ is str) if tags.__class__ is list else ()
             fields = (
-                seq, event_type, oem_id, oem_model, dsn, resource_tags, user_uuid, time, received, raw, note,
-                prop, display, base_type, value, value, _text(body.get("id")),
+                seq, event_type, oem_id, oem_model, dsn, resource_tags, None, time, received, raw, None,
+                prop, None, None, None, None, _text(body.get("id")),
                 body.get("echo") if body.get("echo").__class__ is bool else None,
                 _text(body.get("created_at")), _text(body.get("created_at_from_device")),
                 _text(body.get("updated_at")),
@@ -128,8 +128,8 @@ def event_of_row(row: tuple[Any, ...]) -> DssEvent | None:
         return None
     common: dict[str, Any] = {
         "seq": seq, "event_type": event_type or "", "oem_id": oem_id, "oem_model": oem_model,
-        "dsn": dsn, "resource_tags": (), "user_uuid": user_uuid, "time": time,
-        "received_at": received, "raw": raw or "", "note": note,
+        "dsn": dsn, "resource_tags": (), "user_uuid": None, "time": time,
+        "received_at": received, "raw": raw or "", "note": None,
     }
     if event_type == "connectivity":
         return Connectivity(status=value, **common)
@@ -240,7 +240,7 @@ def build_report(
         if event is None:
             continue
         stream = names.get(row[1])
-        if row[2] is None and stream is not None and row[13]:
+        if row[2] is None and stream is not None and row[10]:
             # a conflict: another event under a seq already stored, kept in a row of its own
             insight.note_conflict(stream)
         add(event, stream)

@@ -5,7 +5,7 @@ over millions of rows (``ayla-monitor report``).
 objects through peewee's row conversion: measured on 100,000 rows, the
 conversion (16 field converters per row) and the frozen dataclass cost
 more than reading the rows. Here the rows come straight from the
-driver's cursor, in id order, a chunk at a time (keyset paging on the
+driver's cursor with the dozen columns such a pass reads, in id order, a chunk at a time (keyset paging on the
 primary key: never the whole selection in memory).
 """
 
@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import peewee
+from peewee import Case
 
 from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.store.database import Store
@@ -23,15 +24,17 @@ from ayla_monitor.store.selection import event_conditions
 
 __all__ = ["SCAN_COLUMNS", "scan_events"]
 
-#: the columns of a scanned row, in order
+#: the columns of a scanned row, in order: what a pass over the fleet reads
+#: (the JSON as received holds the rest). ``value`` only where there is no
+#: JSON (rows written by other tools): a datapoint's value is in its JSON
+#: already, and can be megabytes.
 SCAN_COLUMNS = (
-    "id", "stream_id", "seq", "event_type", "oem_id", "oem_model", "dsn", "time", "user_uuid",
-    "property_name", "base_type", "display_name", "value", "raw", "received_at", "note",
+    "id", "stream_id", "seq", "event_type", "oem_id", "oem_model", "dsn", "time", "property_name", "value", "raw",
+    "received_at",
 )
 _FIELDS = (
     Event.id, Event.stream, Event.seq, Event.event_type, Event.oem_id, Event.oem_model, Event.dsn, Event.time,
-    Event.user_uuid, Event.property_name, Event.base_type, Event.display_name, Event.value, Event.raw,
-    Event.received_at, Event.note,
+    Event.property_name, Case(None, [(Event.raw.is_null(), Event.value)], None), Event.raw, Event.received_at,
 )
 
 
