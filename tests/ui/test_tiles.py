@@ -279,8 +279,8 @@ def test_fold_takes_events_in_and_announce_shows_them(qtmodeltester: Any) -> Non
     assert model.tile("OLD").changed_at == 0.0  # type: ignore[union-attr]
     before = time.monotonic()
     assert model.announce() == 2
-    assert signals == ["changed 0-0", "inserted 1-1"]  # one announcement per refresh
-    assert model.rowCount() == 2 and model.row_of("NEW") == 0  # then put in DSN order
+    assert signals == ["changed 0-0", "inserted 0-0"]  # one announcement per refresh...
+    assert model.rowCount() == 2 and model.row_of("NEW") == 0  # ...the new tile in its DSN place
     old, new = model.tile("OLD"), model.tile("NEW")
     assert old is not None and new is not None
     assert old.changed_at >= before and new.changed_at >= before  # highlighted from the refresh on
@@ -343,6 +343,10 @@ def test_the_model_keeps_the_order_and_the_proxy_only_filters(qtmodeltester: Any
     proxy.set_filter_text("")
     model.apply([sample("connectivity", dsn="B")])
     assert order() == ["A", "B", "C", "D", "M", "X", "Z"]
+    assert [model.row_of(d) for d in ("A", "B", "Z")] == [0, 1, 6]
+    assert model.summary() == (7, 7, 0)
+    model.apply([sample("connectivity", dsn=d, status="Offline") for d in ("B", "X")])
+    assert model.summary() == (7, 5, 2)  # counted as tiles change
 
 
 def test_keyboard_focus_shows_on_a_tile_and_enter_opens_the_device(qtbot: Any) -> None:
