@@ -129,6 +129,7 @@ class Session:
         window.about_action.triggered.connect(self.show_about)
         window.history_action.triggered.connect(lambda: self.open_history())
         window.export_action.triggered.connect(lambda: self.open_export())
+        window.report_action.triggered.connect(lambda: self.open_report())
         window.tiles.device_opened.connect(lambda dsn: self.open_device(dsn))
         window.log_view.device_requested.connect(lambda dsn: self.open_device(dsn))
         panel = window.streams_panel
@@ -351,6 +352,8 @@ class Session:
                 rate=self.demo_options.rate,
                 keys={DEMO_KEY: None},
                 first_seq=(last or 0) + 1,
+                # five devices flap, go quiet, ack badly, run late and spike: every insight has a case
+                scenarios=True,
             )
         )
         await simulator.start("127.0.0.1", 0)
@@ -618,6 +621,19 @@ class Session:
         window.show()
         window.search()
         return window
+
+    def open_report(self) -> QDialog | None:
+        """File -> Fleet report…: the ``report`` command's page, made off the UI thread."""
+        from ayla_monitor.ui.report_dialog import ReportDialog
+
+        store = self._store()
+        if store is None:
+            return None
+        dialog = ReportDialog(store, self.window, runner=self.window.queries)
+        dialog.finished.connect(lambda _: self._forget_dialog(dialog))
+        self._dialogs.append(dialog)
+        dialog.open()
+        return dialog
 
     def open_export(self, query: Any = None) -> QDialog | None:
         """Export ``query`` (a HistoryQuery), or what the live log's filter matches."""

@@ -289,6 +289,9 @@ class MainWindow(QMainWindow):
                                            tip="Search the stored events by time, device, property and text")
         self.export_action = self._action("&Export events…", "Ctrl+E", name="export",
                                           tip="The stored events the log's filter matches, as CSV or JSON Lines")
+        self.report_action = self._action("Fleet &report…", None, name="fleet-report",
+                                          tip="What is wrong with the fleet, from the database: flaps, quiet devices, "
+                                              "failed and missing acks, latency; a page to send")
         self.save_capture_action = self._action("Save &capture…", None, name="save-capture",
                                                 tip="Stored frames of a time range and devices as a capture file, "
                                                     "redacted as you choose")
@@ -303,6 +306,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.history_action)
         file_menu.addAction(self.export_action)
+        file_menu.addAction(self.report_action)
         file_menu.addAction(self.save_capture_action)
         file_menu.addAction(self.open_capture_action)
         file_menu.addSeparator()
@@ -412,6 +416,7 @@ class MainWindow(QMainWindow):
             action.setEnabled(ready and not (action is self.demo_action and self._demo))
         self.history_action.setEnabled(ready)
         self.export_action.setEnabled(ready)
+        self.report_action.setEnabled(ready)
         self.empty.add_button.setEnabled(ready)
         self.empty.demo_button.setEnabled(ready and not self._demo)
 

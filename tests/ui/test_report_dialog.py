@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +83,40 @@ def test_a_folder_that_does_not_exist_is_named(qtbot: Any, store: Store, tmp_pat
     dialog.path_edit.setText(str(tmp_path / "nope" / "r.html"))
     dialog.start()
     assert not dialog.running and "does not exist" in dialog.status.text()
+
+
+def test_the_demo_plays_its_scenarios_and_file_fleet_report_reports_them(
+    tmp_path: Path, settings: Any, keystore: Any, run: Callable[..., Any], opened: list[str]
+) -> None:
+    """The window's demo runs the scenario fleet; File -> Fleet report… writes
+    the report of what it recorded."""
+    from ayla_monitor.ui.app import DemoOptions, Session
+    from tests.ui.conftest import wait_until
+    from tests.ui.test_app import drive
+
+    seen: dict[str, Any] = {}
+
+    async def user(session: Session) -> None:
+        window = session.window
+        await wait_until(lambda: session.simulator is not None, what="the demo's simulator")
+        assert session.simulator is not None and session.simulator.config.scenarios
+        seen["roles"] = {part: d.dsn for part, d in session.simulator.fleet.roles.items()}
+        await wait_until(lambda: window.log_view.model.rowCount() >= 1500, timeout=60, what="demo events")
+        assert window.report_action.isEnabled()
+        window.report_action.trigger()
+        dialog = next(d for d in session._dialogs if isinstance(d, ReportDialog))
+        dialog.format_box.setCurrentIndex(dialog.format_box.findData("json"))
+        dialog.path_edit.setText(str(tmp_path / "demo-report.json"))
+        dialog.start()
+        await wait_until(lambda: not dialog.running, timeout=60, what="the report")
+        assert dialog.error is None, dialog.error
+        seen["path"] = dialog.result_path
+
+    code = run(drive(user, database=str(tmp_path / "demo.sqlite"), demo=True, settings=settings,
+                     keystore=keystore, demo_options=DemoOptions(devices=8, rate=200)), timeout=120)
+    assert code == 0
+    data = json.loads(Path(seen["path"]).read_text(encoding="utf-8"))
+    devices = {d["dsn"]: d for d in data["devices"]}
+    assert len(devices) == 8 and set(seen["roles"].values()) <= set(devices)
+    assert devices[seen["roles"]["acks"]]["acks"] >= 1
+    assert opened == [str(seen["path"])]
