@@ -17,28 +17,29 @@ from ayla_monitor import __version__
 
 __all__ = ["version_lines", "LIBRARIES"]
 
-#: (distribution, module that has ``__version__`` when the metadata is missing, as in a bundle)
-LIBRARIES: tuple[tuple[str, str], ...] = (
-    ("PySide6-Essentials", "PySide6"),
-    ("shiboken6", "shiboken6"),
-    ("qasync", "qasync"),
-    ("websockets", "websockets"),
-    ("peewee", "peewee"),
-    ("PyMySQL", "pymysql"),
-    ("cryptography", "cryptography"),
-    ("orjson", "orjson"),
-    ("platformdirs", "platformdirs"),
-    ("keyring", "keyring"),
+#: (distribution, module, its version attribute), the attribute for when the metadata is
+#: missing. PyMySQL's ``__version__`` is the mysqlclient version it imitates; VERSION_STRING is its own.
+LIBRARIES: tuple[tuple[str, str, str], ...] = (
+    ("PySide6-Essentials", "PySide6", "__version__"),
+    ("shiboken6", "shiboken6", "__version__"),
+    ("qasync", "qasync", "__version__"),
+    ("websockets", "websockets", "__version__"),
+    ("peewee", "peewee", "__version__"),
+    ("PyMySQL", "pymysql", "VERSION_STRING"),
+    ("cryptography", "cryptography", "__version__"),
+    ("orjson", "orjson", "__version__"),
+    ("platformdirs", "platformdirs", "__version__"),
+    ("keyring", "keyring", "__version__"),
 )
 
 
-def _distribution_version(dist: str, module: str) -> str:
+def _distribution_version(dist: str, module: str, attribute: str) -> str:
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         pass
     try:
-        found = getattr(importlib.import_module(module), "__version__", None)
+        found = getattr(importlib.import_module(module), attribute, None)
     except Exception as exc:  # a missing or broken library is what the report is for
         return f"not available ({type(exc).__name__}: {exc})"
     return str(found) if found is not None else "installed (version unknown)"
@@ -61,6 +62,6 @@ def version_lines() -> list[str]:
         f"Platform: {platform.platform()}",
         f"Qt: {_qt_version()}",
     ]
-    lines += [f"{dist}: {_distribution_version(dist, module)}" for dist, module in LIBRARIES]
+    lines += [f"{library[0]}: {_distribution_version(*library)}" for library in LIBRARIES]
     lines.append(f"SQLite: {sqlite3.sqlite_version}")
     return lines
