@@ -611,9 +611,18 @@ def iter_history(store: Store, query: EventFilter, chunk: int = 2000) -> Iterato
         after = page.next
 
 
-def count_history(store: Store, query: EventFilter) -> int:
-    """How many events match (a full count: run it off the UI thread); with
-    ``query.malformed``, how many bad frames."""
+def count_history(store: Store, query: EventFilter, at_most: int | None = None) -> int:
+    """How many events match (run it off the UI thread); with
+    ``query.malformed``, how many bad frames. With ``at_most``, counting
+    stops past it: an answer of ``at_most + 1`` means "more than
+    ``at_most``" (a window shows that instead of walking ten million rows,
+    and counts exactly only when asked)."""
+    if at_most is not None:
+        model: type[Event] | type[MalformedFrame] = MalformedFrame if query.malformed else Event
+        where = malformed_conditions(query) if query.malformed else _history_conditions(query)
+        select = model.select(SQL("1"))
+        capped = (select.where(*where) if where else select).limit(at_most + 1)
+        return store._call(lambda db: int(capped.bind(db).count()))
     if query.malformed:
         where = malformed_conditions(query)
 

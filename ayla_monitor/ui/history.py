@@ -76,6 +76,10 @@ PAGE_SIZE = 500
 FIRST_PAGE_SIZE = 100
 #: Most rows the table holds; narrow the query to see further.
 MAX_LOADED = 100_000
+#: A search counts its matches up to this many; past it the window says
+#: "more than" and counts exactly only when asked (ten million rows take
+#: seconds to count, and the database is busy meanwhile).
+COUNT_AT_MOST = 100_000
 #: Range choices: label -> seconds back from now (``None``: all time, ``-1``: custom).
 RANGE_CHOICES: dict[str, float | None] = {
     "Last hour": 3600.0,
@@ -246,6 +250,8 @@ class HistoryWindow(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         self.query = EventFilter(descending=True)
         self.total: int | None = None
+        #: whether :attr:`total` stopped at COUNT_AT_MOST ("more than")
+        self.total_capped = False
         self.first_page_seconds: float | None = None
         self.error: str | None = None
         self.searches = 0
@@ -323,6 +329,11 @@ class HistoryWindow(QWidget):
         self.status_label = QLabel(self)
         self.status_label.setObjectName("history-status")
         self.status_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.count_button = QPushButton("Count exactly", self)
+        self.count_button.setObjectName("history-count")
+        self.count_button.setToolTip("Count every matching event (on a big database this takes a while)")
+        self.count_button.setVisible(False)
+        self.count_button.clicked.connect(self.count_exactly)
 
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         top = QWidget(self)
@@ -336,7 +347,10 @@ class HistoryWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(splitter, 1)
-        layout.addWidget(self.status_label)
+        status = QHBoxLayout()
+        status.addWidget(self.status_label, 1)
+        status.addWidget(self.count_button)
+        layout.addLayout(status)
         self.resize(1280, 800)
 
         self.range_box.currentTextChanged.connect(self._range_changed)
@@ -406,6 +420,8 @@ class HistoryWindow(QWidget):
         query = self.build_query()
         self.query = query
         self.total = None
+        self.total_capped = False
+        self.count_button.setVisible(False)
         self.status_label.setText("Searching…")
         store = self.store
 
@@ -437,13 +453,26 @@ class HistoryWindow(QWidget):
             self.empty_label.setText(self._empty_text(query))
         self._show_status()
         store = self.store
-        self.runner.call(self, lambda: count_history(store, query),
+        self.runner.call(self, lambda: count_history(store, query, COUNT_AT_MOST),
                          lambda total: self._counted(generation, total),
                          lambda exc: self._count_failed(generation, exc))
 
-    def _counted(self, generation: int, total: int | None) -> None:
+    def count_exactly(self) -> None:
+        """Count every match of the current search (the user asked)."""
+        generation, query, store = self._generation, self.query, self.store
+        self.count_button.setEnabled(False)
+        self.count_button.setText("Counting…")
+        self.runner.call(self, lambda: count_history(store, query),
+                         lambda total: self._counted(generation, total, exact=True),
+                         lambda exc: self._count_failed(generation, exc))
+
+    def _counted(self, generation: int, total: int | None, *, exact: bool = False) -> None:
         if generation == self._generation:
             self.total = total
+            self.total_capped = not exact and total is not None and total > COUNT_AT_MOST
+            self.count_button.setVisible(self.total_capped)
+            self.count_button.setEnabled(True)
+            self.count_button.setText("Count exactly")
             self._show_status()
             self.searches += 1
 
@@ -501,7 +530,9 @@ class HistoryWindow(QWidget):
             self.status_label.setText("No matching events")
             return
         text = f"{format_count(shown)} shown"
-        if self.total is not None:
+        if self.total is not None and self.total_capped:
+            text += f" of more than {format_count(COUNT_AT_MOST)} matching events"
+        elif self.total is not None:
             text += f" of {format_count(self.total)} matching events"
         elif self._cursor is not None:
             text += " (counting…)"

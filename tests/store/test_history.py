@@ -215,6 +215,7 @@ def test_filters(store: Store, query: EventFilter, expected: int) -> None:
     events = _all_pages(store, query, size=3)
     assert len(events) == expected
     assert count_history(store, query) == expected
+    assert count_history(store, query, at_most=2) == min(expected, 3)  # 3: "more than 2"
     assert sum(1 for _ in iter_history(store, query, chunk=2)) == expected
 
 

@@ -324,3 +324,25 @@ def test_open_gaps_are_named_beside_what_history_shows(
     searched(widget, run, widget.search)
     assert widget.open_gaps == (2, 6)
     assert "2 open gaps in the recorded seqs (6 missing" in widget.status_label.text()
+
+
+def test_a_big_result_says_more_than_and_counts_exactly_on_request(
+        qtbot: Any, tmp_path: Path, run: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 11: counting ten million rows after every search kept the
+    database busy for seconds; the count now stops past COUNT_AT_MOST."""
+    monkeypatch.setattr(history_ui, "COUNT_AT_MOST", 50)
+    url = f"sqlite:///{tmp_path / 'big.sqlite'}"
+    write_story(url, big_story(130))
+    with Store.open(url) as store:
+        window = HistoryWindow(store, clock=lambda: NOW)
+        qtbot.addWidget(window)
+        window.range_box.setCurrentText("All time")  # searches
+        run(wait_until(lambda: window.total is not None, what="the count"))
+        assert window.total == 51 and window.total_capped
+        assert "of more than 50 matching events" in window.status_label.text()
+        assert window.count_button.isVisibleTo(window)
+        window.count_button.click()
+        run(wait_until(lambda: window.total == 130, what="the exact count"))
+        assert not window.total_capped and not window.count_button.isVisibleTo(window)
+        assert "of 130 matching events" in window.status_label.text()
+        window.close()
