@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ayla_monitor.capture.format import read_capture
+from ayla_monitor.dss.events import Event
+from ayla_monitor.dss.frames import parse_frame
 from ayla_monitor.simulator.server import DEMO_KEY
 from ayla_monitor.ui.app import DemoOptions, Session
 from ayla_monitor.ui.capture_dialogs import PlaybackPanel, SaveCaptureDialog
@@ -35,7 +37,7 @@ def test_save_a_redacted_capture_then_play_it(tmp_path: Path, settings: AppSetti
         await wait_until(lambda: window.writer_label.text().startswith("Stored"), what="stored events")
         dialog = session.captures.save_capture()
         assert isinstance(dialog, SaveCaptureDialog)
-        await wait_until(lambda: dialog.devices.count() == 4, what="the device list")
+        await wait_until(lambda: dialog.devices.count() >= 4, what="the device list")
         dialog.path_edit.setText(str(capture))
         assert dialog.redaction().as_option() == "dsn,uuid,location:2"
         dialog.save()
@@ -48,8 +50,13 @@ def test_save_a_redacted_capture_then_play_it(tmp_path: Path, settings: AppSetti
         panel = session.captures.panel
         assert isinstance(panel, PlaybackPanel)
         panel.speed_box.setCurrentIndex(panel.speed_box.count() - 1)  # max
-        await wait_until(lambda: window.tiles.model.rowCount() == 4, what="a tile per device of the capture")
         await wait_until(lambda: panel.server.finished.is_set(), what="the whole capture played")
+        captured = {e.dsn for e in (parse_frame(f.frame, 0.0) for f in read_capture(capture).frames)
+                    if isinstance(e, Event) and e.dsn}
+        seen["captured"] = captured
+        await wait_until(lambda: {window.tiles.model.index(r, 0).data()
+                                  for r in range(window.tiles.model.rowCount())} == captured,
+                         what="a tile per device of the capture")
         panel.refresh()
         seen["progress"] = panel.progress.text()
         seen["scratch"] = session.database_url
@@ -65,10 +72,10 @@ def test_save_a_redacted_capture_then_play_it(tmp_path: Path, settings: AppSetti
     assert seen["status"].startswith("Wrote ") and str(capture) in seen["status"]
     text = gzip.decompress(capture.read_bytes()).decode()
     real = stored_dsns(db)
-    assert len(real) == 4 and not any(dsn in text for dsn in real)
+    assert len(real) >= 4 and not any(dsn in text for dsn in real)
     assert DEMO_KEY not in text
     header = read_capture(capture).header
     assert header is not None and header.redaction.applied == ("dsn", "uuid", "location")
     assert seen["progress"].startswith("finished: ")
     assert "ayla-capture-" in seen["scratch"] and str(db) not in seen["scratch"]
-    assert len(seen["tiles"]) == 4 and seen["tiles"].isdisjoint(real)
+    assert seen["tiles"] == seen["captured"] and seen["tiles"].isdisjoint(real)
