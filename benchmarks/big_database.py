@@ -2,10 +2,10 @@
 then time what a user meets on it (issue 11).
 
     .venv/bin/python benchmarks/big_database.py build --db URL [--events 10000000] [--devices 10000]
-    .venv/bin/python benchmarks/big_database.py measure --db URL [--runs 3]
+    .venv/bin/python benchmarks/big_database.py measure --db URL [--runs 3] [--export]
 
 ``build`` goes the way a recorder stores: the simulator's fleet makes each
-event, it is framed and read back by the real parser (``parse_frame``), and
+event, it is framed and read back by the recorder's parser (``parse_frame_lean``), and
 the real :class:`~ayla_monitor.store.writer.EventWriter` turns it into rows
 in this process and stores them in its own process (plain INSERTs, the
 latest-state upsert, every index in place), in batches of 5,000. Event
@@ -18,8 +18,11 @@ times are spread evenly over the last 30 days. It prints its rate as it goes.
   ``on_ready``), from the process start, beside the same on an empty database;
 - the window's start query alone (device states, latest events, streams, size);
 - count of all events (what an exact count costs) and the estimate shown instead;
-- history pages (first page newest first, a page deep in, one device);
-- bytes per event on disk (data and indexes).
+- history pages (first page newest first, one device);
+- bytes per event on disk (data and indexes);
+- with ``--export``: ``ayla-monitor export`` of every event as JSON Lines and
+  as CSV (rows per second, wall clock from the command's start) and the
+  seconds until its first line reaches a pipe.
 
 MySQL/MariaDB URLs work for both (the database must exist).
 """
@@ -44,7 +47,7 @@ BATCH = 5_000
 
 def build(url: str, events: int, devices: int) -> None:
     from ayla_monitor.dss import wire
-    from ayla_monitor.dss.frames import parse_frame
+    from ayla_monitor.dss.frames import parse_frame_lean
     from ayla_monitor.simulator.fleet import Fleet
     from ayla_monitor.store.database import Store
     from ayla_monitor.store.writer import EventWriter
@@ -65,7 +68,7 @@ def build(url: str, events: int, devices: int) -> None:
             seq += 1
             now = start + seq * step
             text = wire.unsequenced_text(fleet.next_event(now))
-            frames.append(parse_frame(wire.sequenced_frame(text, seq), now))
+            frames.append(parse_frame_lean(wire.sequenced_frame(text, seq), now))
         while not writer.submit(stream_id, frames):
             writer.flush(timeout=0.05)
         if seq % 200_000 == 0:
@@ -126,7 +129,28 @@ def _child_window(url: str, started: float) -> None:
     print(json.dumps(ready))
 
 
-def measure(url: str, runs: int) -> None:
+def export_rates(url: str, events: int) -> None:
+    command = [sys.executable, "-m", "ayla_monitor", "export", "--db", url]
+    for fmt in ("jsonl", "csv"):
+        out = Path(tempfile.mkdtemp(prefix="ayla-big-export-")) / f"all.{fmt}"
+        started = time.perf_counter()
+        subprocess.run([*command, "--format", fmt, "-o", str(out)], check=True, capture_output=True)
+        took = time.perf_counter() - started
+        size = out.stat().st_size
+        out.unlink()
+        print(f"  export --format {fmt:5s} {events:,} rows in {took:,.1f} s: {events / took:,.0f} rows/s, "
+              f"{size / took / 1e6:,.0f} MB/s")
+        started = time.perf_counter()
+        with subprocess.Popen([*command, "--format", fmt], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL) as proc:
+            assert proc.stdout is not None
+            proc.stdout.readline()
+            first = time.perf_counter() - started
+            proc.kill()
+        print(f"  export --format {fmt:5s} first line after {first:.2f} s (process start included)")
+
+
+def measure(url: str, runs: int, export: bool) -> None:
     from ayla_monitor.dss.filter import EventFilter
     from ayla_monitor.store.database import Store
     from ayla_monitor.store.history import history_page
@@ -152,6 +176,8 @@ def measure(url: str, runs: int) -> None:
         for label, work, say in rows:
             first, median, result = _timed(work, runs)
             print(f"  {label:58s} first {first * 1000:8.1f} ms  median {median * 1000:8.1f} ms  ({say(result)})")
+    if export:
+        export_rates(url, events)
     empty = Path(tempfile.mkdtemp(prefix="ayla-empty-")) / "empty.sqlite"
     for label, target in (("window ready, empty database", f"sqlite:///{empty}"), ("window ready, this database", url)):
         times = [window_ready(target) for _ in range(runs)]
@@ -168,12 +194,13 @@ def main() -> int:
     m = commands.add_parser("measure")
     m.add_argument("--db", required=True)
     m.add_argument("--runs", type=int, default=3)
+    m.add_argument("--export", action="store_true", help="also time exporting every event (JSON Lines, CSV)")
     args = parser.parse_args()
     print(f"big database benchmark: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     if args.command == "build":
         build(args.db, args.events, args.devices)
     else:
-        measure(args.db, args.runs)
+        measure(args.db, args.runs, args.export)
     return 0
 
 

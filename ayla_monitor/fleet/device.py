@@ -40,7 +40,8 @@ NUMERIC_TYPES = frozenset({"integer", "decimal", "float"})
 
 #: A ``device_latest`` row as the store reads it: event type, DSN, OEM id,
 #: OEM model, event time, received at, property name, base type, display
-#: name, value, raw JSON (kept for connectivity, location and registration).
+#: name, value (at most :data:`VALUE_KEPT` characters of it), raw JSON (kept
+#: for connectivity, location and registration), the value's whole length.
 LatestRow = tuple[Any, ...]
 
 
@@ -60,10 +61,13 @@ class PropertyState:
 
     __slots__ = ("base_type", "display_name", "value", "time", "length")
 
-    def __init__(self, base_type: str | None, display_name: str | None, value: Any, time: str | None) -> None:
+    def __init__(self, base_type: str | None, display_name: str | None, value: Any, time: str | None,
+                 length: int | None = None) -> None:
         self.base_type = base_type
         self.display_name = display_name
-        self.length: int | None = None
+        #: the whole value's length, when it was cut (``length``: the stored
+        #: value's, when the store sent only its start)
+        self.length = length if length is not None and length > VALUE_KEPT else None
         if value.__class__ is str and len(value) > VALUE_KEPT:
             self.length = len(value)
             value = value[:VALUE_KEPT]
@@ -159,7 +163,7 @@ class DeviceState:
         """Fold one stored latest row in (rows of one device in any order: a
         datapoint's value wins over its acknowledgement's; a property only
         ever acknowledged shows the acknowledged value)."""
-        etype, _dsn, oem_id, oem_model, etime, received, prop, btype, dname, value, raw = row
+        etype, _dsn, oem_id, oem_model, etime, received, prop, btype, dname, value, raw, length = row
         latest = self.last_received_at
         if received is not None and (latest is None or received >= latest):
             self.last_received_at = received
@@ -173,7 +177,7 @@ class DeviceState:
         if etype == "datapoint" or etype == "datapointack":
             if not prop or (etype == "datapointack" and prop in self.properties):
                 return
-            self.properties[prop] = PropertyState(btype, dname, value, etime)
+            self.properties[prop] = PropertyState(btype, dname, value, etime, length)
             self.sorted_names = None
             if etype == "datapoint" and btype in NUMERIC_TYPES:
                 number = as_number(value)

@@ -21,7 +21,7 @@ from peewee import SQL, fn
 
 from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.dss.keys import redact
-from ayla_monitor.fleet.device import DeviceState, fold_latest
+from ayla_monitor.fleet.device import VALUE_KEPT, DeviceState, fold_latest
 from ayla_monitor.store.connection import explain_failure, make_database, mysql_errno
 from ayla_monitor.store.errors import DatabaseUnavailable
 from ayla_monitor.store.location import describe_database, is_mysql_url, sqlite_path
@@ -365,12 +365,14 @@ class Store:
                 DeviceLatest.property_name,
                 DeviceLatest.base_type,
                 DeviceLatest.display_name,
-                DeviceLatest.value,
+                fn.SUBSTR(DeviceLatest.value, 1, VALUE_KEPT),
                 DeviceLatest.raw,
+                (fn.CHAR_LENGTH if self._mysql else fn.LENGTH)(DeviceLatest.value),
             ).order_by(DeviceLatest.dsn, DeviceLatest.event_type, DeviceLatest.property_name)
             # In the unique key's order (no sort), and the driver's rows as they
             # are: peewee's per-field conversion cost 5x the query itself on 90k
-            # rows (10,000 devices).
+            # rows (10,000 devices). A value is read cut, as a device keeps it:
+            # a fleet sending megabytes must not make the start read gigabytes.
             return list(db.execute(select).fetchall())
 
         return fold_latest(self._call(work), make)

@@ -13,7 +13,7 @@ from playhouse.migrate import SchemaMigrator
 from ayla_monitor.dss.events import Event, MalformedFrame
 from ayla_monitor.dss.frames import encode_frame, parse_frame
 from ayla_monitor.dss.keys import key_fingerprint
-from ayla_monitor.fleet.device import DeviceState
+from ayla_monitor.fleet.device import VALUE_KEPT, DeviceState
 from ayla_monitor.simulator.fleet import Fleet
 from ayla_monitor.store.connection import make_database
 from ayla_monitor.store.database import Store
@@ -91,6 +91,21 @@ def test_latest_values_follow_the_newest_event(db_url: str) -> None:
     with Store.open(db_url) as store:
         (state,) = store.device_states()
         assert state.properties[prop].value == "12" and state.last_received_at == T0 + 3
+
+
+def test_a_long_value_is_read_cut_with_its_length(db_url: str) -> None:
+    """A fleet sending megabytes must not make the window's start read them all."""
+    with Store.open(db_url) as store:
+        stream_id = store.ensure_stream("long", "ws://127.0.0.1:9/stream", key_fingerprint(KEY), None).id
+    sample = json.loads((Path(__file__).parent.parent / "data" / "datapoint.json").read_text())
+    text = "é" + "x" * 49_999  # characters, not bytes, on both backends
+    obj = {**sample, "seq": 1, "metadata": {**sample["metadata"], "base_type": "string"},
+           "datapoint": {**sample["datapoint"], "value": text}}
+    write(db_url, stream_id, [parse_frame(encode_frame(obj), T0)])  # type: ignore[list-item]
+    with Store.open(db_url) as store:
+        (state,) = store.device_states()
+    prop = state.properties[sample["metadata"]["property_name"]]
+    assert prop.value == text[:VALUE_KEPT] and prop.length == 50_000
 
 
 def test_a_schema_2_database_is_filled_when_upgraded(db_url: str) -> None:

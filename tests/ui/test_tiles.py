@@ -114,16 +114,18 @@ def test_restore_from_database_states(qtmodeltester: Any) -> None:
     qtmodeltester.check(model)
     # what the store folds from its latest rows (one per device, type and property)
     (state,) = fold_latest([
-        ("connectivity", "AC1", "0dfc7900", "ledevb", "2023-11-14T22:00:00Z", NOW - 60, "", None, None, "Offline", None),
+        ("connectivity", "AC1", "0dfc7900", "ledevb", "2023-11-14T22:00:00Z", NOW - 60, "", None, None, "Offline", None,
+         7),
         ("datapoint", "AC1", "0dfc7900", "ledevb", "2023-11-14T22:13:00Z", NOW - 30, "temp", "decimal", "Temperature",
-         "21.5", None),
-        ("datapoint", "AC1", None, None, None, NOW - 40, "Blue_LED", "boolean", None, "1", None),
+         "21.5", None, 4),
+        ("datapoint", "AC1", None, None, None, NOW - 40, "Blue_LED", "boolean", None, "1", None, 1),
+        ("datapoint", "AC1", None, None, None, NOW - 45, "log", "string", None, "x" * 2000, None, 1_000_000),
         ("location", "AC1", None, None, None, NOW - 50, "", None, None, None,
          '{"metadata":{"dsn":"AC1","event_type":"location"},"location_event":{"lat":"37.4","long":"-122.0",'
-         '"provider":"wifi"},"seq":"9"}'),
+         '"provider":"wifi"},"seq":"9"}', None),
         ("registration", "AC1", None, None, None, NOW - 70, "", None, None, "registered",
          '{"metadata":{"event_type":"registration"},"registration_event":{"dsn":"AC1","registered":true,'
-         '"registration_type":"Dsn"},"seq":"8"}'),
+         '"registration_type":"Dsn"},"seq":"8"}', None),
     ])
     model.load_states([state])
     tile = model.tiles()[0]
@@ -131,6 +133,7 @@ def test_restore_from_database_states(qtmodeltester: Any) -> None:
     assert (tile.lat, tile.long, tile.last_received_at) == (37.4, -122.0, NOW - 30)
     assert tile.online_since == formatting.parse_iso("2023-11-14T22:00:00Z")
     assert list(tile.trends["temp"]) == [21.5]  # a number: its trend starts there
+    assert tile.properties["log"].length == 1_000_000  # read cut from the store, its length known
     assert formatting.format_value("boolean", tile.properties["Blue_LED"].value) == "on"
     assert tile.changed_at == 0.0  # restored tiles do not flash
 
