@@ -189,6 +189,12 @@ class AppSettings:
     log_window: int = 100_000
     retention_days: int | None = None  # None: keep events for ever
     theme: str = "system"
+    #: the devices shown as "tiles" or as a "table" (the fleet table)
+    devices_view: str = "tiles"
+    #: tile cards "normal" or "compact" (smaller, more per screen)
+    tile_density: str = "normal"
+    #: a device offline longer than this (minutes) is listed in Problems
+    offline_problem_min: int = 10
     streams: list[SavedStream] = field(default_factory=list)
     _qsettings: QSettings | None = field(default=None, repr=False, compare=False)
 
@@ -215,6 +221,9 @@ class AppSettings:
                 int(_clamp(retention, RETENTION_RANGE)) if retention is not None and retention > 0 else None
             ),
             theme=theme if theme in THEMES else "system",
+            devices_view="table" if str(qs.value("devices/view") or "") == "table" else "tiles",
+            tile_density="compact" if str(qs.value("devices/density") or "") == "compact" else "normal",
+            offline_problem_min=int(_clamp(_as_int(qs.value("problems/offline_min"), 10) or 10, (1, 10_080))),
             streams=cls._load_streams(qs),
             _qsettings=qs,
         )
@@ -272,6 +281,9 @@ class AppSettings:
         qs.setValue("connection/max_frame_mb", int(self.max_frame_mb))
         qs.setValue("log/window", int(self.log_window))
         qs.setValue("appearance/theme", self.theme)
+        qs.setValue("devices/view", self.devices_view)
+        qs.setValue("devices/density", self.tile_density)
+        qs.setValue("problems/offline_min", int(self.offline_problem_min))
         qs.remove("streams")  # the old array, which may have been longer
         qs.beginWriteArray("streams", len(self.streams))
         try:
