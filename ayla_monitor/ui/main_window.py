@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
@@ -39,8 +39,12 @@ from PySide6.QtWidgets import (
 from ayla_monitor import APP_NAME, __version__
 from ayla_monitor.core.status import StreamStatus, WriterHealth
 from ayla_monitor.dss.events import MalformedFrame
+from ayla_monitor.fleet.insight import DeviceSummary
 from ayla_monitor.ui.event_log import EventLogView, LogRow, row_from_frame
+from ayla_monitor.ui.fleet_table import FleetTableView, merge_rows
 from ayla_monitor.ui.formatting import format_bytes, format_count, one_line
+from ayla_monitor.ui.insight_feed import InsightFeed, read_history
+from ayla_monitor.ui.problems import ProblemsPanel
 from ayla_monitor.ui.queries import QueryRunner
 from ayla_monitor.ui.resources import app_icon
 from ayla_monitor.ui.settings import AppSettings
@@ -191,11 +195,20 @@ class MainWindow(QMainWindow):
         self._build_menus()
 
         # content
+        #: the fleet's insight, fed with every batch (the fleet table and Problems read it)
+        self.insight_feed = InsightFeed(clock)
+        self._fleet_rows: tuple[float, list[DeviceSummary]] | None = None
+        self._history_generation = 0
         self.tiles = TilesView(self, clock=clock)
+        self.fleet_table = FleetTableView(self.fleet_rows, self, clock=clock)
+        self.devices_stack = QStackedWidget(self)
+        self.devices_stack.setObjectName("devices-stack")
+        self.devices_stack.addWidget(self.tiles)
+        self.devices_stack.addWidget(self.fleet_table)
         self.log_view = EventLogView(settings.log_window, self)
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.setObjectName("main-splitter")
-        self.splitter.addWidget(self.tiles)
+        self.splitter.addWidget(self.devices_stack)
         self.splitter.addWidget(self.log_view)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
@@ -226,10 +239,28 @@ class MainWindow(QMainWindow):
         self.view_menu.insertAction(self.view_menu.actions()[0], self.streams_dock.toggleViewAction())
         self.resizeDocks([self.streams_dock], [300], Qt.Orientation.Horizontal)
 
+        # problems
+        self.problems = ProblemsPanel(self._problem_source, self, clock=clock,
+                                      offline_after_s=settings.offline_problem_min * 60.0)
+        self.problems_dock = QDockWidget("Problems", self)
+        self.problems_dock.setObjectName("problems-dock")
+        self.problems_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                       | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.problems_dock.setWidget(self.problems)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.problems_dock)
+        self.view_menu.insertAction(self.view_menu.actions()[1], self.problems_dock.toggleViewAction())
+        self.problems.title_changed.connect(self.problems_dock.setWindowTitle)
+        self.problems.stream_opened.connect(self.show_stream)
+        self.problems_dock.visibilityChanged.connect(lambda shown: shown and self.problems.refresh())
+
         self._build_status_bar()
 
         # wiring
         self.tiles.device_selected.connect(self._device_selected)
+        self.fleet_table.device_selected.connect(self._device_selected)
+        self.tiles_view_action.triggered.connect(lambda: self.set_devices_view("tiles"))
+        self.table_view_action.triggered.connect(lambda: self.set_devices_view("table"))
+        self.set_devices_view(settings.devices_view)
         self.log_view.dsn_filter_changed.connect(self.tiles.select_dsn)
         self.log_view.paused_changed.connect(self.pause_action.setChecked)
         self.refresh = Throttle(self._flush, REFRESH_MS, self, name="main-refresh")
@@ -237,6 +268,7 @@ class MainWindow(QMainWindow):
         self.status_timer.setObjectName("status-clock")
         self.status_timer.setInterval(1000)
         self.status_timer.timeout.connect(self._update_rate)
+        self.status_timer.timeout.connect(self.insight_feed.advance)
         self.status_timer.start()
 
         self._update_title()
@@ -295,6 +327,14 @@ class MainWindow(QMainWindow):
         self.save_capture_action = self._action("Save &capture…", None, name="save-capture",
                                                 tip="Stored frames of a time range and devices as a capture file, "
                                                     "redacted as you choose")
+        self.tiles_view_action = self._action("Devices as &tiles", "Ctrl+1", name="devices-tiles", checkable=True,
+                                              tip="One card per device")
+        self.table_view_action = self._action("Devices as a t&able", "Ctrl+2", name="devices-table",
+                                              checkable=True, tip="The fleet table: one row per device with its "
+                                                                  "flaps, rhythm, acks and latency")
+        self._devices_group = QActionGroup(self)
+        self._devices_group.addAction(self.tiles_view_action)
+        self._devices_group.addAction(self.table_view_action)
         self.open_capture_action = self._action("&Open capture…", None, name="open-capture",
                                                 tip="Play a capture file as a stream, into a scratch database")
 
@@ -314,6 +354,9 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         self.view_menu = bar.addMenu("&View")
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(self.tiles_view_action)
+        self.view_menu.addAction(self.table_view_action)
         self.view_menu.addSeparator()
         self.view_menu.addAction(self.focus_filter_action)
         self.view_menu.addAction(self.focus_tiles_action)
@@ -340,6 +383,11 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.clear_filter_action)
         toolbar.addSeparator()
         toolbar.addAction(self.history_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.tiles_view_action)
+        toolbar.addAction(self.table_view_action)
+        self.tiles_view_action.setIconText("Tiles")
+        self.table_view_action.setIconText("Table")
         spacer = QWidget(toolbar)
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         toolbar.addWidget(spacer)
@@ -447,7 +495,9 @@ class MainWindow(QMainWindow):
         rows.extend([row_from_frame(stream_id, f) for f in frames])
         if len(rows) > 2 * self.log_view.model.capacity:  # the log keeps the newest rows only
             del rows[: len(rows) - self.log_view.model.capacity]
-        self.tiles.fold([f for f in frames if f.__class__ is not MalformedFrame])
+        events = [f for f in frames if f.__class__ is not MalformedFrame]
+        self.tiles.fold(events)
+        self.insight_feed.add(stream_id, events)
         self._received += len(frames)
         self.refresh()
 
@@ -467,6 +517,66 @@ class MainWindow(QMainWindow):
 
     def set_stream_name(self, stream_id: int, name: str) -> None:
         self.log_view.set_stream(stream_id, name)
+        self.insight_feed.set_stream_name(stream_id, name)
+
+    # -- the fleet's insight: the table and Problems
+    def load_insight_history(self, store: Any) -> None:
+        """Start the insight afresh from ``store``'s events of the last hour
+        (read off the GUI thread; live batches meanwhile wait and follow)."""
+        feed = self.insight_feed
+        feed.reset()
+        feed.begin_history()
+        now = self.clock()
+        self._history_generation += 1
+        generation = self._history_generation
+        tickets: list[Any] = []
+
+        def work() -> Any:
+            return read_history(store, now, feed.settings,
+                                cancelled=lambda: bool(tickets) and tickets[0].cancelled.is_set())
+
+        def done(history: Any) -> None:
+            if generation == self._history_generation:  # not a read an earlier database asked for
+                feed.finish_history(history)
+
+        def failed(exc: BaseException) -> None:
+            log.warning("The insight could not read the stored events: %s", exc)
+            done(None)
+
+        tickets.append(self.queries.call(self, work, done, failed))
+
+    def fleet_rows(self) -> list[DeviceSummary]:
+        """Every device's summary now (the insight's, and the tiles' devices
+        it has not heard from); computed once a second at most."""
+        now = self.clock()
+        cached = self._fleet_rows
+        if cached is not None and 0 <= now - cached[0] < 1.0:
+            return cached[1]
+        rows = merge_rows(self.insight_feed.summaries(now), self.tiles.model.tiles())
+        self._fleet_rows = (now, rows)
+        return rows
+
+    def _problem_source(self) -> tuple[list[DeviceSummary], list[StreamStatus]]:
+        model = getattr(self.streams_panel, "model", None)
+        statuses = model.statuses() if model is not None else []
+        return self.fleet_rows(), statuses
+
+    def set_devices_view(self, view: str) -> None:
+        """"tiles" or "table" (remembered)."""
+        table = view == "table"
+        self.devices_stack.setCurrentWidget(self.fleet_table if table else self.tiles)
+        (self.table_view_action if table else self.tiles_view_action).setChecked(True)
+        if self.settings.devices_view != view:
+            self.settings.devices_view = "table" if table else "tiles"
+            self.settings.save()
+
+    def show_stream(self, stream_id: int) -> None:
+        """The streams panel, with ``stream_id`` selected."""
+        self.streams_dock.show()
+        self.streams_dock.raise_()
+        select = getattr(self.streams_panel, "select_stream", None)
+        if select is not None:
+            select(stream_id)
 
     def remove_stream(self, stream_id: int) -> None:
         self.log_view.remove_stream(stream_id)
