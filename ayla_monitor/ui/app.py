@@ -131,6 +131,8 @@ class Session:
         window.export_action.triggered.connect(lambda: self.open_export())
         window.report_action.triggered.connect(lambda: self.open_report())
         window.tiles.device_opened.connect(lambda dsn: self.open_device(dsn))
+        window.fleet_table.device_opened.connect(lambda dsn: self.open_device(dsn))
+        window.problems.device_opened.connect(lambda dsn: self.open_device(dsn))
         window.log_view.device_requested.connect(lambda dsn: self.open_device(dsn))
         panel = window.streams_panel
         if isinstance(panel, StreamsPanel):
@@ -224,6 +226,7 @@ class Session:
         for record in streams:
             self.window.set_stream_name(record.id, record.name)
         self.window.add_history(states, [row_from_stored(e) for e in events])
+        self.window.load_insight_history(store)  # the fleet table's and Problems' last hour
         self.database_size = size
         self.window.set_database(describe_database(store.url), size)
 
