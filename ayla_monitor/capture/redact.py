@@ -242,26 +242,31 @@ class Redactor:
             match = _PROPERTY.search(payload)
             if match is None or "\\" in match.group(1) or match.group(1) in spec.values:
                 return None
-        text = payload
+        # Find every identifier first, then replace: replacing as we go would
+        # find the pseudonym under a second "dsn" key and replace it again.
+        found: set[str] = set()
         for name in self._fields:
             key = f'"{name}"'
-            start = text.find(key)
+            start = payload.find(key)
             while start >= 0:
                 pos = start + len(key)
-                if text.startswith(':"', pos):
-                    end = text.find('"', pos + 2)
-                    value = text[pos + 2 : end]
+                if payload.startswith(':"', pos):
+                    end = payload.find('"', pos + 2)
+                    value = payload[pos + 2 : end]
                     if end < 0 or "\\" in value:
                         return None
                     if value:
                         if len(value) < 8 or value.isdigit() or _UNSAFE.search(value):
                             return None  # replaced in its own field only: decode it
-                        text = text.replace(value, self.pseudonym(value))
-                elif text.startswith(":", pos) and text[pos + 1 : pos + 2] not in ('"', " ", "\t", "\n", "\r"):
+                        found.add(value)
+                elif payload.startswith(":", pos) and payload[pos + 1 : pos + 2] not in ('"', " ", "\t", "\n", "\r"):
                     pass  # null, a number, an object: nothing to replace
                 else:
                     return None  # written with spaces: decode it
-                start = text.find(key, pos)
+                start = payload.find(key, pos)
+        text = payload
+        for value in sorted(found, key=len, reverse=True):
+            text = text.replace(value, self.pseudonym(value))
         return self._ips(text) if spec.ip else text
 
     def _parsed(self, payload: str) -> str:

@@ -132,3 +132,15 @@ def test_compact_and_spaced_json_get_the_same_pseudonyms() -> None:
     assert isinstance(compact, DatapointAck) and isinstance(spaced, DatapointAck)
     assert (compact.dsn, compact.user_uuid, compact.ack_id) == (spaced.dsn, spaced.user_uuid, spaced.ack_id)
     assert compact.dsn != obj["metadata"]["dsn"] and compact.ack_id != obj["datapoint"]["ack_id"]
+
+
+def test_a_dsn_under_two_keys_gets_one_pseudonym() -> None:
+    """A location names its DSN in metadata and in its body: both get the same
+    pseudonym, the one the device has in every other frame (not a pseudonym
+    of the pseudonym)."""
+    redactor = Redactor(parse_redaction("dsn"), SALT)
+    obj = sample("location")
+    event = parse_frame(redactor.frame(encode_frame(obj)), 0.0)
+    expected = redactor.pseudonym("AC000W000340779")
+    assert isinstance(event, Location) and event.dsn == expected
+    assert json.loads(event.raw)["location_event"]["dsn"] == expected
