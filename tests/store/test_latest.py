@@ -108,6 +108,26 @@ def test_a_long_value_is_read_cut_with_its_length(db_url: str) -> None:
     assert prop.value == text[:VALUE_KEPT] and prop.length == 50_000
 
 
+def test_retention_drops_the_latest_rows_whose_events_it_deleted(db_url: str) -> None:
+    from ayla_monitor.store.retention import delete_batch
+
+    with Store.open(db_url) as store:
+        stream_id = store.ensure_stream("old", "ws://127.0.0.1:9/stream", key_fingerprint(KEY), None).id
+    frames = fleet_frames(400, devices=10)  # half an hour apart at most: times from T0
+    write(db_url, stream_id, frames)
+    cut = T0 + 100  # the first 200 events (0.5 s apart) are older
+    with Store.open(db_url) as store:
+        before = {s.dsn: s for s in store.device_states()}
+        while delete_batch(store, cut, batch=50).events >= 50:
+            pass
+        after = store.device_states()
+    assert after == refilled(db_url)  # what the events left say, no more
+    kept = {s.dsn for s in after}
+    assert kept <= set(before) and kept  # the devices heard after the cut stay
+    assert all(s.last_event_time is None or s.last_event_time >= "2024-05-01T00:01:40Z" for s in after)
+    assert len(after) < len(before) or any(a != before[a.dsn] for a in after)  # the table did change
+
+
 def test_a_schema_2_database_is_filled_when_upgraded(db_url: str) -> None:
     with Store.open(db_url) as store:
         stream_id = store.ensure_stream("fleet", "ws://127.0.0.1:9/stream", key_fingerprint(KEY), None).id
