@@ -639,7 +639,7 @@ class Session:
         return dialog
 
     def open_export(self, query: Any = None) -> QDialog | None:
-        """Export ``query`` (a HistoryQuery), or what the live log's filter matches."""
+        """Export ``query`` (an EventFilter), or what the live log's filter matches."""
         from ayla_monitor.ui.export_dialog import ExportDialog, query_from_criteria
 
         store = self._store()
