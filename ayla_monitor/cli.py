@@ -542,7 +542,7 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"ayla-monitor export: {exc}\n")
         return ExitCode.DATABASE
     what = "malformed frames" if args.malformed else "events"
-    progress = Progress(err, what)
+    progress = Progress(err, what, output=None if args.output else out)
     try:
         target: BinaryIO = open(args.output, "wb") if args.output else out.buffer  # noqa: SIM115
         try:

@@ -38,14 +38,12 @@ class Progress:
     the first count, then at most every ``every`` seconds, and cleared by
     :meth:`done`. On anything that
     is not a terminal (a pipe, a file, a service's log) it writes nothing, so
-    scripts see only what they asked for."""
+    scripts see only what they asked for; nor when the export itself goes to
+    the terminal (``output``), where the line would land among its rows."""
 
-    def __init__(self, err: TextIO, what: str = "events", *, every: float = 0.25,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        try:
-            self.enabled = err.isatty()
-        except (AttributeError, ValueError):
-            self.enabled = False
+    def __init__(self, err: TextIO, what: str = "events", *, output: TextIO | None = None,
+                 every: float = 0.25, clock: Callable[[], float] = time.monotonic) -> None:
+        self.enabled = _terminal(err) and (output is None or not _terminal(output))
         self._err = err
         self._what = what
         self._every = every
@@ -55,6 +53,7 @@ class Progress:
         self._width = 0
 
     def line(self, count: int) -> str:
+        """The line shown for ``count`` so far."""
         elapsed = max(self._clock() - self._started, 1e-9)
         return f"{count:,} {self._what}, {count / elapsed:,.0f}/s"
 
@@ -77,3 +76,10 @@ class Progress:
             self._err.write("\r" + " " * self._width + "\r")
             self._err.flush()
             self._width = 0
+
+
+def _terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or closed
+        return False

@@ -211,6 +211,18 @@ def test_progress_is_silent_off_a_terminal() -> None:
     assert err.getvalue() == ""
 
 
+def test_progress_stays_off_the_terminal_that_shows_the_export() -> None:
+    master, slave = pty.openpty()
+    try:
+        with open(slave, "w", closefd=False) as tty:
+            assert Progress(tty).enabled and Progress(tty, output=io.StringIO()).enabled
+            assert not Progress(tty, output=tty).enabled  # the rows go to that terminal
+            assert not Progress(io.StringIO(), output=tty).enabled
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
 def _terminal_output(command: list[str], env: dict[str, str], out: Path) -> tuple[int, bytes, bytes]:
     """Run ``command`` with its stderr on a real terminal (a pty) and its
     stdout into ``out``; (exit code, stdout, what the terminal showed)."""
