@@ -180,6 +180,8 @@ class ReplayServer:
         self._player: asyncio.Task[None] | None = None
         self._resume = asyncio.Event()
         self._resume.set()
+        #: set (and replaced) when pause, play or the speed change
+        self._changed = asyncio.Event()
         self._handlers: set[asyncio.Task[None]] = set()
         self._caught_up = asyncio.Event()
         #: each connection's sender: its track and the next position it sends
@@ -228,15 +230,23 @@ class ReplayServer:
     def pause(self) -> None:
         self._settle()
         self._resume.clear()
+        self._controls_changed()
 
     def play(self) -> None:
         self._mark = self._clock()
         self._resume.set()
+        self._controls_changed()
 
     def set_speed(self, speed: float | None) -> None:
         """1, 10, ... or ``None`` (as fast as the client reads); applies from now."""
         self._settle()
         self.speed = speed
+        self._controls_changed()
+
+    def _controls_changed(self) -> None:
+        """Wake the player: the next frame's time is to be worked out again."""
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
 
     # -- playback -----------------------------------------------------------
 
@@ -264,7 +274,7 @@ class ReplayServer:
                         wait = (timeline[index][0] - played) / speed
                         with contextlib.suppress(TimeoutError):
                             async with asyncio.timeout(min(max(wait, 0.001), 0.25)):
-                                await self._resume_changed()
+                                await self._changed.wait()
                         continue
                     stop = min(stop, index + _SEND_CHUNK * 4)
                 self._publish(timeline[index:stop], shift, keep)
@@ -280,11 +290,6 @@ class ReplayServer:
                 while not self._all_caught_up():
                     self._caught_up.clear()
                     await self._caught_up.wait()
-
-    async def _resume_changed(self) -> None:
-        """Wait until paused (the loop then waits for play)."""
-        while self._resume.is_set():
-            await asyncio.sleep(0.05)
 
     def _all_caught_up(self) -> bool:
         return self.active_connections > 0 and not self._handlers_behind()
