@@ -41,7 +41,7 @@ NUMERIC_TYPES = frozenset({"integer", "decimal", "float"})
 #: A ``device_latest`` row as the store reads it: event type, DSN, OEM id,
 #: OEM model, event time, received at, property name, base type, display
 #: name, value (at most :data:`VALUE_KEPT` characters of it), raw JSON (kept
-#: for connectivity, location and registration), the value's whole length.
+#: for location and registration), the value's whole length.
 LatestRow = tuple[Any, ...]
 
 

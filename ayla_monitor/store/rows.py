@@ -85,8 +85,8 @@ LATEST_COLUMNS = (
     "seq",
 )
 #: event types whose latest row keeps its raw JSON (the device state reads
-#: their bodies; a datapoint's ``value`` column says enough)
-LATEST_RAW_TYPES = ("connectivity", "location", "registration")
+#: their bodies; a datapoint's or a connectivity's ``value`` column says enough)
+LATEST_RAW_TYPES = ("location", "registration")
 _LATEST_RAW = frozenset(LATEST_RAW_TYPES)
 
 _SEQ_MIN = -(2**63)
