@@ -161,11 +161,11 @@ def migrate_old_folders(old_names: Sequence[str] = OLD_DIR_NAMES) -> list[Move]:
     for old_name in old_names:
         for _kind, folder in FOLDER_KINDS:
             old, new = folder(old_name), folder(APP_DIR_NAME)
-            if not old.is_dir() or _same(old, new):
-                continue
             try:
+                if not old.is_dir() or _same(old, new):
+                    continue
                 _move_tree(old, new, moves)
-            except OSError as exc:
+            except OSError as exc:  # e.g. another user's folder (HOME kept by sudo or setpriv)
                 moves.append(Move(old, new, False, f"cannot read it: {exc.strerror or exc}"))
     if moves:
         _log_moves(moves)
