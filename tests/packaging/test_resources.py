@@ -80,7 +80,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
                            "-w", str(out), str(ROOT)], capture_output=True, text=True, timeout=300)
-    if done.returncode != 0 and "No module named" in done.stderr:
+    offline = ("No module named", "No matching distribution", "satisfies the requirement")
+    if done.returncode != 0 and any(text in done.stderr for text in offline):  # no build backend reachable
         pytest.skip(f"cannot build a wheel here: {done.stderr.strip()[-200:]}")
     assert done.returncode == 0, done.stderr
     return next(out.glob("ayla_monitor-*.whl"))
