@@ -90,17 +90,19 @@ def window_main(url: str, seconds: float, out: Path) -> None:
     from ayla_monitor.ui.app import prepare_application, run_app
     from ayla_monitor.ui.settings import AppSettings
 
+    if os.environ.get("TEAM_TRACE"):
+        import faulthandler
+
+        faulthandler.dump_traceback_later(float(os.environ["TEAM_TRACE"]), repeat=True)
     app = prepare_application()
     scratch = Path(tempfile.mkdtemp(prefix="team-window-"))
     settings = AppSettings.load(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
     keystore = Keystore(fallback_path=scratch / "keys.json", use_keyring=False)
     lags: list[float] = []
     rows = 0
-    started = time.time()
+    watched: list[object] = []
 
-    def ready(session: object) -> None:
-        nonlocal started
-        started = time.time()  # the history read at the start is not a lag
+    def ready(session: object) -> None:  # after the history was read: that is not a lag
         log_view = session.window.log_view  # type: ignore[attr-defined]
         add_rows = log_view.add_rows
 
@@ -109,17 +111,26 @@ def window_main(url: str, seconds: float, out: Path) -> None:
             now = time.time()
             for row in batch:
                 received = getattr(row, "received_at", None)
-                if received and received >= started:
+                if received:
                     lags.append(now - received)
             rows += len(batch)
             add_rows(batch)
 
         log_view.add_rows = measured
+        watched.append(session.watching.watch)  # type: ignore[attr-defined]
 
     qasync.run(run_app(database=url, demo=False, exit_after=seconds, settings=settings, keystore=keystore,
                        on_ready=ready, watch=True))
     del app
-    out.write_text(json.dumps({"lags": lags, "rows": rows}))
+    read = getattr(watched[0], "delivered", 0) if watched else 0
+    state = {}
+    if watched:
+        w = watched[0]
+        f = getattr(w, "_follower", None)
+        state = {"error": getattr(w, "error", ""), "last": getattr(f, "last", None),
+                 "holes": len(getattr(f, "_holes", {})), "skip": len(getattr(f, "_skip", ())),
+                 "behind": getattr(f, "behind", None)}
+    out.write_text(json.dumps({"lags": lags, "rows": rows, "read": read, "state": state}))
 
 
 # -- the run -------------------------------------------------------------------------
@@ -159,13 +170,15 @@ def run(args: argparse.Namespace) -> None:
                 stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
             ))
         processes.extend(recorders)
-        time.sleep(2)  # recorders connected and writing before the windows open
+        deadline = time.monotonic() + 120  # both recorders storing before the windows open
+        while time.monotonic() < deadline and len(_sql(url, "SELECT DISTINCT stream_id FROM events")) < 2:
+            time.sleep(0.5)
         windows = []
         for i in range(args.windows):
             out = scratch / f"window{i}.json"
             windows.append((out, subprocess.Popen(
                 [PYTHON, __file__, "--window", url, "--seconds", str(args.seconds), "--out", str(out)],
-                stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env, text=True,
+                stderr=(scratch / f"window{i}.err").open("w"), stdout=subprocess.DEVNULL, env=env, text=True,
             )))
         processes.extend(p for _, p in windows)
         server = _server_pid()
@@ -201,7 +214,10 @@ def run(args: argparse.Namespace) -> None:
         print(f"  stream {sid}: {count:,} rows, {distinct:,} distinct seqs, seqs {first}-{last}")
     print(f"  every event stored exactly once: {'yes' if all_once else 'NO'}")
     for i, (out, _) in enumerate(windows):
-        data = json.loads(out.read_text()) if out.exists() else {"lags": [], "rows": 0}
+        if not out.exists():
+            print(f"  window {i + 1} failed: {out.with_suffix('.err')}")
+            continue
+        data = json.loads(out.read_text())
         lags = data["lags"]
         print(f"  window {i + 1}: {data['rows']:,} rows reached its log; receive-to-screen lag "
               f"p50 {_percentile(lags, 0.5):.2f} s, p99 {_percentile(lags, 0.99):.2f} s, "
@@ -245,12 +261,12 @@ def explain(args: argparse.Namespace) -> None:
     database.connect()
     try:
         plan = database.execute_sql("EXPLAIN " + query, (top - 100,)).fetchall()
-        print(f"The watch query on {top:,} rows:")
+        print(f"The watch query on {have or args.explain_rows:,} rows (highest id {top:,}):")
         print("  EXPLAIN: " + "; ".join(f"table {r[2]} type {r[3]} key {r[5]} rows {r[8]} {r[9]}" for r in plan))
         for new in (100, 5000):
             database.execute_sql("FLUSH STATUS")
             database.execute_sql(query, (top - new,)).fetchall()
-            counters = dict(database.execute_sql("SHOW SESSION STATUS LIKE 'Handler_read%'").fetchall())
+            counters = dict(database.execute_sql("SHOW SESSION STATUS LIKE 'Handler_read%%'").fetchall())
             read = {k: int(v) for k, v in counters.items() if int(v)}
             times = []
             for _ in range(20):

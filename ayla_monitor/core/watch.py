@@ -139,6 +139,9 @@ class DatabaseWatch:
         self.connected = True
         self.error = ""
         self._store: Store | None = None
+        #: a connection of its own for following: the window's queries on
+        #: :attr:`store` (History, device views, reports) never hold it up
+        self._reader: Store | None = None
         self._follower: Follower | None = None
         self._watchers: list[asyncio.Queue[Update]] = []
         self._names: dict[int, str] = {}
@@ -146,18 +149,20 @@ class DatabaseWatch:
     async def __aenter__(self) -> DatabaseWatch:
         self._store = await asyncio.to_thread(Store.open, self.database_url)
         try:
-            self._follower = await asyncio.to_thread(Follower, self._store)
+            self._reader = await asyncio.to_thread(Store.open, self.database_url)
+            self._follower = await asyncio.to_thread(Follower, self._reader)
         except BaseException:
-            await asyncio.to_thread(self._store.close)
+            await self.__aexit__(None, None, None)
             raise
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        store, self._store = self._store, None
-        if store is not None:
-            await asyncio.to_thread(store.close)
+        for store in (self._store, self._reader):
+            if store is not None:
+                await asyncio.to_thread(store.close)
+        self._store = self._reader = None
 
     @property
     def store(self) -> Store:
@@ -211,7 +216,8 @@ class DatabaseWatch:
             except StoreError as exc:
                 self._connection(False, str(exc))
                 next_status = 0.0
-            await asyncio.sleep(self.poll)
+            follower = self._follower
+            await asyncio.sleep(0 if follower is not None and follower.behind and self.connected else self.poll)
 
     async def read_rows(self) -> int:
         """Read and publish what was stored since the last read; how many rows."""
@@ -226,7 +232,8 @@ class DatabaseWatch:
         for frame in bad:
             by_stream.setdefault(frame.stream_id or 0, []).append(_malformed(frame))
         if any(sid not in self._names for sid in by_stream):
-            records = await asyncio.to_thread(self.store.streams)
+            assert self._reader is not None
+            records = await asyncio.to_thread(self._reader.streams)
             self._names = {s.id: s.name for s in records}
         for stream_id, frames in by_stream.items():
             self.publish(FramesReceived(stream_id, frames))
@@ -234,7 +241,8 @@ class DatabaseWatch:
         return len(events) + len(bad)
 
     async def read_recorders(self) -> None:
-        store = self.store
+        store = self._reader
+        assert store is not None, "open the watch first"
         self.recorders = await asyncio.to_thread(read_recorders, store)
         if any(s.stream_id not in self._names for r in self.recorders for s in r.streams):
             records = await asyncio.to_thread(store.streams)

@@ -314,7 +314,7 @@ def tail(
             out.write("\n".join(lines) + "\n")
             out.flush()
             printed += len(lines)
-        if len(events) < follower.page:
+        if not follower.behind:
             sleep(args.poll)
     return printed
 

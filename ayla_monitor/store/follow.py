@@ -152,10 +152,16 @@ class Follower:
         *,
         settle: float = SETTLE,
         page: int = PAGE,
+        pages: int = 4,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.page = page
+        #: at most this many pages per poll: a follower far behind catches up
+        #: poll by poll (bounded memory, and its caller can stop between polls)
+        self.pages = pages
+        #: the last poll stopped at its page limit: poll again at once
+        self.behind = False
         self.settle = settle
         self.clock = clock
         self.last = last_id(store) if after is None else after
@@ -185,7 +191,8 @@ class Follower:
                 for event in late:
                     del self._holes[event.id]
                 found.extend(late)
-        while True:
+        self.behind = True
+        for _ in range(self.pages):
             rows = events_after(self.store, self.last, self.page)
             for row in rows:
                 for missing in range(self.last + 1, row.id):
@@ -193,6 +200,7 @@ class Follower:
                 self.last = row.id
             found.extend(rows)
             if len(rows) < self.page:
+                self.behind = False
                 break
         if self._skip:
             found = [e for e in found if e.id not in self._skip]
