@@ -28,6 +28,7 @@ from PySide6.QtCore import (
     QAbstractTableModel,
     QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     Qt,
     QTimer,
@@ -47,10 +48,11 @@ from PySide6.QtWidgets import (
 )
 
 from ayla_monitor.fleet.device import DeviceState
-from ayla_monitor.fleet.insight import DeviceSummary
+from ayla_monitor.fleet.insight import DeviceInsight, DeviceSummary, FleetInsight
 from ayla_monitor.ui.formatting import format_ago, format_duration, one_line
 
-__all__ = ["Column", "Grouping", "FleetTableModel", "FleetTableView", "merge_rows", "REFRESH_SECONDS"]
+__all__ = ["Column", "Grouping", "FleetTableModel", "FleetTableView", "RowCollector", "merge_rows",
+           "REFRESH_SECONDS", "SLICE"]
 
 #: how often the table takes new figures (and re-sorts), seconds
 REFRESH_SECONDS = 2.5
@@ -173,6 +175,90 @@ def merge_rows(summaries: Sequence[DeviceSummary], states: Iterable[DeviceState]
                 s.flaps_day, s.flapping, s.typical_interval_s, s.quiet, s.latency_p50_ms, s.latency_p95_ms,
                 s.skew_s, s.acks, s.ack_p50_ms, s.ack_p95_ms, s.failed_acks, s.missing_acks, s.spike)
     return rows
+
+
+#: devices summarised per turn of the event loop (~15 ms of CPU: a summary
+#: takes its quantiles, ~30 us a device)
+SLICE = 500
+
+
+class RowCollector(QObject):
+    """Every :data:`REFRESH_SECONDS`, the fleet's rows, made a slice of
+    devices per turn of the event loop (10,000 summaries at once held the
+    loop for a third of a second); :attr:`ready` when a set is complete."""
+
+    ready = Signal()
+
+    def __init__(self, insight: Callable[[], FleetInsight], states: Callable[[], Iterable[DeviceState]],
+                 parent: QObject | None = None, *, clock: Callable[[], float] = time.time,
+                 wanted: Callable[[], bool] = lambda: True) -> None:
+        """``insight()``: the insight now (the window's may be replaced);
+        ``states()``: the tiles' devices; ``wanted()``: whether anybody shows rows now."""
+        super().__init__(parent)
+        self._insight = insight
+        self._states = states
+        self.clock = clock
+        self._wanted = wanted
+        #: the latest complete rows (by DSN order of the insight, then the tiles' own)
+        self.rows: list[DeviceSummary] = []
+        self._pending: list[DeviceInsight] | None = None
+        self._made: list[DeviceSummary] = []
+        self._source: FleetInsight | None = None
+        self._now = 0.0
+        self.timer = QTimer(self)
+        self.timer.setObjectName("fleet-rows")
+        self.timer.setInterval(int(REFRESH_SECONDS * 1000))
+        self.timer.timeout.connect(self.collect)
+        self.timer.start()
+        self._step_timer = QTimer(self)
+        self._step_timer.setSingleShot(True)
+        self._step_timer.setInterval(0)
+        self._step_timer.timeout.connect(self._step)
+
+    @property
+    def busy(self) -> bool:
+        return self._pending is not None
+
+    def collect(self, *, force: bool = False) -> bool:
+        """Start a new set of rows (unless one is being made, or nobody shows them)."""
+        if self._pending is not None or not (force or self._wanted()):
+            return False
+        insight = self._insight()
+        self._source = insight
+        self._now = self.clock()
+        self._pending = sorted(insight.devices(), key=lambda d: d.dsn)
+        self._pending.reverse()  # popped from the end: DSN order
+        self._made = []
+        self._step_timer.start()
+        return True
+
+    def collect_now(self) -> list[DeviceSummary]:
+        """The rows at once (tests, the first show)."""
+        self._pending = None
+        self.collect(force=True)
+        while self._pending is not None:
+            self._step()
+        self._step_timer.stop()
+        return self.rows
+
+    def _step(self) -> None:
+        pending, insight = self._pending, self._source
+        if pending is None or insight is None:
+            return
+        if insight is not self._insight():  # replaced (another database): start again
+            self._pending = None
+            self.collect(force=True)
+            return
+        summary, now, made = insight.summary, self._now, self._made
+        for _ in range(min(SLICE, len(pending))):
+            made.append(summary(pending.pop(), now))
+        if pending:
+            self._step_timer.start()
+            return
+        self._pending = None
+        self.rows = merge_rows(made, self._states())
+        self._made = []
+        self.ready.emit()
 
 
 class FleetTableModel(QAbstractTableModel):
@@ -375,8 +461,9 @@ class FleetTableView(QWidget):
     device_selected = Signal(str)
 
     def __init__(self, rows: Callable[[], Sequence[DeviceSummary]], parent: QWidget | None = None, *,
-                 clock: Callable[[], float] = time.time) -> None:
-        """``rows()`` gives the current summaries (called at each refresh, only while shown)."""
+                 clock: Callable[[], float] = time.time, auto_refresh: bool = True) -> None:
+        """``rows()`` gives the current summaries (called at each refresh, only while shown);
+        ``auto_refresh`` false: the owner calls :meth:`refresh` when it has new rows."""
         super().__init__(parent)
         self._source = rows
         self.model = FleetTableModel(self, clock=clock)
@@ -439,7 +526,8 @@ class FleetTableView(QWidget):
         self.refresh_timer.setObjectName("fleet-refresh")
         self.refresh_timer.setInterval(int(REFRESH_SECONDS * 1000))
         self.refresh_timer.timeout.connect(self.refresh)
-        self.refresh_timer.start()
+        if auto_refresh:
+            self.refresh_timer.start()
 
         self.filter_edit.textChanged.connect(self._filter_changed)
         self.group_box.currentIndexChanged.connect(lambda _: self._grouping_changed())

@@ -41,7 +41,7 @@ from ayla_monitor.core.status import StreamStatus, WriterHealth
 from ayla_monitor.dss.events import MalformedFrame
 from ayla_monitor.fleet.insight import DeviceSummary
 from ayla_monitor.ui.event_log import EventLogView, LogRow, row_from_frame
-from ayla_monitor.ui.fleet_table import FleetTableView, merge_rows
+from ayla_monitor.ui.fleet_table import FleetTableView, RowCollector
 from ayla_monitor.ui.formatting import format_bytes, format_count, one_line
 from ayla_monitor.ui.insight_feed import InsightFeed, read_history
 from ayla_monitor.ui.problems import ProblemsPanel
@@ -197,10 +197,9 @@ class MainWindow(QMainWindow):
         # content
         #: the fleet's insight, fed with every batch (the fleet table and Problems read it)
         self.insight_feed = InsightFeed(clock)
-        self._fleet_rows: tuple[float, list[DeviceSummary]] | None = None
         self._history_generation = 0
         self.tiles = TilesView(self, clock=clock)
-        self.fleet_table = FleetTableView(self.fleet_rows, self, clock=clock)
+        self.fleet_table = FleetTableView(self.fleet_rows, self, clock=clock, auto_refresh=False)
         self.devices_stack = QStackedWidget(self)
         self.devices_stack.setObjectName("devices-stack")
         self.devices_stack.addWidget(self.tiles)
@@ -241,7 +240,7 @@ class MainWindow(QMainWindow):
 
         # problems
         self.problems = ProblemsPanel(self._problem_source, self, clock=clock,
-                                      offline_after_s=settings.offline_problem_min * 60.0)
+                                      offline_after_s=settings.offline_problem_min * 60.0, auto_refresh=False)
         self.problems_dock = QDockWidget("Problems", self)
         self.problems_dock.setObjectName("problems-dock")
         self.problems_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -251,7 +250,13 @@ class MainWindow(QMainWindow):
         self.view_menu.insertAction(self.view_menu.actions()[1], self.problems_dock.toggleViewAction())
         self.problems.title_changed.connect(self.problems_dock.setWindowTitle)
         self.problems.stream_opened.connect(self.show_stream)
-        self.problems_dock.visibilityChanged.connect(lambda shown: shown and self.problems.refresh())
+        #: the table's and Problems' rows, made a slice per turn every 2.5 s while either is shown
+        self.fleet_rows_collector = RowCollector(
+            lambda: self.insight_feed.insight, self.tiles.model.tiles, self, clock=clock,
+            wanted=lambda: self.fleet_table.isVisible() or self.problems.isVisible())
+        self.fleet_rows_collector.ready.connect(self.fleet_table.refresh)
+        self.fleet_rows_collector.ready.connect(self.problems.refresh)
+        self.problems_dock.visibilityChanged.connect(lambda shown: shown and self.fleet_rows_collector.collect())
 
         self._build_status_bar()
 
@@ -546,15 +551,9 @@ class MainWindow(QMainWindow):
         tickets.append(self.queries.call(self, work, done, failed))
 
     def fleet_rows(self) -> list[DeviceSummary]:
-        """Every device's summary now (the insight's, and the tiles' devices
-        it has not heard from); computed once a second at most."""
-        now = self.clock()
-        cached = self._fleet_rows
-        if cached is not None and 0 <= now - cached[0] < 1.0:
-            return cached[1]
-        rows = merge_rows(self.insight_feed.summaries(now), self.tiles.model.tiles())
-        self._fleet_rows = (now, rows)
-        return rows
+        """Every device's summary as last collected (the insight's, and the
+        tiles' devices it has not heard from)."""
+        return self.fleet_rows_collector.rows
 
     def _problem_source(self) -> tuple[list[DeviceSummary], list[StreamStatus]]:
         model = getattr(self.streams_panel, "model", None)
@@ -565,6 +564,8 @@ class MainWindow(QMainWindow):
         """"tiles" or "table" (remembered)."""
         table = view == "table"
         self.devices_stack.setCurrentWidget(self.fleet_table if table else self.tiles)
+        if table:
+            self.fleet_rows_collector.collect(force=True)
         (self.table_view_action if table else self.tiles_view_action).setChecked(True)
         if self.settings.devices_view != view:
             self.settings.devices_view = "table" if table else "tiles"

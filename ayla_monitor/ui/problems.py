@@ -186,8 +186,9 @@ class ProblemsPanel(QWidget):
 
     def __init__(self, source: Callable[[], tuple[Sequence[DeviceSummary], Sequence[StreamStatus]]],
                  parent: QWidget | None = None, *, clock: Callable[[], float] = time.time,
-                 offline_after_s: float = 600.0) -> None:
-        """``source()`` gives the summaries and the stream statuses at each refresh."""
+                 offline_after_s: float = 600.0, auto_refresh: bool = True) -> None:
+        """``source()`` gives the summaries and the stream statuses at each refresh
+        (``auto_refresh`` false: the owner calls :meth:`refresh`)."""
         super().__init__(parent)
         self.setObjectName("problems-panel")
         self._source = source
@@ -218,7 +219,8 @@ class ProblemsPanel(QWidget):
         self.refresh_timer.setObjectName("problems-refresh")
         self.refresh_timer.setInterval(int(REFRESH_SECONDS * 1000))
         self.refresh_timer.timeout.connect(self.refresh)
-        self.refresh_timer.start()
+        if auto_refresh:
+            self.refresh_timer.start()
 
     def refresh(self) -> bool:
         """New problems, unless the pointer is over the list; whether it changed the list."""

@@ -8,12 +8,20 @@ from typing import Any
 
 from PySide6.QtCore import QPersistentModelIndex, Qt
 
+import ayla_monitor.ui.fleet_table as fleet_table
 from ayla_monitor.core.status import StreamStatus
 from ayla_monitor.dss.link import StreamState
 from ayla_monitor.fleet.device import DeviceState
 from ayla_monitor.fleet.insight import DeviceSummary, FleetInsight
 from ayla_monitor.store.database import Store
-from ayla_monitor.ui.fleet_table import Column, FleetTableModel, FleetTableView, Grouping, merge_rows
+from ayla_monitor.ui.fleet_table import (
+    Column,
+    FleetTableModel,
+    FleetTableView,
+    Grouping,
+    RowCollector,
+    merge_rows,
+)
 from ayla_monitor.ui.insight_feed import InsightFeed, read_history
 from ayla_monitor.ui.main_window import MainWindow
 from ayla_monitor.ui.problems import Kind, ProblemsPanel, ProblemTracker, find_problems
@@ -151,6 +159,24 @@ def test_devices_only_the_tiles_know_get_rows() -> None:
     assert by["F"].online is False  # the insight's own
 
 
+def test_rows_are_made_a_slice_per_turn(qtbot: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(fleet_table, "SLICE", 1)
+    insight = fleet()
+    old = DeviceState("OLD")
+    collector = RowCollector(lambda: insight, lambda: [old], clock=clock)
+    steps: list[int] = []
+    real = collector._step
+    monkeypatch.setattr(collector, "_step", lambda: (steps.append(1), real()))
+    collector._step_timer.timeout.disconnect()
+    collector._step_timer.timeout.connect(collector._step)
+    with qtbot.waitSignal(collector.ready):
+        assert collector.collect()
+        assert collector.busy and not collector.collect()  # one set at a time
+    assert len(steps) == 4  # one device per turn
+    assert [s.dsn for s in collector.rows] == ["A", "F", "Q", "S", "OLD"]
+    assert not RowCollector(lambda: insight, list, wanted=lambda: False).collect()  # nobody looks
+
+
 def statuses() -> list[StreamStatus]:
     down = StreamStatus(1, "prod", "wss://x", None, state=StreamState.RECONNECTING, detail="server gone")
     gaps = StreamStatus(2, "lab", "wss://y", None, state=StreamState.LIVE, open_gaps=2, missing=40)
@@ -237,8 +263,8 @@ def test_the_window_feeds_its_insight_and_remembers_table_or_tiles(qtbot: Any, s
     assert window.devices_stack.currentWidget() is window.fleet_table
     assert AppSettings.load(settings.qsettings).devices_view == "table"
     window.refresh.flush()
-    rows = window.fleet_rows()
-    assert [s.dsn for s in rows] == ["F"] and rows[0].flapping
+    rows = window.fleet_rows_collector.collect_now()
+    assert [s.dsn for s in rows] == ["F"] and rows[0].flapping and window.fleet_rows() is rows
     again = MainWindow(AppSettings.load(settings.qsettings), clock=clock)
     qtbot.addWidget(again)
     assert again.devices_stack.currentWidget() is again.fleet_table and again.table_view_action.isChecked()
