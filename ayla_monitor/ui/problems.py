@@ -3,7 +3,8 @@ problem, each saying what and since when.
 
 :func:`find_problems` is plain code over the fleet's summaries and the
 streams' statuses: a device offline longer than the setting, quiet against
-its own rhythm, flapping, with failed or missing acks; a stream with open
+its own rhythm, flapping, with failed acks (at least 2 and a fifth of its
+acks) or missing acks; a stream with open
 gaps, or down (not live, and not disconnected by the user).
 :class:`ProblemTracker` remembers when each problem was first seen, for the
 problems whose start the figures do not carry (failed acks, a stream down).
@@ -47,6 +48,10 @@ class Kind(enum.Enum):
 
 
 _RANK = {kind: i for i, kind in enumerate(Kind)}
+#: a device is listed for failed acks from this many, and this share of its acks
+#: (a fleet where one ack in ten fails somewhere would otherwise list every device)
+FAILED_MIN = 2
+FAILED_SHARE = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +85,7 @@ def find_problems(summaries: Iterable[DeviceSummary], statuses: Iterable[StreamS
             found.append(Problem(Kind.GAPS, None, st.stream_id, name, None,
                                  f"{st.open_gaps:,} gap{'s' * (st.open_gaps != 1)}, {st.missing:,} seqs missing"))
     for s in summaries:
-        label = s.dsn if not s.oem_model else f"{s.dsn} ({s.oem_model})"
+        label = s.dsn
         if s.online is False and s.online_since is not None and now - s.online_since >= offline_after_s:
             found.append(Problem(Kind.OFFLINE, s.dsn, None, label, s.online_since,
                                  f"offline for {format_duration(now - s.online_since)}"))
@@ -91,7 +96,7 @@ def find_problems(summaries: Iterable[DeviceSummary], statuses: Iterable[StreamS
             rhythm = format_duration(s.typical_interval_s) if s.typical_interval_s is not None else "?"
             found.append(Problem(Kind.QUIET, s.dsn, None, label, s.last_heard,
                                  f"silent for {format_duration(s.silent_s or 0.0)}, usually every {rhythm}"))
-        if s.failed_acks:
+        if s.failed_acks >= FAILED_MIN and s.failed_acks >= FAILED_SHARE * s.acks:
             found.append(Problem(Kind.FAILED_ACKS, s.dsn, None, label, None,
                                  f"{s.failed_acks:,} of {s.acks:,} acks failed"))
         if s.missing_acks:
@@ -209,7 +214,7 @@ class ProblemsPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((100, 190, 80)):
+        for column, width in enumerate((90, 140, 70)):
             self.table.setColumnWidth(column, width)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

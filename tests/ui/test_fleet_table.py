@@ -3,6 +3,7 @@ widgets offscreen and hand-built events (no clock: the tests give ``now``)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ def fleet() -> FleetInsight:
         insight.add(dp("A", T0 + 2900 + i * 2, dp_id=f"d{i}", model="plug", tags=("garage",)))
     insight.add(ack("A", T0 + 2900, T0 + 2901.5, dp_id="d0", model="plug"))
     insight.add(ack("A", T0 + 2902, T0 + 2903, dp_id="d1", status=500, model="plug"))
+    insight.add(ack("A", T0 + 2904, T0 + 2905, dp_id="d2", status=404, model="plug"))
     insight.add(conn("S", T0 + 10, True, model="lamp"))
     for i in range(60):
         insight.add(dp("S", T0 + 2940 + i, model="lamp"))
@@ -79,8 +81,8 @@ def test_rows_sort_by_any_column_in_python(qtmodeltester: Any) -> None:
     assert dsns(model)[0] == "F"
     model.sort(Column.FAILED, Qt.SortOrder.DescendingOrder)
     assert dsns(model)[0] == "A"
-    assert model.data(model.index(0, Column.FAILED)) == "1"
-    assert model.data(model.index(0, Column.MISSING)) == "18"  # d2..d19: the property was acked, no ack in 60 s
+    assert model.data(model.index(0, Column.FAILED)) == "2"
+    assert model.data(model.index(0, Column.MISSING)) == "17"  # d3..d19: the property was acked, no ack in 60 s
     model.sort(Column.QUIET, Qt.SortOrder.AscendingOrder)
     assert set(dsns(model)[:2]) == {"A", "Q"}  # A's 2 s rhythm, silent for a minute; Q's 10 s one, for 48 min
     assert str(model.data(model.index(0, Column.QUIET))).startswith("quiet")
@@ -201,6 +203,9 @@ def test_problems_name_what_and_since_when() -> None:
     tracker = ProblemTracker()
     first = tracker.track(problems, NOW)
     assert next(p for p in first if p.kind is Kind.FAILED_ACKS).since == NOW  # first seen now
+    assert next(p for p in first if p.kind is Kind.FAILED_ACKS).detail == "2 of 3 acks failed"
+    one_in_ten = replace(rows[0], dsn="B", acks=30, failed_acks=3, missing_acks=0, quiet=False)
+    assert not find_problems([one_in_ten], [], NOW)  # the background of a fleet: not listed
     again = tracker.track(problems, NOW + 50)
     assert next(p for p in again if p.kind is Kind.FAILED_ACKS).since == NOW  # still since then
     assert next(p for p in again if p.kind is Kind.QUIET and p.dsn == "Q").since == T0 + 90  # its own: last heard
