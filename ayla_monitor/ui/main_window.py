@@ -266,6 +266,9 @@ class MainWindow(QMainWindow):
         self.tiles_view_action.triggered.connect(lambda: self.set_devices_view("tiles"))
         self.table_view_action.triggered.connect(lambda: self.set_devices_view("table"))
         self.set_devices_view(settings.devices_view)
+        self.compact_tiles_action.setChecked(settings.tile_density == "compact")
+        self.tiles.set_compact(settings.tile_density == "compact")
+        self.compact_tiles_action.toggled.connect(self.set_compact_tiles)
         self.log_view.dsn_filter_changed.connect(self.tiles.select_dsn)
         self.log_view.paused_changed.connect(self.pause_action.setChecked)
         self.refresh = Throttle(self._flush, REFRESH_MS, self, name="main-refresh")
@@ -337,6 +340,8 @@ class MainWindow(QMainWindow):
         self.table_view_action = self._action("Devices as a t&able", "Ctrl+2", name="devices-table",
                                               checkable=True, tip="The fleet table: one row per device with its "
                                                                   "flaps, rhythm, acks and latency")
+        self.compact_tiles_action = self._action("&Compact tiles", "Ctrl+3", name="compact-tiles", checkable=True,
+                                                 tip="Smaller cards, more devices per screen")
         self._devices_group = QActionGroup(self)
         self._devices_group.addAction(self.tiles_view_action)
         self._devices_group.addAction(self.table_view_action)
@@ -362,6 +367,7 @@ class MainWindow(QMainWindow):
         self.view_menu.addSeparator()
         self.view_menu.addAction(self.tiles_view_action)
         self.view_menu.addAction(self.table_view_action)
+        self.view_menu.addAction(self.compact_tiles_action)
         self.view_menu.addSeparator()
         self.view_menu.addAction(self.focus_filter_action)
         self.view_menu.addAction(self.focus_tiles_action)
@@ -569,6 +575,14 @@ class MainWindow(QMainWindow):
         (self.table_view_action if table else self.tiles_view_action).setChecked(True)
         if self.settings.devices_view != view:
             self.settings.devices_view = "table" if table else "tiles"
+            self.settings.save()
+
+    def set_compact_tiles(self, compact: bool) -> None:
+        """Compact or full tile cards (remembered)."""
+        self.tiles.set_compact(compact)
+        density = "compact" if compact else "normal"
+        if self.settings.tile_density != density:
+            self.settings.tile_density = density
             self.settings.save()
 
     def show_stream(self, stream_id: int) -> None:

@@ -51,6 +51,7 @@ from PySide6.QtGui import (
     QPalette,
     QPen,
     QPixmap,
+    QWheelEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -110,6 +111,9 @@ _ELIDE_RIGHT = Qt.TextElideMode.ElideRight
 #: Width of the sparkline, at most (it takes the right of the "Last heard" line).
 SPARK_WIDTH = 110
 TILE_HEIGHT = 168
+#: the compact density's cards: the DSN, model and state, last heard and the trend
+COMPACT_TILE_WIDTH = 236
+COMPACT_TILE_HEIGHT = 76
 #: how often a live order (last activity, offline first) is redone
 RESORT_SECONDS = 3
 
@@ -617,9 +621,15 @@ class TileDelegate(QStyledItemDelegate):
         self._font_cache: dict[str, tuple[QFont, QFont, QFont, QFontMetrics, QFontMetrics, QFontMetrics]] = {}
         #: set by the view so that a row of tiles fills its width.
         self.tile_width = TILE_WIDTH
+        #: compact cards (no property lines, no footer): set by the view
+        self.compact = False
+
+    @property
+    def tile_height(self) -> int:
+        return COMPACT_TILE_HEIGHT if self.compact else TILE_HEIGHT
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
-        return QSize(self.tile_width, TILE_HEIGHT)
+        return QSize(self.tile_width, self.tile_height)
 
     # -- geometry shared by painting and clicking
     @staticmethod
@@ -756,6 +766,9 @@ class TileDelegate(QStyledItemDelegate):
             heard_rect = heard_rect.adjusted(0, 0, -spark_w - 6, 0)
         painter.drawText(heard_rect, _LEFT,
                          fm_s.elidedText(heard, _ELIDE_RIGHT, heard_rect.width()))
+        if self.compact:
+            painter.restore()
+            return
 
         sep = QColor(text)
         sep.setAlphaF(0.10)
@@ -904,7 +917,8 @@ class TilesView(QWidget):
         self.list.setSpacing(2)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.list.verticalScrollBar().setSingleStep(24)
+        self.list.verticalScrollBar().setSingleStep(TILE_HEIGHT + 2 * self.list.spacing())
+        self._wheel_rest = 0
         self.list.setMouseTracking(True)
         self.list.setFrameShape(QListView.Shape.NoFrame)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -953,9 +967,18 @@ class TilesView(QWidget):
         self.model.modelReset.connect(self.refresh_summary)
         self.refresh_summary()
 
+    def set_compact(self, compact: bool) -> None:
+        """Compact cards (more per screen) or the full ones."""
+        if compact != self.delegate.compact:
+            self.delegate.compact = compact
+            self.delegate.tile_width = 0  # refit
+            self._fit_columns()
+
     def eventFilter(self, watched: Any, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize and watched is self.list.viewport():
             self._fit_columns()
+        elif event.type() == QEvent.Type.Wheel and watched is self.list.viewport() and isinstance(event, QWheelEvent):
+            return self._wheel(event)
         elif watched is self.list:
             if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
                 if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.list.currentIndex().isValid():
@@ -967,6 +990,21 @@ class TilesView(QWidget):
             elif event.type() == QEvent.Type.FocusIn:
                 self._ensure_current()
         return super().eventFilter(watched, event)
+
+    def _wheel(self, event: QWheelEvent) -> bool:
+        """One row of tiles per wheel step (a notch is 120; a touchpad's
+        smaller deltas add up to a row); other wheels go to the view."""
+        delta = event.angleDelta().y()
+        if not delta or event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier):
+            return False
+        self._wheel_rest += delta
+        steps = int(self._wheel_rest / 120)
+        if steps:
+            self._wheel_rest -= steps * 120
+            bar = self.list.verticalScrollBar()
+            bar.setValue(bar.value() - steps * bar.singleStep())
+        event.accept()
+        return True
 
     def _ensure_current(self) -> None:
         """Focus on the tiles lands on a tile (so that it shows, and Enter has one to open)."""
@@ -981,8 +1019,11 @@ class TilesView(QWidget):
         # the bar appear and vanish in turn (a layout loop at 100% CPU).
         bar = self.list.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         available = self.list.contentsRect().width() - bar - 2 * spacing
-        columns = max(1, available // (TILE_WIDTH + 2 * spacing))
-        width = max(TILE_WIDTH, available // columns - 2 * spacing)
+        narrowest = COMPACT_TILE_WIDTH if self.delegate.compact else TILE_WIDTH
+        columns = max(1, available // (narrowest + 2 * spacing))
+        width = max(narrowest, available // columns - 2 * spacing)
+        # the wheel, the arrows and the scroll bar's buttons move one row of tiles
+        self.list.verticalScrollBar().setSingleStep(self.delegate.tile_height + 2 * spacing)
         if width != self.delegate.tile_width:
             self.delegate.tile_width = width
             self.delegate.sizeHintChanged.emit(self.proxy.index(0, 0))
