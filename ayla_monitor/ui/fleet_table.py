@@ -143,7 +143,7 @@ _KEYS: dict[Column, Callable[[DeviceSummary], Any]] = {
 def _ms(value: float | None) -> str:
     if value is None:
         return ""
-    return f"{value / 1000:.1f} s" if value >= 10_000 else f"{value:.0f} ms"
+    return f"{value / 1000:.1f} s" if value >= 1000 else f"{value:.0f} ms"
 
 
 def summary_of_state(state: DeviceState) -> DeviceSummary:

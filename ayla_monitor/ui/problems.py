@@ -169,7 +169,10 @@ class ProblemsModel(QAbstractTableModel):
         p = self._rows[index.row()]
         if role == self.PROBLEM_ROLE:
             return p
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role == Qt.ItemDataRole.ToolTipRole:  # the whole sentence, whatever the dock's width
+            since = f" (since {format_ago(p.since, self._now)})" if p.since is not None else ""
+            return f"{p.kind.value}: {p.subject}: {p.detail}{since}. Double-click to open it."
+        if role == Qt.ItemDataRole.DisplayRole:
             column = index.column()
             if column == 0:
                 return p.kind.value
