@@ -140,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--demo", action="store_true", help="open the window on the built-in demo stream")
     parser.add_argument(
+        "--watch", action="store_true",
+        help="open the window on --db as recorders elsewhere write it (no stream key; team mode)",
+    )
+    parser.add_argument(
         "--exit-after", type=_positive_float, metavar="SECONDS", help="close cleanly after SECONDS"
     )
     _add_logging(parser, top=True)
@@ -336,6 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     desktop_entry.add_parser(commands)
     capture_cmd.add_replay_options(sim)
     doctor.add_parser(commands)
+    from ayla_monitor.headless import team_cmd
+
+    team_cmd.add_parsers(commands, _add_db)  # prune, status, tail
+    team_cmd.add_record_options(rec)
     for command in commands.choices.values():
         _add_logging(command, top=False)
     return parser
@@ -489,6 +497,8 @@ def _cmd_record(args: argparse.Namespace, err: TextIO) -> int:
                 out=err,
                 fill_gaps=args.fill_gaps,
                 frame_observer=capture.observe if capture is not None else None,
+                retention_days=args.retention_days,
+                status_interval=args.status_interval,
             )
         )
     except StoreError as exc:
@@ -725,7 +735,7 @@ def _cmd_window(args: argparse.Namespace, err: TextIO) -> int:
         except (UsageError, StoreError) as exc:
             err.write(f"ayla-monitor: {exc}\n")
             return ExitCode.USAGE
-    return run_gui(database=database, demo=args.demo, exit_after=args.exit_after)
+    return run_gui(database=database, demo=args.demo, exit_after=args.exit_after, watch=args.watch)
 
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -739,10 +749,13 @@ def _configure_logging(verbosity: int, log_file: str | None = None) -> None:
     level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
     logging.basicConfig(level=level, format=LOG_FORMAT)
     if log_file:
-        try:
-            handler = logging.FileHandler(log_file, encoding="utf-8")
+        from ayla_monitor.headless.logfile import ReopeningFileHandler, install_sighup
+
+        try:  # reopened when rotated away, and on SIGHUP
+            handler = ReopeningFileHandler(log_file, encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write the log file {log_file}: {exc.strerror or exc}") from None
+        install_sighup(handler)
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         file_level = min(level, logging.INFO)
         handler.setLevel(file_level)
@@ -788,6 +801,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ayla_monitor.headless.doctor import doctor_command
 
             return doctor_command(args, lambda: stream_definitions(args, dict(os.environ)), sys.stdout, err)
+        if args.command in ("prune", "status", "tail"):
+            from ayla_monitor.headless.team_cmd import run as team_command
+
+            return team_command(args, lambda: database_url(args, dict(os.environ)), sys.stdout, err,
+                                usage_errors=(UsageError,))
         if args.command == "install-desktop":
             return desktop_entry.run(args, sys.stdout, err)
         return _cmd_window(args, err)
