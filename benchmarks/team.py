@@ -90,10 +90,6 @@ def window_main(url: str, seconds: float, out: Path) -> None:
     from ayla_monitor.ui.app import prepare_application, run_app
     from ayla_monitor.ui.settings import AppSettings
 
-    if os.environ.get("TEAM_TRACE"):
-        import faulthandler
-
-        faulthandler.dump_traceback_later(float(os.environ["TEAM_TRACE"]), repeat=True)
     app = prepare_application()
     scratch = Path(tempfile.mkdtemp(prefix="team-window-"))
     settings = AppSettings.load(QSettings(str(scratch / "settings.ini"), QSettings.Format.IniFormat))
