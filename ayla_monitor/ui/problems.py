@@ -3,8 +3,8 @@ problem, each saying what and since when.
 
 :func:`find_problems` is plain code over the fleet's summaries and the
 streams' statuses: a device offline longer than the setting, quiet against
-its own rhythm, flapping, with failed acks (at least 2 and a fifth of its
-acks) or missing acks; a stream with open
+its own rhythm, flapping, with failed or missing acks (at least 2 and as
+many as a fifth of its acks); a stream with open
 gaps, or down (not live, and not disconnected by the user).
 :class:`ProblemTracker` remembers when each problem was first seen, for the
 problems whose start the figures do not carry (failed acks, a stream down).
@@ -48,8 +48,9 @@ class Kind(enum.Enum):
 
 
 _RANK = {kind: i for i, kind in enumerate(Kind)}
-#: a device is listed for failed acks from this many, and this share of its acks
-#: (a fleet where one ack in ten fails somewhere would otherwise list every device)
+#: a device is listed for failed (or missing) acks from this many, and this share
+#: of its acks (a fleet where one ack in ten fails somewhere would otherwise list
+#: every device; a recorder's restart leaves each device an ack or two missing)
 FAILED_MIN = 2
 FAILED_SHARE = 0.2
 
@@ -99,7 +100,7 @@ def find_problems(summaries: Iterable[DeviceSummary], statuses: Iterable[StreamS
         if s.failed_acks >= FAILED_MIN and s.failed_acks >= FAILED_SHARE * s.acks:
             found.append(Problem(Kind.FAILED_ACKS, s.dsn, None, label, None,
                                  f"{s.failed_acks:,} of {s.acks:,} acks failed"))
-        if s.missing_acks:
+        if s.missing_acks >= FAILED_MIN and s.missing_acks >= FAILED_SHARE * s.acks:
             found.append(Problem(Kind.MISSING_ACKS, s.dsn, None, label, None,
                                  f"{s.missing_acks:,} datapoints never acked"))
     found.sort(key=lambda p: (_RANK[p.kind], p.subject))

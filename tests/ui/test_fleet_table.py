@@ -205,7 +205,8 @@ def test_problems_name_what_and_since_when() -> None:
     assert next(p for p in first if p.kind is Kind.FAILED_ACKS).since == NOW  # first seen now
     assert next(p for p in first if p.kind is Kind.FAILED_ACKS).detail == "2 of 3 acks failed"
     one_in_ten = replace(rows[0], dsn="B", acks=30, failed_acks=3, missing_acks=0, quiet=False)
-    assert not find_problems([one_in_ten], [], NOW)  # the background of a fleet: not listed
+    restarted = replace(rows[0], dsn="C", acks=30, failed_acks=0, missing_acks=1, quiet=False)
+    assert not find_problems([one_in_ten, restarted], [], NOW)  # the background of a fleet: not listed
     again = tracker.track(problems, NOW + 50)
     assert next(p for p in again if p.kind is Kind.FAILED_ACKS).since == NOW  # still since then
     assert next(p for p in again if p.kind is Kind.QUIET and p.dsn == "Q").since == T0 + 90  # its own: last heard
