@@ -598,7 +598,8 @@ class Session:
             return None
         tile = self.window.tiles.model.tile(dsn)
         view = DeviceView(dsn, store, self.window, model=tile.oem_model if tile else None,
-                          online=tile.online if tile else None, runner=self.window.queries)
+                          online=tile.online if tile else None, runner=self.window.queries,
+                          insight=lambda: self.window.insight_feed.insight)
         self.bridge.frames_received.connect(view.add_frames)
         view.export_requested.connect(lambda query: self.open_export(query))
         self._keep(view)

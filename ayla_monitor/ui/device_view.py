@@ -57,6 +57,7 @@ from ayla_monitor.store.history import (
     spans_from_changes,
 )
 from ayla_monitor.ui.charts import ChartsView
+from ayla_monitor.ui.device_insight import DeviceInsightStrip, device_figures
 from ayla_monitor.ui.formatting import format_event_time, format_value, one_line
 from ayla_monitor.ui.queries import QueryRunner
 from ayla_monitor.ui.throttle import Throttle
@@ -84,7 +85,10 @@ class DeviceView(QWidget):
 
     def __init__(self, dsn: str, store: Store, parent: QWidget | None = None, *,
                  model: str | None = None, online: bool | None = None,
-                 clock: Callable[[], float] = time.time, runner: QueryRunner | None = None) -> None:
+                 clock: Callable[[], float] = time.time, runner: QueryRunner | None = None,
+                 insight: Callable[[], Any] | None = None) -> None:
+        """``insight()``: the window's FleetInsight (its rhythm, flaps and acks
+        line and ack latency chart are shown when given)."""
         super().__init__(parent, Qt.WindowType.Window)
         self.dsn = dsn
         self.store = store
@@ -230,6 +234,10 @@ class DeviceView(QWidget):
         self.splitter.setSizes([470, 850])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        self.insight_strip: DeviceInsightStrip | None = None
+        if insight is not None:
+            self.insight_strip = DeviceInsightStrip(lambda: device_figures(insight, dsn, clock), self)
+            layout.addWidget(self.insight_strip)
         layout.addWidget(self.splitter, 1)
         self.resize(1320, 820)
 

@@ -299,3 +299,31 @@ def test_history_of_the_last_hour_is_read_and_live_batches_follow(tmp_path: Path
         assert feed.insight.device(OTHER) is not None
         small = read_history(store, end + 10, limit=5)
         assert small.truncated and small.events <= 5 or small.events == 6  # halved until it fits, or a minute
+
+
+def test_the_device_view_shows_rhythm_flaps_and_ack_latency(qtbot: Any, tmp_path: Path) -> None:
+    from ayla_monitor.ui.device_view import DeviceView
+
+    url = f"sqlite:///{tmp_path / 'events.sqlite'}"
+    write_story(url, device_story())
+    insight = fleet()
+    with Store.open(url) as store:
+        view = DeviceView("F", store, clock=clock, insight=lambda: insight)
+        qtbot.addWidget(view)
+        strip = view.insight_strip
+        assert strip is not None
+        text = strip.label.text()
+        assert "Flaps: 7 in the last hour, 7 in 24 h (flapping)" in text and "every 2 min" in text
+        assert not strip.chart.values  # F has no acks
+        acked = DeviceView("A", store, clock=clock, insight=lambda: insight)
+        qtbot.addWidget(acked)
+        chart = acked.insight_strip.chart  # type: ignore[union-attr]
+        assert chart.values == [1000.0, 1000.0, 1000.0] and chart.p95 == 1000.0  # whole seconds in event times
+        assert "Acks: 3, p50 1.0 s, p95 1.0 s, 2 failed, 17 missing" in acked.insight_strip.label.text()  # type: ignore[union-attr]
+        chart.resize(chart.sizeHint())
+        assert not chart.grab().toImage().isNull()
+        nobody = DeviceView(DSN, store, clock=clock, insight=lambda: insight)
+        qtbot.addWidget(nobody)
+        assert "nothing heard" in nobody.insight_strip.label.text()  # type: ignore[union-attr]
+        for v in (view, acked, nobody):
+            v.close()
