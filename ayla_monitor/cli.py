@@ -230,6 +230,18 @@ def build_parser() -> argparse.ArgumentParser:
     gaps.add_argument("--format", choices=("text", "json"), default="text")
     gaps.add_argument("--open", action="store_true", help="only the gaps still open")
 
+    rep = commands.add_parser(
+        "report",
+        help="what is wrong with the fleet, from the database (text, JSON or one HTML file)",
+        description="The fleet insight over stored events: flaps, devices gone quiet against their own "
+        "rhythm, failed and missing acks, latency, clock skew, rate spikes, gaps.",
+    )
+    _add_db(rep)
+    rep.add_argument("--since", metavar="TIME", help="event time from (e.g. 2018-09-24 or ...T10:26:37Z)")
+    rep.add_argument("--until", metavar="TIME", help="event time until (a date includes the whole day)")
+    rep.add_argument("--format", choices=("text", "json", "html"), default="text")
+    rep.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+
     imp = commands.add_parser(
         "import",
         help="put events saved to a spill file back into the database",
@@ -276,6 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--heartbeat", type=_positive_float, default=30.0, metavar="SECONDS")
     sim.add_argument("--seed", type=int, default=None)
+    sim.add_argument(
+        "--scenarios", action="store_true",
+        help="five devices flap, go quiet, ack slowly/badly/never, run a late clock and spike (the demo's fleet)",
+    )
     sim.add_argument(
         "--hostile", action="store_true", help="mix in HTML, control characters, nulls, unknown types"
     )
@@ -601,6 +617,42 @@ def _cmd_gaps(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return ExitCode.OK
 
 
+# -- report ------------------------------------------------------------------
+
+
+def _cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ayla_monitor.dss.filter import epoch_of
+    from ayla_monitor.headless.export import parse_time_bound
+    from ayla_monitor.headless.report import build_report, render
+    from ayla_monitor.store.connection import open_read_only
+    from ayla_monitor.store.database import Store
+    from ayla_monitor.store.errors import StoreError
+
+    try:
+        url = database_url(args, dict(os.environ))
+        since = epoch_of(parse_time_bound(args.since)) if args.since else None
+        until = epoch_of(parse_time_bound(args.until, end=True)) if args.until else None
+    except (UsageError, StoreError, ValueError) as exc:
+        err.write(f"ayla-monitor report: {exc}\n")
+        return ExitCode.USAGE
+    try:
+        with Store(url, open_read_only(url)) as store:
+            text = render(build_report(store, since, until), args.format)
+    except StoreError as exc:
+        err.write(f"ayla-monitor report: {exc}\n")
+        return ExitCode.DATABASE
+    if not args.output:
+        out.write(text + "\n")
+        return ExitCode.OK
+    try:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        err.write(f"ayla-monitor report: cannot write {args.output}: {exc.strerror or exc}\n")
+        return ExitCode.USAGE
+    err.write(f"Wrote the {args.format} report to {args.output}\n")
+    return ExitCode.OK
+
+
 # -- import ------------------------------------------------------------------
 
 
@@ -667,6 +719,7 @@ def _simulator_config(args: argparse.Namespace, keys: dict[str, str | None]) -> 
         gap_every=args.gap_every,
         oversize_at=args.oversize_at,
         bad_seq_every=args.bad_seq_every,
+        scenarios=args.scenarios,
         **size,
     )
 
@@ -793,6 +846,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_export(args, sys.stdout, err)
         if args.command == "import":
             return _cmd_import(args, err)
+        if args.command == "report":
+            return _cmd_report(args, sys.stdout, err)
         if args.command == "gaps":
             return _cmd_gaps(args, sys.stdout, err)
         if args.command == "simulate":

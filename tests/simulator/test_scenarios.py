@@ -80,3 +80,16 @@ def test_a_small_fleet_keeps_one_device_for_the_mix_and_no_scenarios_changes_not
     assert Fleet(1, seed=1, scenarios=True).roles == {}
     plain = Fleet(8, seed=42).take(400, T0, 0.1)
     assert Fleet(8, seed=42, scenarios=False).take(400, T0, 0.1) == plain
+
+
+def test_simulate_scenarios_option_reaches_the_fleet() -> None:
+    from ayla_monitor.cli import _simulator_config, build_parser
+    from ayla_monitor.simulator.server import Simulator, SimulatorConfig
+
+    def config(*options: str) -> SimulatorConfig:
+        return _simulator_config(build_parser().parse_args(["simulate", *options]), {"0123456789abcdef" * 2: None})
+
+    on, off = config("--scenarios"), config()
+    assert on.scenarios is True and off.scenarios is False
+    assert list(Simulator(on).fleet.roles) == list(SCENARIOS)
+    assert Simulator(off).fleet.roles == {}
