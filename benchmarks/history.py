@@ -79,7 +79,7 @@ def build(url: str, count: int) -> float:
             text = wire.unsequenced_text(fleet.next_event(now))
             frames.append(parse_frame(wire.sequenced_frame(text, seq), now))
         rows: list[Any] = []
-        build_rows(stream_id, frames, rows, [])
+        build_rows(stream_id, 0, frames, rows, [], [])
         with database.atomic():
             database.cursor().executemany(sql, rows)
         if seq % 100_000 == 0:

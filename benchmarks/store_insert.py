@@ -103,7 +103,7 @@ def main() -> int:
     events = make_events(count)
     rows: list[tuple] = []
     start = time.perf_counter()
-    build_rows(1, events, rows, [])
+    build_rows(1, 0, events, rows, [], [])
     print(f"row building: {count / (time.perf_counter() - start):,.0f} rows/s")
     targets = []
     with tempfile.TemporaryDirectory() as tmp:
