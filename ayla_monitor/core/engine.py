@@ -355,6 +355,8 @@ class Engine:
     async def stop_stream(self, stream_id: int, *, by_user: bool = False) -> None:
         """Stop a stream (``by_user``: the user's Disconnect, shown as such)."""
         stream = self._streams[stream_id]
+        if by_user:  # before the client says STOPPED: its first word must already be "by you"
+            stream.status.by_user = True
         task, stream.task = stream.task, None
         if task is not None and not task.done():
             task.cancel()
