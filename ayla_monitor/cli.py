@@ -47,6 +47,8 @@ class ExitCode(enum.IntEnum):
     UNSTORED = 5
     #: the window was asked for but there is no display
     NO_DISPLAY = 6
+    #: ``doctor``: a step of the connection failed (the report says which)
+    CHECK_FAILED = 7
 
 
 EXIT_CODES_HELP = "\n".join(
@@ -63,6 +65,7 @@ EXIT_CODES_HELP = "\n".join(
             "(put them back with: ayla-monitor import FILE)",
         ),
         (ExitCode.NO_DISPLAY, "the window needs a display and there is none"),
+        (ExitCode.CHECK_FAILED, "doctor: a step of the connection failed (the report says which)"),
     ]
 )
 

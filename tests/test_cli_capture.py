@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from ayla_monitor.cli import ExitCode
+from ayla_monitor.headless.doctor import EXIT_FAILED
 from tests.test_cli import cli, start
 
 KEY = "0123456789abcdef0123456789abcdef"
@@ -95,7 +97,7 @@ def test_replay_of_a_missing_file(tmp_path: Path) -> None:
 
 def test_doctor_names_the_failing_step(simulator: str) -> None:
     closed = cli("doctor", "--url", "ws://127.0.0.1:1/stream", "--stream-key", KEY)
-    assert closed.returncode == 7 and "Result: FAILED at TCP connect" in closed.stdout
+    assert closed.returncode == ExitCode.CHECK_FAILED == EXIT_FAILED and "Result: FAILED at TCP connect" in closed.stdout
     wrong = cli("doctor", "--url", simulator, "--stream-key", "f" * 32)
     assert wrong.returncode == 7 and "Result: FAILED at HTTP upgrade: HTTP 401" in wrong.stdout
     assert "f" * 32 not in wrong.stdout + wrong.stderr

@@ -23,6 +23,7 @@ __all__ = ["add_parser", "doctor_command", "EXIT_FAILED"]
 #: DSS sends a heartbeat about every 30 s: wait a little longer (as core.doctor does).
 HEARTBEAT_WAIT = 35.0
 #: the exit codes: 0 every step passed; 2 the command line; this one: a step failed
+#: (``cli.ExitCode.CHECK_FAILED``; a test holds them equal)
 EXIT_FAILED = 7
 _USAGE = 2
 
