@@ -91,8 +91,11 @@ def test_recorders_report_and_tail_follows_them(db_url: str) -> None:
                     rows = [json.loads(line) for line in jsonl.getvalue().splitlines()]
                     assert {r["stream"] for r in rows} == {"second"} and {r["event_type"] for r in rows} == {"datapoint"}
                     assert all(r["event"]["seq"] == str(r["seq"]) for r in rows)
-                    await asyncio.sleep(0.7)  # a few status rows
-                    recorders = await asyncio.to_thread(read_recorders, store)
+                    while True:  # until both recorders have written a status row that shows them working
+                        recorders = await asyncio.to_thread(read_recorders, store)
+                        if len(recorders) == 2 and all(r.events > 0 and r.rate > 0 for r in recorders):
+                            break
+                        await asyncio.sleep(0.05)
                 finally:
                     await asyncio.to_thread(store.close)
             assert len(recorders) == 2

@@ -106,7 +106,9 @@ def _watch_test(url: str, settings: Any, keystore: Any, run: Callable[..., Any],
                         await proxy.cut()
                         await wait_until(lambda: window.banner.isVisible(), what="the banner")
                         assert "connection to the watched database was lost" in window.banner.label.text()
-                        await asyncio.sleep(1.5)  # rows stored meanwhile must not be lost
+                        mark = recorder.statuses()[0].last_seq or 0
+                        await wait_until(lambda: (recorder.statuses()[0].last_seq or 0) > mark + 20,
+                                         what="rows stored while the window is cut off")  # not to be lost
                         await proxy.start()
                         await wait_until(lambda: not window.banner.isVisible(), what="the banner to go")
                     # every stored seq reaches the log once, in order
