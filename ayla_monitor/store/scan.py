@@ -38,11 +38,16 @@ _FIELDS = (
 )
 
 
-def scan_events(store: Store, selected: EventFilter | None = None, chunk: int = 5000) -> Iterator[tuple[Any, ...]]:
-    """The selected events as tuples of :data:`SCAN_COLUMNS`, oldest id first.
-    The store's lock is free between chunks."""
+def scan_events(
+    store: Store, selected: EventFilter | None = None, chunk: int = 5000, after: int = 0
+) -> Iterator[tuple[Any, ...]]:
+    """The selected events whose id is above ``after``, as tuples of
+    :data:`SCAN_COLUMNS`, oldest id first. The store's lock is free between
+    chunks. (A time range alone does not start the walk: the ids before it
+    are still read, one chunk's lock at a time; give ``after`` from
+    :func:`~ayla_monitor.store.follow.first_id_since` to skip them.)"""
     where = event_conditions(selected or EventFilter())
-    last = 0
+    last = after
     while True:
 
         def work(db: peewee.Database, last: int = last) -> list[tuple[Any, ...]]:

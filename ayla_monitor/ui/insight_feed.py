@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ayla_monitor.dss.events import DssEvent, MalformedFrame
-from ayla_monitor.dss.filter import EventFilter
+from ayla_monitor.dss.filter import EventFilter, iso_of
 from ayla_monitor.fleet.insight import DeviceSummary, FleetInsight, InsightSettings
 from ayla_monitor.headless.report import event_of_row
+from ayla_monitor.store.follow import first_id_since
 from ayla_monitor.store.scan import scan_events
 
 __all__ = ["InsightFeed", "HistoryInsight", "read_history", "HISTORY_SECONDS", "HISTORY_EVENTS", "MAX_HELD"]
@@ -60,7 +61,10 @@ def read_history(store: Any, now: float, settings: InsightSettings | None = None
         last_seqs: dict[int, int] = {}
         events = 0
         full = False
-        for row in scan_events(store, EventFilter(since=now - seconds), chunk=5000):
+        # From the first id of the range (found on the time index): the walk
+        # by id must not read ten million older rows first, holding the lock.
+        after = first_id_since(store, iso_of(now - seconds))
+        for row in scan_events(store, EventFilter(since=now - seconds), chunk=5000, after=after):
             event = event_of_row(row)
             if event is None:
                 continue

@@ -297,6 +297,8 @@ def test_history_of_the_last_hour_is_read_and_live_batches_follow(tmp_path: Path
         assert device is not None and device.events == len(story.events) - 1 + 1  # OTHER's one apart, newer in
         assert device.flaps == 3 and device.online is False
         assert feed.insight.device(OTHER) is not None
+        later = read_history(store, end + 10 + 7200)  # two hours on: nothing stored in the last hour
+        assert later.events == 0 and later.last_seqs == {}
         small = read_history(store, end + 10, limit=5)
         assert small.truncated and small.events <= 5 or small.events == 6  # halved until it fits, or a minute
 
