@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -21,22 +19,10 @@ from ayla_monitor.dss.subscription import StreamDefinition
 from ayla_monitor.headless.record import record
 from ayla_monitor.simulator.server import Simulator, SimulatorConfig
 from ayla_monitor.store.database import Store
-from tests.store.conftest import drop_project_tables, mysql_url
 
 KEYS = ("0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210")
 #: generous: the machine may be busy; the tests finish far sooner.
 TIMEOUT = 180.0
-
-
-@pytest.fixture(params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'events.sqlite'}"
-        return
-    found = mysql_url()
-    drop_project_tables(found)
-    yield found
-    drop_project_tables(found)
 
 
 def stored(url: str) -> int:
@@ -45,7 +31,7 @@ def stored(url: str) -> int:
 
 
 @pytest.mark.parametrize("count", [1, 2_345])
-def test_count_stores_exactly_n_under_backpressure(url: str, count: int) -> None:
+def test_count_stores_exactly_n_under_backpressure(db_url: str, count: int) -> None:
     async def main() -> int:
         config = SimulatorConfig(devices=50, rate=0, keys=dict.fromkeys(KEYS), replay_size=6_000, heartbeat=30)
         async with Simulator(config) as sim:
@@ -54,17 +40,17 @@ def test_count_stores_exactly_n_under_backpressure(url: str, count: int) -> None
                 StreamDefinition.create(key, name=f"s{i}", url=sim.url, replay=ReplayWindow(1, None))
                 for i, key in enumerate(KEYS)
             ]
-            result = await record(definitions, url, count=count, out=io.StringIO(), handle_signals=False,
+            result = await record(definitions, db_url, count=count, out=io.StringIO(), handle_signals=False,
                                   max_pending=60)
         assert result.writer_error is None
         return sum(s.events for s in result.statuses)
 
     received = asyncio.run(asyncio.wait_for(main(), TIMEOUT))
     assert received == count
-    assert stored(url) == count
+    assert stored(db_url) == count
 
 
-def test_a_stop_stores_everything_received(url: str) -> None:
+def test_a_stop_stores_everything_received(db_url: str) -> None:
     async def main() -> int:
         config = SimulatorConfig(devices=50, rate=0, keys=dict.fromkeys(KEYS[:1]), replay_size=20_000, heartbeat=30)
         async with Simulator(config) as sim:
@@ -79,7 +65,7 @@ def test_a_stop_stores_everything_received(url: str) -> None:
                 stop.set()
 
             stopper = asyncio.create_task(stop_midway())
-            result = await record([definition], url, out=io.StringIO(), handle_signals=False, stop=stop,
+            result = await record([definition], db_url, out=io.StringIO(), handle_signals=False, stop=stop,
                                   max_pending=60)
             await stopper
         assert result.writer_error is None
@@ -87,4 +73,4 @@ def test_a_stop_stores_everything_received(url: str) -> None:
 
     received = asyncio.run(asyncio.wait_for(main(), TIMEOUT))
     assert 0 < received < 20_000  # stopped midway, not at the end
-    assert stored(url) == received
+    assert stored(db_url) == received
