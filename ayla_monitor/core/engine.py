@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -35,6 +35,7 @@ from ayla_monitor.core.status import (
     StreamState,
     StreamStatus,
     Update,
+    UpdateFanout,
     WriterHealth,
 )
 from ayla_monitor.dss.client import Batch, ClientOptions, StreamClient, describe_failure, fetch_range
@@ -178,7 +179,7 @@ class _Sink:
         engine.publish(StatusChanged(status.snapshot()))
 
 
-class Engine:
+class Engine(UpdateFanout):
     """Streams in, events stored and fanned out. Use as ``async with``.
 
     ``max_events``: stop every stream once that many events were received
@@ -559,25 +560,7 @@ class Engine:
             self.done.set()
         return kept
 
-    # -- watchers ----------------------------------------------------------
-
-    def subscribe(self) -> AsyncIterator[Update]:
-        """Updates from now on, in order, until the watcher stops iterating."""
-        queue: asyncio.Queue[Update] = asyncio.Queue()
-        self._watchers.append(queue)
-
-        async def updates() -> AsyncIterator[Update]:
-            try:
-                while True:
-                    yield await queue.get()
-            finally:
-                self._watchers.remove(queue)
-
-        return updates()
-
-    def publish(self, update: Update) -> None:
-        for queue in self._watchers:
-            queue.put_nowait(update)
+    # -- the writer's reports (watchers: UpdateFanout) -----------------------
 
     def _writer_report(self, report: WriterReport) -> None:
         # Called on the writer's feeding thread.

@@ -6,12 +6,14 @@ recorder's status line read the same objects.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from ayla_monitor.dss.events import Event, MalformedFrame
 from ayla_monitor.dss.link import StreamState
 
-__all__ = ["StreamState", "StreamStatus", "FramesReceived", "StatusChanged", "WriterHealth", "Update"]
+__all__ = ["StreamState", "StreamStatus", "FramesReceived", "StatusChanged", "WriterHealth", "Update", "UpdateFanout"]
 
 
 @dataclass(slots=True)
@@ -108,3 +110,29 @@ class WriterHealth:
 
 
 Update = FramesReceived | StatusChanged | WriterHealth
+
+
+class UpdateFanout:
+    """Hands every :data:`Update` to each watcher from :meth:`subscribe`, in
+    order (the engine's and the watched database's one way out). A subclass
+    sets ``self._watchers = []`` in its ``__init__``."""
+
+    _watchers: list[asyncio.Queue[Update]]
+
+    def subscribe(self) -> AsyncIterator[Update]:
+        """Updates from now on, in order, until the watcher stops iterating."""
+        queue: asyncio.Queue[Update] = asyncio.Queue()
+        self._watchers.append(queue)
+
+        async def updates() -> AsyncIterator[Update]:
+            try:
+                while True:
+                    yield await queue.get()
+            finally:
+                self._watchers.remove(queue)
+
+        return updates()
+
+    def publish(self, update: Update) -> None:
+        for queue in self._watchers:
+            queue.put_nowait(update)

@@ -20,11 +20,18 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
-from ayla_monitor.core.status import FramesReceived, StatusChanged, StreamState, StreamStatus, Update
+from ayla_monitor.core.status import (
+    FramesReceived,
+    StatusChanged,
+    StreamState,
+    StreamStatus,
+    Update,
+    UpdateFanout,
+)
 from ayla_monitor.dss.events import Event, MalformedFrame
 from ayla_monitor.dss.frames import parse_event
 from ayla_monitor.store.database import Store
@@ -114,7 +121,7 @@ def stream_statuses(
     return found
 
 
-class DatabaseWatch:
+class DatabaseWatch(UpdateFanout):
     """Follow ``url``'s new rows and recorders. Use as ``async with``; run
     :meth:`run` as a task; :meth:`subscribe` like the engine's."""
 
@@ -169,23 +176,6 @@ class DatabaseWatch:
         if self._store is None:
             raise RuntimeError("the watch is not open")
         return self._store
-
-    def subscribe(self) -> AsyncIterator[Update]:
-        queue: asyncio.Queue[Update] = asyncio.Queue()
-        self._watchers.append(queue)
-
-        async def updates() -> AsyncIterator[Update]:
-            try:
-                while True:
-                    yield await queue.get()
-            finally:
-                self._watchers.remove(queue)
-
-        return updates()
-
-    def publish(self, update: Update) -> None:
-        for queue in self._watchers:
-            queue.put_nowait(update)
 
     def _connection(self, ok: bool, message: str = "") -> None:
         if ok == self.connected and message == self.error:
