@@ -21,6 +21,7 @@ from peewee import (
     AutoField,
     BigIntegerField,
     CharField,
+    CompositeKey,
     DatabaseProxy,
     DoubleField,
     ForeignKeyField,
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 #: Bumped with every schema change; each step gets a migration in ``schema.py``.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 db = DatabaseProxy()
 
@@ -180,9 +181,14 @@ class DeviceLatest(BaseModel):
     than empty, because a unique key treats empty values as all different.
     ``raw`` is kept only for the types in
     :data:`~ayla_monitor.store.rows.LATEST_RAW_TYPES`.
+
+    The key is the primary key (every table has one: replication, Galera).
+    It was an auto-increment ``id`` until schema 4: on MySQL each upsert
+    took a new id even when it updated a row (0.4 an event), which would
+    have run a 32-bit id out within days of recording at 10,000 events/s,
+    and each upsert went through a secondary index to the row.
     """
 
-    id = AutoField()  # every table has a primary key (replication, Galera)
     dsn = CharField(max_length=32)
     event_type = CharField(max_length=32)
     property_name = CharField(max_length=255)
@@ -199,7 +205,7 @@ class DeviceLatest(BaseModel):
 
     class Meta:
         table_name = "device_latest"
-        indexes = ((("dsn", "event_type", "property_name"), True),)
+        primary_key = CompositeKey("dsn", "event_type", "property_name")
 
 
 class SchemaVersion(BaseModel):

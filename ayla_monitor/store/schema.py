@@ -6,8 +6,10 @@ missing tables (``create_tables``); brings existing ones up to date with
 :mod:`playhouse.migrate` (missing columns and indexes, which also adopts an
 original ``events`` table made by ``events.sql``, then one step per schema
 version); and records the schema version, refusing a database written by a
-newer program. A SQLite file is copied (``VACUUM INTO``) before its first
-change, next to it, so that a failed or unwanted upgrade can be undone.
+newer program. A SQLite file is copied (``VACUUM INTO``), next to it, before
+a change to its existing tables, so that a failed or unwanted upgrade can
+be undone (a new table alone needs no copy: copying ten million events
+takes minutes).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 import peewee
 from playhouse.migrate import SchemaMigrator, migrate
 
+from ayla_monitor.store.latest import latest_upsert_sql
 from ayla_monitor.store.models import (
     MODELS,
     SCHEMA_VERSION,
@@ -29,7 +32,6 @@ from ayla_monitor.store.models import (
     Event,
     SchemaVersion,
 )
-from ayla_monitor.store.rows import LATEST_COLUMNS, LATEST_RAW_TYPES
 
 __all__ = ["ensure_schema", "NewerSchema", "MIGRATIONS", "MYSQL_CHARSET"]
 
@@ -64,28 +66,34 @@ def _v2(database: peewee.Database, migrator: SchemaMigrator) -> None:
 def _v3(database: peewee.Database, migrator: SchemaMigrator) -> None:
     """The latest-state table, filled once from the events (one grouped scan,
     the last one this database needs: the writer keeps it current after)."""
-    q = (lambda name: f"`{name}`") if _is_mysql(database) else (lambda name: f'"{name}"')
-    columns = LATEST_COLUMNS
-    kinds = ", ".join(f"'{kind}'" for kind in LATEST_RAW_TYPES)
-    picked = {c: f"e.{q(c)}" for c in columns}
-    picked["event_type"] = f"COALESCE(e.{q('event_type')}, '')"
-    picked["property_name"] = f"COALESCE(e.{q('property_name')}, '')"
-    picked["raw"] = f"CASE WHEN e.{q('event_type')} IN ({kinds}) THEN e.{q('raw')} END"
-    events, latest = q(Event._meta.table_name), q(DeviceLatest._meta.table_name)
     started = time.monotonic()
-    database.execute_sql(
-        f"INSERT INTO {latest} ({', '.join(q(c) for c in columns)}) "
-        f"SELECT {', '.join(picked.values())} FROM {events} e JOIN ("
-        f"SELECT MAX({q('id')}) AS mid FROM {events} WHERE {q('dsn')} IS NOT NULL "
-        f"GROUP BY {q('dsn')}, COALESCE({q('event_type')}, ''), COALESCE({q('property_name')}, '')"
-        f") m ON e.{q('id')} = m.mid"
-    )
+    database.execute_sql(latest_upsert_sql(_is_mysql(database)))
     log.info("Filled the latest-state table in %.1f s", time.monotonic() - started)
+
+
+def _v4(database: peewee.Database, migrator: SchemaMigrator) -> None:
+    """``device_latest`` keyed by (device, type, property) instead of an
+    auto-increment id (models.DeviceLatest says why). MySQL only: on SQLite
+    the two layouts are the same (a rowid table with a unique index on the
+    key) and an upsert takes no new id, so the table stays as it is."""
+    if not _is_mysql(database):
+        return
+    table = DeviceLatest._meta.table_name
+    if "id" not in {column.name for column in database.get_columns(table)}:
+        return  # made by this version
+    unique = [i.name for i in database.get_indexes(table) if i.unique and i.columns[:1] == ["dsn"]]
+    database.execute_sql(
+        f"ALTER TABLE `{table}` DROP PRIMARY KEY, DROP COLUMN `id`, "
+        + "".join(f"DROP INDEX `{name}`, " for name in unique)
+        + "ADD PRIMARY KEY (`dsn`, `event_type`, `property_name`)"
+    )
 
 
 #: version -> step that brings a database from ``version - 1`` to ``version``,
 #: after missing tables, columns and indexes were added.
-MIGRATIONS: dict[int, Callable[[peewee.Database, SchemaMigrator], None]] = {2: _v2, 3: _v3}
+MIGRATIONS: dict[int, Callable[[peewee.Database, SchemaMigrator], None]] = {2: _v2, 3: _v3, 4: _v4}
+#: steps that leave a SQLite file's existing tables as they are (no copy first)
+_SQLITE_UNCHANGED = {4}
 
 
 def _create_tables(database: peewee.Database, models: list[type[BaseModel]]) -> None:
@@ -97,13 +105,28 @@ def _create_tables(database: peewee.Database, models: list[type[BaseModel]]) -> 
             database.execute_sql(f"ALTER TABLE `{model._meta.table_name}` CONVERT TO {MYSQL_CHARSET}")
 
 
+def _lacking(
+    database: peewee.Database, model: type[BaseModel]
+) -> tuple[list[peewee.Field], list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """The model's columns, indexes and unique indexes that its existing table lacks."""
+    table = model._meta.table_name
+    have = {column.name for column in database.get_columns(table)}
+    columns = [f for f in model._meta.sorted_fields if f.column_name not in have]
+    indexes = {(tuple(i.columns), i.unique) for i in database.get_indexes(table)}
+    plain: list[tuple[str, ...]] = []
+    unique: list[tuple[str, ...]] = []
+    for index in model._meta.fields_to_index():
+        names = tuple(f.column_name for f in index._expressions if isinstance(f, peewee.Field))
+        if names and (names, index._unique) not in indexes:
+            (unique if index._unique else plain).append(names)
+    return columns, plain, unique
+
+
 def _complete(database: peewee.Database, migrator: SchemaMigrator, model: type[BaseModel]) -> None:
     """Add the model's columns and indexes that an existing table lacks."""
     table = model._meta.table_name
-    have = {column.name for column in database.get_columns(table)}
-    for field in model._meta.sorted_fields:
-        if field.column_name in have:
-            continue
+    columns, plain, unique = _lacking(database, model)
+    for field in columns:
         # Columns with a DEFAULT in their DDL go in NOT NULL at once; the
         # others nullable: an adopted table's old rows have no stream.
         not_null = any("DEFAULT" in str(getattr(c, "sql", "")) for c in field.constraints or ())
@@ -112,12 +135,21 @@ def _complete(database: peewee.Database, migrator: SchemaMigrator, model: type[B
             field.null = True
         migrate(migrator.add_column(table, field.column_name, field, allow_not_null=not_null))
         log.info("Added column %s.%s", table, field.column_name)
-    indexes = {(tuple(i.columns), i.unique) for i in database.get_indexes(table)}
-    for index in model._meta.fields_to_index():
-        columns = tuple(f.column_name for f in index._expressions if isinstance(f, peewee.Field))
-        if columns and (columns, index._unique) not in indexes:
-            migrate(migrator.add_index(table, columns, index._unique))
-            log.info("Added index %s(%s)", table, ", ".join(columns))
+    for names, is_unique in [(n, False) for n in plain] + [(n, True) for n in unique]:
+        migrate(migrator.add_index(table, names, is_unique))
+        log.info("Added index %s(%s)", table, ", ".join(names))
+
+
+def _changes_existing(database: peewee.Database, existing: list[type[BaseModel]], found: int | None) -> bool:
+    """Whether bringing the schema up to date changes a table that exists
+    (new tables alone change nothing that a copy would need to undo)."""
+    existing = [model for model in existing if model is not SchemaVersion]
+    if not existing:
+        return False
+    steps = range(1 if found is None else found + 1, SCHEMA_VERSION + 1)
+    if any(v in MIGRATIONS and v not in _SQLITE_UNCHANGED for v in steps):
+        return True
+    return any(any(_lacking(database, model)) for model in existing)
 
 
 def _version(database: peewee.Database, tables: set[str]) -> int | None:
@@ -153,7 +185,7 @@ def ensure_schema(database: peewee.Database) -> None:
         if found == SCHEMA_VERSION and all(m._meta.table_name in tables for m in MODELS):
             return
         existing = [m for m in MODELS if m._meta.table_name in tables]
-        if any(m is not SchemaVersion for m in existing):
+        if not mysql and _changes_existing(database, existing, found):
             _backup(database, found)
         migrator = SchemaMigrator.from_database(database)
         # MySQL commits each DDL statement on its own: no transaction to open.

@@ -69,12 +69,12 @@ from peewee import __exception_wrapper__ as _as_peewee_errors  # type: ignore[at
 from ayla_monitor.store.connection import explain_failure
 from ayla_monitor.store.database import open_connected
 from ayla_monitor.store.errors import DatabaseUnavailable
+from ayla_monitor.store.latest import BATCH_WHERE, latest_rows_upsert_sql, latest_upsert_sql
 from ayla_monitor.store.location import is_mysql_url
 from ayla_monitor.store.rows import (
     CONFLICT_SEQ,
     EVENT_COLUMNS,
     GAP_COLUMNS,
-    LATEST_COLUMNS,
     MALFORMED_COLUMNS,
     NOTE,
     RAW,
@@ -108,19 +108,6 @@ def insert_sql(mysql: bool, table: str, columns: tuple[str, ...]) -> str:
     return _dialect(mysql, f'INSERT INTO "{table}" ({cols}) VALUES ({marks})')
 
 
-def upsert_latest_sql(mysql: bool) -> str:
-    """Insert or replace a ``device_latest`` row (by device, type, property)."""
-    insert = insert_sql(mysql, "device_latest", LATEST_COLUMNS)
-    kept = LATEST_COLUMNS[3:]  # all but the key
-    if mysql:
-        return insert + " ON DUPLICATE KEY UPDATE " + ", ".join(f"`{c}` = VALUES(`{c}`)" for c in kept)
-    return (
-        insert
-        + ' ON CONFLICT ("dsn", "event_type", "property_name") DO UPDATE SET '
-        + ", ".join(f'"{c}" = excluded."{c}"' for c in kept)
-    )
-
-
 _LAST_SEQ_SQL = (
     'UPDATE "streams" SET "epoch" = ?, "last_seq" = ? WHERE "id" = ? AND ("epoch" < ? '
     'OR ("epoch" = ? AND ("last_seq" IS NULL OR "last_seq" < ?)))'
@@ -143,7 +130,9 @@ class RowSink:
         self._event_sql = insert_sql(m, "events", EVENT_COLUMNS)
         self._malformed_sql = insert_sql(m, "malformed_frames", MALFORMED_COLUMNS)
         self._gap_insert_sql = insert_sql(m, "gaps", GAP_COLUMNS)
-        self._latest_sql = upsert_latest_sql(m)
+        self._latest_sql = latest_rows_upsert_sql(m)
+        self._latest_batch_sql = latest_upsert_sql(m, BATCH_WHERE)
+        self._max_id_sql = _dialect(m, 'SELECT MAX("id") FROM "events"')
         self._seq_sql = _dialect(m, _LAST_SEQ_SQL)
         self._gap_find_sql = _dialect(
             m, 'SELECT "state" FROM "gaps" WHERE "stream_id" = ? AND "epoch" = ? AND "first_seq" = ?'
@@ -217,6 +206,7 @@ class RowSink:
     ) -> list[Counts]:
         lock: dict[str, str] = {} if self._mysql else {"lock_type": "IMMEDIATE"}
         counts: list[Counts] = []
+        sent_latest: list[Row] = []
         # peewee's own wrapper (what execute_sql uses) turns the driver's
         # errors into peewee's, so that sqlite3 and PyMySQL fail alike.
         with database.atomic(**lock), _as_peewee_errors:
@@ -224,11 +214,18 @@ class RowSink:
             events: list[Row] = []
             malformed: list[Row] = []
             gaps: list[Row] = []
+            #: (stream id, epoch, lowest seq, highest seq) of each blob's events
+            ranges: list[tuple[int, int, int, int]] = []
             for stream_id, epoch, more_events, more_malformed, more_gaps in blobs:
                 duplicates = conflicts = 0
                 if classify and more_events:
                     more_events, duplicates, conflicts = self._classify(cursor, stream_id, epoch, more_events)
                 counts.append((len(more_events) - conflicts, duplicates, conflicts, len(more_malformed)))
+                seqs = [row[SEQ] for row in more_events]
+                if not classify and seqs and None not in seqs:
+                    ranges.append((stream_id, epoch, min(seqs), max(seqs)))
+                else:
+                    sent_latest.extend(more_events)  # a conflict or an event without a seq
                 events += more_events
                 malformed += more_malformed
                 gaps += more_gaps
@@ -236,9 +233,19 @@ class RowSink:
                 # PyMySQL turns executemany into multi-row INSERTs; sqlite3 steps
                 # one prepared statement per row (measured 10% faster here than
                 # 500-row INSERTs, which only paid off while a thread shared the GIL).
+                before = 0
+                if ranges:
+                    cursor.execute(self._max_id_sql)
+                    before = cursor.fetchone()[0] or 0
                 cursor.executemany(self._event_sql, events)
-                # The devices' latest state, in the same transaction: never behind.
-                cursor.executemany(self._latest_sql, latest_rows(events))
+                # The devices' latest state, in the same transaction: never
+                # behind. Picked by the database from the rows just stored
+                # (store/latest.py), or sent when a batch's seqs do not say
+                # which rows are its own.
+                for bounds in ranges:
+                    cursor.execute(self._latest_batch_sql, (*bounds, before))
+                if sent_latest:
+                    cursor.executemany(self._latest_sql, latest_rows(sent_latest))
             if malformed:
                 cursor.executemany(self._malformed_sql, malformed)
             for gap in gaps:

@@ -164,3 +164,65 @@ def test_odd_keys_do_not_collide(db_url: str) -> None:
         (state,) = store.device_states()
     assert state.dsn == "X" * 32 and state.online is False
     assert [state] == refilled(db_url)
+
+
+def test_a_batch_that_fills_a_gap_leaves_newer_latest_rows_alone(db_url: str) -> None:
+    """The writer picks a batch's latest rows from its seq range: a batch
+    that fills a gap spans events stored long before (seq 5 here), which
+    must not take the place of what came after them (seq 9)."""
+    with Store.open(db_url) as store:
+        stream_id = store.ensure_stream("gap", "ws://127.0.0.1:9/stream", key_fingerprint(KEY), None).id
+    sample = json.loads((Path(__file__).parent.parent / "data" / "datapoint.json").read_text())
+
+    def value(seq: int, prop: str, v: str) -> Event:
+        obj = {**sample, "seq": seq, "metadata": {**sample["metadata"], "property_name": prop},
+               "datapoint": {**sample["datapoint"], "value": v}}
+        return parse_frame(encode_frame(obj), T0 + seq)  # type: ignore[return-value]
+
+    write(db_url, stream_id, [value(1, "a", "a1"), value(5, "b", "b-old"), value(9, "b", "b-new")])
+    write(db_url, stream_id, [value(3, "a", "a3"), value(7, "a", "a7")])  # the gap's seqs, late
+    with Store.open(db_url) as store:
+        (state,) = store.device_states()
+    assert state.properties["b"].value == "b-new"
+    assert state.properties["a"].value == "a7"
+    assert [state] == refilled(db_url)
+
+
+def test_schema_4_keys_the_latest_table_by_device_type_and_property(db_url: str, backend: str,
+                                                                    tmp_path: Path) -> None:
+    """A schema-3 table (an auto-increment id, which every MySQL upsert
+    advanced) is keyed by (device, type, property) on MySQL, its rows kept;
+    SQLite's is the same layout either way and is left alone, without a copy
+    of the file."""
+    with Store.open(db_url) as store:
+        stream_id = store.ensure_stream("fleet", "ws://127.0.0.1:9/stream", key_fingerprint(KEY), None).id
+    write(db_url, stream_id, fleet_frames(400, devices=10))
+    with Store.open(db_url) as store:
+        before = store.device_states()
+    database = make_database(db_url)
+    database.connect()
+    try:  # back to schema 3's table
+        if backend == "mysql":
+            database.execute_sql(
+                "ALTER TABLE device_latest DROP PRIMARY KEY, "
+                "ADD COLUMN id INT NOT NULL AUTO_INCREMENT PRIMARY KEY FIRST, "
+                "ADD UNIQUE INDEX device_latest_dsn_event_type_property_name (dsn, event_type, property_name)"
+            )
+        database.execute_sql("DELETE FROM schema_version WHERE version > 3")
+    finally:
+        database.close()
+    with Store.open(db_url) as store:
+        assert store.device_states() == before
+    database = make_database(db_url)
+    database.connect()
+    try:
+        assert database.execute_sql("SELECT MAX(version) FROM schema_version").fetchone()[0] == 4
+        if backend == "mysql":
+            assert "id" not in {c.name for c in database.get_columns("device_latest")}
+            assert database.get_primary_keys("device_latest") == ["dsn", "event_type", "property_name"]
+    finally:
+        database.close()
+    assert not list(tmp_path.glob("*.schema-*"))  # nothing to undo: no copy
+    write(db_url, stream_id, fleet_frames(100, first_seq=401, devices=10))
+    assert refilled(db_url) == (store := Store.open(db_url)).device_states()
+    store.close()
