@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import resource
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -29,7 +30,12 @@ from pathlib import Path
 
 import psutil
 
-KEY = "be0c4" * 6 + "be"  # a local simulator key, not a secret
+from ayla_monitor.store.location import describe_database
+
+#: a local simulator key, not a secret: one per run, so that a run into a
+#: database recorded before (--into) is a stream of its own, not duplicates
+KEY = os.environ.get("AYLA_BENCH_KEY") or secrets.token_hex(16)
+os.environ["AYLA_BENCH_KEY"] = KEY  # the children's
 DEFAULT_MYSQL = "mysql://root@127.0.0.1:3306/test"
 
 
@@ -96,14 +102,16 @@ def child_record(url: str, events: int, database: str) -> None:
 
     definition = StreamDefinition.create(KEY, name="bench", url=url, replay=ReplayWindow(1, events))
     tune_garbage_collector()  # as `ayla-monitor record` does
+    from ayla_monitor.dss.filter import EventFilter
+
+    with Store.open(database) as store:
+        before = store.count_events(EventFilter())
     started = time.perf_counter()
     with open(os.devnull, "w") as quiet:
         result = asyncio.run(record([definition], database, out=quiet, handle_signals=False))
     seconds = time.perf_counter() - started
     with Store.open(database) as store:
-        from ayla_monitor.dss.filter import EventFilter
-
-        stored = store.count_events(EventFilter())
+        stored = store.count_events(EventFilter()) - before
     print(
         json.dumps(
             {
@@ -146,7 +154,8 @@ def drop_mysql_tables(url: str) -> None:
         names = [row[0] for row in cur.fetchall()]
         cur.execute("SET FOREIGN_KEY_CHECKS=0")
         for name in names:
-            if name in ("events", "streams", "malformed_frames", "schema_version", "ayla_schema"):
+            if name in ("events", "streams", "malformed_frames", "gaps", "device_latest", "recorders", "alerts",
+                        "schema_version", "ayla_schema"):
                 cur.execute(f"DROP TABLE `{name}`")
     conn.commit()
     conn.close()
@@ -159,6 +168,8 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--mysql", default=os.environ.get("AYLA_BENCH_MYSQL_URL", DEFAULT_MYSQL))
     parser.add_argument("--no-mysql", action="store_true")
+    parser.add_argument("--into", action="append", default=[], metavar="URL",
+                        help="also record into this existing database (kept; e.g. a big one), beside the fresh ones")
     args = parser.parse_args()
     n = args.events
 
@@ -184,6 +195,8 @@ def main() -> int:
                 print(f"MySQL/MariaDB skipped: {exc}")
             else:
                 rows.append(("recorder -> MariaDB", run_child(simulator, "_record", url, str(n), args.mysql)))
+        for into in args.into:
+            rows.append((f"recorder -> {describe_database(into)[-30:]}", run_child(simulator, "_record", url, str(n), into)))
     finally:
         sim.terminate()
         sim.wait()
