@@ -11,13 +11,14 @@ and the badges show.
 from __future__ import annotations
 
 import enum
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 
 from ayla_monitor.ui.alerts.tray import SEVERITY_COLOURS, Severity
 from ayla_monitor.ui.formatting import format_ago, format_duration, format_received, one_line
@@ -123,10 +124,29 @@ class AlertMark:
     def colour(self) -> QColor:
         return SEVERITY_COLOURS.get(self.severity, QColor("#d63b3b"))
 
+    def icon(self) -> QIcon:
+        """A dot in the mark's colour (the fleet table's DSN cell)."""
+        return _dot_icon(self.severity)
+
     def tooltip(self) -> str:
         verb = "Open alert" if len(self.rules) == 1 else "Open alerts"
         state = "" if self.severity is Severity.ALERT else " (acknowledged)"
         return f"{verb}{state}: " + ", ".join(self.rules)
+
+
+@functools.cache
+def _dot_icon(severity: Severity) -> QIcon:
+    pixmap = QPixmap(12, 12)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(SEVERITY_COLOURS.get(severity, QColor("#d63b3b")))
+        painter.drawEllipse(1, 1, 10, 10)
+    finally:
+        painter.end()
+    return QIcon(pixmap)
 
 
 def marks_of(records: Iterable[AlertLike]) -> dict[str, AlertMark]:
