@@ -46,6 +46,7 @@ from ayla_monitor.fleet.insight import FleetInsight
 
 __all__ = [
     "Condition",
+    "DESCRIPTIONS",
     "DEVICE_CONDITIONS",
     "STREAM_CONDITIONS",
     "INSIGHT_CONDITIONS",
@@ -60,6 +61,7 @@ __all__ = [
     "parse_duration",
     "format_duration",
     "parse_rules",
+    "rule_from_table",
     "load_rules",
     "format_rules",
     "check_rules",
@@ -90,6 +92,19 @@ class Condition(StrEnum):
     #: the device's events per minute are above/below a threshold
     RATE = "rate"
 
+
+#: one line per condition, for menus and tooltips
+DESCRIPTIONS: dict[Condition, str] = {
+    Condition.OFFLINE: "The device has been offline for the rule's 'for'",
+    Condition.QUIET: "The device is silent much longer than its own rhythm",
+    Condition.FLAPPING: "The device goes online and offline too often (in the last hour)",
+    Condition.ACK_FAILED: "The device's latest ack (of 'property', if given) failed",
+    Condition.ACK_MISSING: "A datapoint sent to the device got no ack in time",
+    Condition.GAP: "The stream has open gaps in its sequence numbers",
+    Condition.STREAM_DOWN: "The stream is not connected",
+    Condition.VALUE: "A property's value is above, below or equal to a threshold, or changes",
+    Condition.RATE: "The device sends more (or fewer) events per minute than a threshold",
+}
 
 #: conditions about one stream (the subject is the stream's name)
 STREAM_CONDITIONS = frozenset({Condition.GAP, Condition.STREAM_DOWN})
@@ -378,6 +393,22 @@ def parse_rules(text: str, path: str = "alerts.toml", *, default_repeat_s: float
             rules.append(rule)
         problems.extend(found)
     return RuleSet(tuple(rules), tuple(problems), path)
+
+
+def rule_from_table(raw: Mapping[str, object], path: str = "alerts.toml", line: int | None = None, *,
+                    default_repeat_s: float = DEFAULT_REPEAT_S) -> tuple[Rule | None, list[RuleProblem]]:
+    """One rule from a table of raw values (as TOML would give them: the
+    rule editor's form), with its problems; ``None`` when it has any."""
+    found: list[RuleProblem] = []
+    name = raw.get("name")
+    label = name if isinstance(name, str) and name.strip() else None
+
+    def bad(message: str, key: str | None = None) -> None:
+        found.append(RuleProblem(path, line, label, message))
+
+    defaults: dict[str, Any] = {"repeat_s": default_repeat_s, "notify": ("desktop",), "severity": "alert"}
+    rule = _rule(dict(raw), defaults, bad, line or 0)
+    return (rule if not found else None), found
 
 
 class _Bad(Exception):

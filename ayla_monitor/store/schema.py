@@ -84,7 +84,8 @@ def _v3(database: peewee.Database, migrator: SchemaMigrator) -> None:
 
 
 #: version -> step that brings a database from ``version - 1`` to ``version``,
-#: after missing tables, columns and indexes were added.
+#: after missing tables, columns and indexes were added. (Version 4 added the
+#: ``alerts`` table: creating it is the whole step.)
 MIGRATIONS: dict[int, Callable[[peewee.Database, SchemaMigrator], None]] = {2: _v2, 3: _v3}
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ayla_monitor.alerts.rules import (
+    DESCRIPTIONS,
     Condition,
     DeviceFacts,
     Rule,
@@ -20,6 +21,7 @@ from ayla_monitor.alerts.rules import (
     matching,
     parse_duration,
     parse_rules,
+    rule_from_table,
 )
 from ayla_monitor.fleet.device import DeviceState
 from ayla_monitor.fleet.insight import FleetInsight
@@ -208,3 +210,11 @@ def test_facts_come_from_the_device_model_and_the_insight() -> None:
         DeviceFacts("A", "m1", "0dfc7900", ("site-a",), {"Blue_LED": "boolean"}),
         DeviceFacts("B", "m2", "0dfc7900", (), {}),
     ]
+
+
+def test_one_rule_from_a_table_of_raw_values() -> None:
+    rule, problems = rule_from_table({"name": "hot", "when": "value", "property": "t", "above": 30, "for": "1m"})
+    assert problems == [] and rule == Rule("hot", Condition.VALUE, property="t", above=30.0, hold_s=60.0)
+    rule, problems = rule_from_table({"name": "hot", "when": "value", "property": "t", "above": "x"}, "f.toml", 7)
+    assert rule is None and [str(p) for p in problems] == ["f.toml:7: rule 'hot': 'above' needs a number, got 'x'"]
+    assert set(DESCRIPTIONS) == set(Condition)
