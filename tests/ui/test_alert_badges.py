@@ -51,6 +51,6 @@ def test_fleet_table_row_badge(qtmodeltester: Any) -> None:
     qtmodeltester.check(model)
     row = model.row_of("AC2")
     assert not model.index(row, Column.DSN).data(Qt.ItemDataRole.DecorationRole).isNull()
-    assert model.index(row, Column.DSN).data(Qt.ItemDataRole.ToolTipRole).endswith("Open alert (acknowledged): hot")
+    assert model.index(row, Column.DSN).data(Qt.ItemDataRole.ToolTipRole).endswith("Open alert: hot")
     assert model.index(row, Column.MODEL).data(Qt.ItemDataRole.DecorationRole) is None
     assert model.index(model.row_of("AC1"), Column.DSN).data(Qt.ItemDataRole.DecorationRole) is None

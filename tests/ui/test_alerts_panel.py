@@ -32,13 +32,14 @@ class Record:
     detail: str
     acknowledged_by: str | None = None
     acknowledged_at: float | None = None
+    severity: str = "alert"
 
 
 def alert(id: int, *, rule: str = "offline 10 s", dsn: str | None = "AC000W000000001", raised: float = NOW - 60,
-          cleared: float | None = None, by: str | None = None, **kw: Any) -> Record:
+          cleared: float | None = None, by: str | None = None, severity: str = "alert", **kw: Any) -> Record:
     subject = dsn or kw.pop("stream", "Plant")
     return Record(id, rule, "offline", subject, dsn, None if dsn else subject, raised, cleared,
-                  f"{subject}: offline for 1 min", by, (NOW - 5) if by else None)
+                  f"{subject}: offline for 1 min", by, (NOW - 5) if by else None, severity)
 
 
 def test_model_shows_open_first_then_history_newest_first(qtmodeltester: Any) -> None:
@@ -72,6 +73,7 @@ def test_severity_and_marks() -> None:
     assert severity_of([alert(1, cleared=NOW)]) is Severity.NONE
     assert severity_of([alert(1, by="ana")]) is Severity.WARNING
     assert severity_of([alert(1, by="ana"), alert(2)]) is Severity.ALERT
+    assert severity_of([alert(1, severity="warning")]) is Severity.WARNING
     marks = marks_of([alert(1, rule="hot", by="ana"), alert(2, rule="offline 10 s"),
                       alert(3, dsn="AC2", cleared=NOW), alert(4, dsn=None, stream="Plant")])
     assert set(marks) == {"AC000W000000001"}

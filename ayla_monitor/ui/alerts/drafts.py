@@ -1,7 +1,7 @@
 """The rule editor's forms as data: a :class:`Draft` per rule holds what the
 user typed (a wrong value stays as typed until fixed), and :func:`check_drafts`
-runs all of them through the same parser that reads ``alerts.toml``
-(:func:`~ayla_monitor.alerts.rules.parse_rules`), so the editor refuses exactly
+runs each through the checks that read ``alerts.toml``
+(:func:`~ayla_monitor.alerts.rules.rule_from_table`), so the editor refuses exactly
 what the window and the recorder would refuse, with the same words; then
 :func:`~ayla_monitor.alerts.rules.check_rules` says what does not fit the
 fleet as known. No Qt here.
@@ -9,7 +9,6 @@ fleet as known. No Qt here.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -24,7 +23,7 @@ from ayla_monitor.alerts.rules import (
     Rule,
     check_rules,
     format_duration,
-    parse_rules,
+    rule_from_table,
 )
 
 __all__ = ["Draft", "Checked", "COMPARISONS", "check_drafts", "write_atomically", "DEVICE_SCOPE", "takes_property",
@@ -131,17 +130,6 @@ class Draft:
         return raw
 
 
-def _toml(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    # a JSON string is a TOML basic string, but for DEL, which TOML wants escaped
-    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
 @dataclass(frozen=True)
 class Checked:
     """The drafts as the parser reads them."""
@@ -162,41 +150,26 @@ class Checked:
 
 
 def check_drafts(drafts: Sequence[Draft], facts: Sequence[DeviceFacts], path: str = "alerts.toml") -> Checked:
-    """Every draft written as the file would be and parsed back (see the module doc)."""
-    lines: list[str] = []
-    starts: list[int] = []
-    for draft in drafts:
-        starts.append(len(lines) + 1)
-        lines.append("[[rule]]")
-        lines.extend(f"{key} = {_toml(value)}" for key, value in draft.table().items())
-        lines.append("")
-    parsed = parse_rules("\n".join(lines), path)
-
-    def owner(line: int | None) -> int:
-        if line is None:
-            return -1
-        index = -1
-        for i, start in enumerate(starts):
-            if start <= line:
-                index = i
-        return index
-
-    errors: list[list[str]] = [[] for _ in drafts]
-    for problem in parsed.problems:
-        i = owner(problem.line)
-        if 0 <= i < len(drafts):
-            errors[i].append(problem.message)
-        elif errors:
-            errors[0].append(problem.message)
-    by_line = {rule.line: rule for rule in parsed.rules}
-    rules = tuple(by_line.get(start) if not errors[i] else None for i, start in enumerate(starts))
+    """Every draft through the file's own checks (see the module doc)."""
+    rules: list[Rule | None] = []
+    errors: list[tuple[str, ...]] = []
+    index: dict[str, int] = {}
+    for i, draft in enumerate(drafts):
+        rule, problems = rule_from_table(draft.table(), path)
+        messages = [p.message for p in problems]
+        if rule is not None and rule.name in index:
+            messages.append(f"another rule is already named {rule.name!r} (names must differ: an alert is per rule)")
+            rule = None
+        if rule is not None:
+            index[rule.name] = i
+        rules.append(rule)
+        errors.append(tuple(messages))
     warnings: list[list[str]] = [[] for _ in drafts]
-    good = [r for r in rules if r is not None]
-    for problem in check_rules(good, facts, path):
-        i = owner(problem.line)
-        if 0 <= i < len(drafts):
-            warnings[i].append(problem.message)
-    return Checked(rules, tuple(tuple(e) for e in errors), tuple(tuple(w) for w in warnings))
+    for problem in check_rules([r for r in rules if r is not None], facts, path):
+        at = index.get(problem.rule or "")
+        if at is not None:
+            warnings[at].append(problem.message)
+    return Checked(tuple(rules), tuple(errors), tuple(tuple(w) for w in warnings))
 
 
 def write_atomically(path: Path, text: str) -> None:

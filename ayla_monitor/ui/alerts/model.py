@@ -23,7 +23,7 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from ayla_monitor.ui.alerts.tray import SEVERITY_COLOURS, Severity
 from ayla_monitor.ui.formatting import format_ago, format_duration, format_received, one_line
 
-__all__ = ["AlertLike", "AlertsModel", "AlertMark", "Column", "CAPACITY", "severity_of", "marks_of",
+__all__ = ["AlertLike", "AlertsModel", "AlertMark", "Column", "CAPACITY", "severity_of", "severity_of_record", "marks_of",
            "matches", "sort_key"]
 
 #: the most alerts the panel holds (open ones first: a fleet with more open
@@ -57,6 +57,8 @@ class AlertLike(Protocol):
     def acknowledged_by(self) -> str | None: ...
     @property
     def acknowledged_at(self) -> float | None: ...
+    @property
+    def severity(self) -> str: ...
 
 
 class Column(enum.IntEnum):
@@ -100,17 +102,19 @@ def matches(record: AlertLike, needle: str) -> bool:
     return needle in text.casefold()
 
 
+def severity_of_record(record: AlertLike) -> Severity:
+    """An open alert's state: its rule's severity ("alert" or "warning"), at
+    most WARNING once acknowledged (someone is on it); NONE once cleared."""
+    if record.cleared_at is not None:
+        return Severity.NONE
+    if record.severity == "alert" and record.acknowledged_at is None:
+        return Severity.ALERT
+    return Severity.WARNING
+
+
 def severity_of(records: Iterable[AlertLike]) -> Severity:
-    """ALERT while any open alert is unacknowledged, WARNING while only
-    acknowledged ones are open, NONE when nothing is open."""
-    worst = Severity.NONE
-    for r in records:
-        if r.cleared_at is not None:
-            continue
-        if r.acknowledged_at is None:
-            return Severity.ALERT
-        worst = Severity.WARNING
-    return worst
+    """The worst state of the open alerts (the tray icon's)."""
+    return max((severity_of_record(r) for r in records), default=Severity.NONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +134,7 @@ class AlertMark:
 
     def tooltip(self) -> str:
         verb = "Open alert" if len(self.rules) == 1 else "Open alerts"
-        state = "" if self.severity is Severity.ALERT else " (acknowledged)"
-        return f"{verb}{state}: " + ", ".join(self.rules)
+        return f"{verb}: " + ", ".join(self.rules)
 
 
 @functools.cache
@@ -155,7 +158,7 @@ def marks_of(records: Iterable[AlertLike]) -> dict[str, AlertMark]:
     for r in records:
         if r.cleared_at is not None or not r.dsn:
             continue
-        severity = Severity.ALERT if r.acknowledged_at is None else Severity.WARNING
+        severity = severity_of_record(r)
         worst, rules = by_dsn.setdefault(r.dsn, (severity, []))
         if r.rule not in rules:
             rules.append(r.rule)
@@ -246,7 +249,7 @@ class AlertsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(r)
         if role == Qt.ItemDataRole.ForegroundRole and column == Column.STATE and r.cleared_at is None:
-            return SEVERITY_COLOURS[Severity.ALERT if r.acknowledged_at is None else Severity.WARNING]
+            return SEVERITY_COLOURS[severity_of_record(r)]
         if role == Qt.ItemDataRole.FontRole and r.cleared_at is None and r.acknowledged_at is None:
             return self._bold
         return None

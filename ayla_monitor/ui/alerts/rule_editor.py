@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from ayla_monitor.alerts.rules import (
     DEFAULT_REPEAT_S,
+    DESCRIPTIONS,
     SEVERITIES,
     STREAM_CONDITIONS,
     Condition,
@@ -65,24 +66,12 @@ from ayla_monitor.ui.alerts.drafts import (
 from ayla_monitor.ui.dialog_parts import error_color, plain_label
 from ayla_monitor.ui.formatting import one_line
 
-__all__ = ["RuleEditor", "CONDITION_HELP", "PREVIEW_LIMIT"]
+__all__ = ["RuleEditor", "PREVIEW_LIMIT"]
 
 log = logging.getLogger(__name__)
 
 #: the most DSNs the preview lists (the count is always whole)
 PREVIEW_LIMIT = 500
-#: what each condition means, for the form
-CONDITION_HELP = {
-    Condition.OFFLINE: "the device has been offline for the hold time",
-    Condition.QUIET: "the device is silent much longer than its own rhythm",
-    Condition.FLAPPING: "the device keeps going online and offline",
-    Condition.ACK_FAILED: "the device's latest ack (of the property, if given) failed",
-    Condition.ACK_MISSING: "a datapoint of the device got no ack in time",
-    Condition.GAP: "the stream has open gaps in its sequence numbers",
-    Condition.STREAM_DOWN: "the stream is not connected",
-    Condition.VALUE: "a property's value is above, below, equals a threshold, or changes",
-    Condition.RATE: "the device's events per minute are above or below a threshold",
-}
 _STREAM_WHEN = {c.value for c in STREAM_CONDITIONS}
 
 
@@ -149,7 +138,7 @@ class RuleEditor(QDialog):
         self.when_combo = QComboBox(self)
         self.when_combo.setObjectName("rule-when")
         for condition in Condition:
-            self.when_combo.addItem(f"{condition.value}: {CONDITION_HELP[condition]}", condition.value)
+            self.when_combo.addItem(f"{condition.value}: {DESCRIPTIONS[condition]}", condition.value)
         self.property_edit = QLineEdit(self)
         self.property_edit.setObjectName("rule-property")
         self.property_edit.setPlaceholderText("a property name, e.g. temperature")

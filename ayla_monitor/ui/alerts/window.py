@@ -1,0 +1,415 @@
+"""Alerts in the window: the rules evaluated over what the window receives,
+recorded through the store off the GUI thread, and shown in the Alerts dock,
+the tray, the status bar and the badges.
+
+:class:`WindowAlerts` is built by the main window. It holds the evaluator
+(fed every live batch by :meth:`add`, ticked every second by the window's
+status timer with the window's :class:`~ayla_monitor.fleet.insight.FleetInsight`
+and the streams' states), hands each tick's raises and clears to the store on
+a worker thread (:class:`~ayla_monitor.ui.queries.QueryRunner`), and shows the
+ones the store recorded: a row in the panel, a desktop notification for the
+rules that ask for it (a raise loud, a clear quiet), a line in the status
+bar, the tray icon's state and the badges. The rules are
+``alerts.toml`` in the user's config folder, reloaded when the file changes.
+"""
+
+from __future__ import annotations
+
+import getpass
+import itertools
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDialog, QDockWidget, QMainWindow, QMenu
+
+from ayla_monitor.alerts.evaluate import AlertChange, AlertEvaluator, StreamFacts
+from ayla_monitor.alerts.rules import RuleSet, facts_of, load_rules
+from ayla_monitor.dss.link import StreamState
+from ayla_monitor.paths import config_dir
+from ayla_monitor.ui.alerts.model import AlertMark, marks_of, severity_of
+from ayla_monitor.ui.alerts.panel import AlertsPanel
+from ayla_monitor.ui.alerts.tray import NO_TRAY_REASON, AlertTray
+from ayla_monitor.ui.formatting import one_line
+
+__all__ = ["WindowAlerts", "default_rules_path", "RULES_FILE", "who_am_i"]
+
+log = logging.getLogger(__name__)
+
+RULES_FILE = "alerts.toml"
+#: how often the panel rereads the stored alerts while shown (seconds)
+RELOAD_SECONDS = 15.0
+
+
+def default_rules_path() -> Path:
+    """``~/.config/ayla-monitor/alerts.toml`` on Linux (the recorder takes it with ``--alerts``)."""
+    return config_dir() / RULES_FILE
+
+
+@dataclass(frozen=True, slots=True)
+class UnrecordedAlert:
+    """An alert no database holds (none is open, or writing failed): shown in
+    the panel all the same, with a negative id (it cannot be acknowledged)."""
+
+    id: int
+    rule: str
+    condition: str
+    subject: str
+    dsn: str | None
+    stream: str | None
+    raised_at: float
+    cleared_at: float | None
+    detail: str
+    acknowledged_by: str | None = None
+    acknowledged_at: float | None = None
+    severity: str = "alert"
+
+
+def who_am_i() -> str:
+    """The OS user name an acknowledgement is recorded with."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in the environment nor the password database
+        return "unknown user"
+
+
+class WindowAlerts(QObject):
+    """See the module doc."""
+
+    #: alerts the store recorded (raises and clears), after they are shown
+    recorded = Signal(list)
+    #: the rules in use changed (a RuleSet)
+    rules_changed = Signal(object)
+
+    def __init__(self, window: QMainWindow, *, insight: Callable[[], Any],
+                 states: Callable[[], Sequence[Any]], statuses: Callable[[], Sequence[Any]],
+                 runner: Any, settings: Any, rules_path: Path | None = None,
+                 clock: Callable[[], float] = time.time, tray_available: bool | None = None) -> None:
+        super().__init__(window)
+        self.setObjectName("window-alerts")
+        self.window = window
+        #: gives the store alerts are recorded in and read from (``None``: no database open); the app sets it
+        self.store_source: Callable[[], Any] = lambda: None
+        self._insight = insight
+        self._states = states
+        self._statuses = statuses
+        self.runner = runner
+        self.settings = settings
+        self.clock = clock
+        self.rules_path = rules_path or default_rules_path()
+        self.ruleset = RuleSet(path=str(self.rules_path))
+        self.evaluator = AlertEvaluator((), now=clock())
+        #: changes handed to the store and not answered yet (ticks skip recording while one is out)
+        self._recording = False
+        self._queued: list[AlertChange] = []
+        self._hid_once = False
+        self.editor: QDialog | None = None
+        self._local_ids = itertools.count(1)
+        self._unrecorded_open: dict[tuple[str, str], UnrecordedAlert] = {}
+        #: the window is quitting for real (not hiding in the tray)
+        self.quitting = False
+        #: DSN -> badge of the devices with an open alert
+        self.marks: dict[str, AlertMark] = {}
+
+        self.panel = AlertsPanel(window, clock=clock)
+        self.dock = QDockWidget("Alerts", window)
+        self.dock.setObjectName("alerts-dock")
+        self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                              | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.dock.setWidget(self.panel)
+        self.panel.title_changed.connect(self.dock.setWindowTitle)
+        self.panel.acknowledge_requested.connect(self.acknowledge)
+        self.panel.search_changed.connect(lambda _: self.reload())
+        self.panel.stream_opened.connect(self._open_stream)
+        self.tray = AlertTray(self, available=tray_available)
+
+        self.rules_action = QAction("Alert &rules…", window)
+        self.rules_action.setObjectName("alert-rules")
+        self.rules_action.setStatusTip(f"Edit the alert rules ({self.rules_path})")
+        self.keep_action = QAction("&Keep watching in the tray when the window is closed", window)
+        self.keep_action.setObjectName("keep-in-tray")
+        self.keep_action.setCheckable(True)
+        self.keep_action.setChecked(bool(settings.keep_in_tray) and self.tray.available)
+        if not self.tray.available:
+            self.keep_action.setEnabled(False)
+            self.keep_action.setText(f"Keep watching in the tray when the window is closed (unavailable: "
+                                     f"{NO_TRAY_REASON})")
+            self.keep_action.setStatusTip(f"Unavailable: {NO_TRAY_REASON}; alerts appear in the Alerts panel and "
+                                          "the status bar")
+        else:
+            self.keep_action.setStatusTip("Closing the window hides it; streams, recording and alerts go on. "
+                                          "Quit from the tray menu.")
+        self.keep_action.toggled.connect(self._keep_toggled)
+        self.menu = QMenu("&Alerts", window)
+        self.menu.setObjectName("alerts-menu")
+        self.menu.addAction(self.dock.toggleViewAction())
+        self.menu.addAction(self.rules_action)
+        self.menu.addSeparator()
+        self.menu.addAction(self.keep_action)
+        self.panel.rules_requested.connect(self.rules_action.trigger)
+        self.tray.show_requested.connect(self.show_window)
+        self.tray.alerts_requested.connect(self.show_alerts)
+
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setObjectName("alerts-rules-reload")
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.setInterval(300)  # an editor's save is several writes
+        self._reload_timer.timeout.connect(lambda: self.load_rules())
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.fileChanged.connect(lambda _: self._reload_timer.start())
+        self._watcher.directoryChanged.connect(lambda _: self._reload_timer.start())
+        #: alerts other recorders into the same database record show within this (while the panel is shown)
+        self.reload_timer = QTimer(self)
+        self.reload_timer.setObjectName("alerts-reload")
+        self.reload_timer.setInterval(int(RELOAD_SECONDS * 1000))
+        self.reload_timer.timeout.connect(self._reload_shown)
+        self.reload_timer.start()
+        self.rules_action.triggered.connect(lambda: self.open_editor())
+        self.load_rules()
+
+    # -- rules
+    def open_editor(self) -> QDialog:
+        """The rule editor on the rules file, with the fleet as known now."""
+        from ayla_monitor.ui.alerts.rule_editor import RuleEditor
+
+        if self.editor is not None and shiboken6.isValid(self.editor):
+            self.editor.raise_()
+            self.editor.activateWindow()
+            return self.editor
+        editor = RuleEditor(self.rules_path, self.facts(), streams=self.stream_names(), parent=self.window)
+        editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        editor.saved.connect(self.load_rules)
+        self.editor = editor
+        editor.open()
+        return editor
+
+    def load_rules(self, ruleset: RuleSet | None = None) -> RuleSet:
+        """Read the rules file (or take ``ruleset``, just written by the
+        editor); alerts of unchanged rules stay open, the others clear."""
+        if ruleset is None:
+            ruleset = load_rules(self.rules_path)
+        self._watch()
+        if ruleset.rules == self.ruleset.rules and ruleset.problems == self.ruleset.problems:
+            return self.ruleset
+        self.ruleset = ruleset
+        cleared = self.evaluator.set_rules(ruleset.rules, self.clock())
+        if cleared:
+            self._record(cleared)
+        if ruleset.problems:
+            first = ruleset.problems[0]
+            more = len(ruleset.problems) - 1
+            text = f"{first}" + (f" (and {more} more problem{'s' * (more != 1)})" if more else "")
+            self.panel.show_notice(f"Some alert rules are not used: {text}. Open Rules… to fix them.")
+            for problem in ruleset.problems:
+                log.warning("Alert rule not used: %s", problem)
+        else:
+            self.panel.show_notice("" if ruleset.rules else
+                                   "No alert rules yet: open Rules… to add one.")
+        self.rules_changed.emit(ruleset)
+        return ruleset
+
+    def _watch(self) -> None:
+        paths = [str(self.rules_path.parent)] + ([str(self.rules_path)] if self.rules_path.exists() else [])
+        missing = [p for p in paths if p not in self._watcher.files() + self._watcher.directories()]
+        existing = [p for p in missing if Path(p).exists()]
+        if existing:
+            self._watcher.addPaths(existing)
+
+    def facts(self) -> list[Any]:
+        """What is known of the fleet now (the editor's preview and checks)."""
+        return facts_of(self._states(), self._insight())
+
+    def stream_names(self) -> list[str]:
+        return sorted({s.name for s in self._statuses()})
+
+    # -- evaluation
+    def add(self, events: Sequence[Any], stream: str | None = None) -> None:
+        """A live batch (cheap: a dictionary look-up per event unless a rule names its property)."""
+        if self.evaluator.rules:
+            self.evaluator.add_many(events, stream)
+
+    def tick(self) -> list[AlertChange]:
+        """The evaluator's raises and clears now; recorded off the GUI thread."""
+        if not self.evaluator.rules:
+            if self.panel.isVisible():
+                self.panel.model.tick()
+            return []
+        now = self.clock()
+        insight = self._insight() if self.evaluator.needs_insight else None
+        streams = [StreamFacts(s.name, s.state is StreamState.LIVE or bool(s.by_user), s.open_gaps, s.missing)
+                   for s in self._statuses()]
+        changes = self.evaluator.evaluate(insight, now, streams)
+        if self.panel.isVisible():
+            self.panel.model.tick()
+        if changes:
+            self._record(changes)
+        return changes
+
+    def _record(self, changes: list[AlertChange]) -> None:
+        store = self.store_source()
+        if store is None:  # nothing to record into: shown all the same
+            self._show([(c, None) for c in changes], recorded=False)
+            return
+        self._queued.extend(changes)
+        if self._recording:
+            return  # in order: the next batch goes once this one is answered
+        batch, self._queued = self._queued, []
+        self._recording = True
+
+        def work() -> list[tuple[AlertChange, Any]]:
+            return [(change, store.record_change(change)) for change in batch]
+
+        def done(pairs: list[tuple[AlertChange, Any]]) -> None:
+            self._recording = False
+            self._show(pairs)
+            if self._queued:
+                self._record([])
+
+        def failed(exc: BaseException) -> None:
+            self._recording = False
+            log.warning("Alerts could not be recorded: %s", exc)
+            self.window.statusBar().showMessage(f"Alerts could not be recorded in the database: {exc}", 15000)
+            self._show([(c, None) for c in batch], recorded=False)
+            if self._queued:
+                self._record([])
+
+        self.runner.call(self, work, done, failed)
+
+    def _show(self, pairs: list[tuple[AlertChange, Any]], *, recorded: bool = True) -> None:
+        """Notify and show what was recorded here (``None``: another recorder
+        into this database recorded it first and notifies it). Not
+        ``recorded`` (no database, or writing failed): every change is shown
+        as an :class:`UnrecordedAlert`."""
+        if not recorded:
+            pairs = [(c, self._unrecorded(c)) for c, _ in pairs]
+        records = [r for _c, r in pairs if r is not None]
+        for change, record in pairs:
+            if record is None:
+                continue
+            title = f"{'Alert' if change.kind == 'raised' else 'Cleared'}: {one_line(change.rule, 80)}"
+            text = one_line(change.detail, 300)
+            self.window.statusBar().showMessage(f"{title} — {text}", 30_000 if change.kind == "raised" else 10_000)
+            self.panel.show_notice(f"{title} — {text}")
+            if "desktop" in change.notify:
+                self.tray.notify(title, text, quiet=change.kind != "raised")
+        if records:
+            self.panel.upsert(records)
+            self._update_state()
+            self.recorded.emit(records)
+
+    def _unrecorded(self, change: AlertChange) -> UnrecordedAlert:
+        key = (change.rule, change.subject)
+        if change.kind == "raised" or key not in self._unrecorded_open:
+            alert = UnrecordedAlert(-next(self._local_ids), change.rule, change.condition, change.subject, change.dsn,
+                                    change.stream, change.raised_at or change.at, None, change.detail,
+                                    severity=change.severity)
+        else:
+            alert = self._unrecorded_open[key]
+        if change.kind == "raised":
+            self._unrecorded_open[key] = alert
+            return alert
+        self._unrecorded_open.pop(key, None)
+        return replace(alert, cleared_at=change.at)
+
+    # -- the store
+    def reload(self) -> None:
+        """The panel's alerts from the store (open first, then the newest; the filter's search)."""
+        store = self.store_source()
+        if store is None:
+            self.panel.set_records([])
+            self._update_state()
+            return
+        search = self.panel.search_text() or None
+
+        def done(records: list[Any]) -> None:
+            self.panel.set_records(records)
+            self._update_state()
+
+        self.runner.call(self, lambda: store.list_alerts(search=search), done,
+                         lambda exc: log.warning("The alerts could not be read: %s", exc))
+
+    def _reload_shown(self) -> None:
+        if self.panel.isVisible():
+            self.reload()
+
+    def acknowledge(self, ids: list[int]) -> None:
+        """Record who (the OS user) and when, off the GUI thread; then reload."""
+        store = self.store_source()
+        if store is None or not ids:
+            return
+        by = who_am_i()
+
+        def work() -> int:
+            return sum(1 for alert_id in ids if store.acknowledge(alert_id, by))
+
+        def done(count: int) -> None:
+            self.window.statusBar().showMessage(f"Acknowledged {count} alert{'s' * (count != 1)} as {by}.", 8000)
+            self.reload()
+
+        self.runner.call(self, work, done,
+                         lambda exc: self.window.statusBar().showMessage(f"Could not acknowledge: {exc}", 15000))
+
+    def _update_state(self) -> None:
+        records = self.panel.model.records()
+        self.tray.set_state(severity_of(records), len(self.panel.model.open_records()))
+        self.marks = marks_of(records)
+        self.marks_changed()
+
+    def marks_changed(self) -> None:
+        """The badges follow :attr:`marks` (the window connects its views)."""
+        window = self.window
+        tiles = getattr(window, "tiles", None)
+        if tiles is not None:
+            tiles.model.set_alert_marks(self.marks)
+        table = getattr(window, "fleet_table", None)
+        if table is not None:
+            model = table.model
+            model.alert_marks = self.marks
+            if model.rowCount():
+                model.dataChanged.emit(model.index(0, 1), model.index(model.rowCount() - 1, 1))
+
+    # -- the window and the tray
+    def _open_stream(self, name: str) -> None:
+        show = getattr(self.window, "show_stream", None)
+        for status in self._statuses():
+            if status.name == name and show is not None:
+                show(status.stream_id)
+                return
+        self.window.statusBar().showMessage(f"No stream named {one_line(name, 80)!r} is open now.", 8000)
+
+    def show_window(self) -> None:
+        self.window.showNormal()
+        self.window.raise_()
+        self.window.activateWindow()
+
+    def show_alerts(self) -> None:
+        self.show_window()
+        self.dock.show()
+        self.dock.raise_()
+
+    def _keep_toggled(self, on: bool) -> None:
+        if self.settings.keep_in_tray != on:
+            self.settings.keep_in_tray = on
+            self.settings.save()
+
+    def hide_to_tray(self) -> bool:
+        """Called by the window's close: hide instead when the user chose to
+        keep watching in the tray (and there is a tray); whether it hid."""
+        if self.quitting or not self.tray.available or not self.settings.keep_in_tray:
+            return False
+        self.window.hide()
+        if not self._hid_once:
+            self._hid_once = True
+            self.tray.notify("Still watching", "Streams, recording and alerts go on. Quit from the tray icon's menu.",
+                             quiet=True)
+        return True
+
+    def close(self) -> None:
+        self.quitting = True
+        self.tray.close()
