@@ -292,7 +292,7 @@ class MainWindow(QMainWindow):
         self.status_timer.setInterval(1000)
         self.status_timer.timeout.connect(self._update_rate)
         self.status_timer.timeout.connect(self.insight_feed.advance)
-        self.status_timer.timeout.connect(self.alerts.tick)
+        self.status_timer.timeout.connect(self.alerts.panel.tick)
         self.status_timer.start()
 
         self._update_title()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import Qt
 
+from ayla_monitor.store.alerts import AlertRecord
 from ayla_monitor.ui.alerts.model import AlertsModel, Column, marks_of, severity_of
 from ayla_monitor.ui.alerts.panel import AlertsPanel
 from ayla_monitor.ui.alerts.tray import Severity
@@ -17,29 +18,11 @@ from ayla_monitor.ui.alerts.tray import Severity
 NOW = 1_700_000_000.0
 
 
-@dataclass(frozen=True)
-class Record:
-    """Shaped like store.alerts.AlertRecord."""
-
-    id: int
-    rule: str
-    condition: str
-    subject: str
-    dsn: str | None
-    stream: str | None
-    raised_at: float
-    cleared_at: float | None
-    detail: str
-    acknowledged_by: str | None = None
-    acknowledged_at: float | None = None
-    severity: str = "alert"
-
-
 def alert(id: int, *, rule: str = "offline 10 s", dsn: str | None = "AC000W000000001", raised: float = NOW - 60,
-          cleared: float | None = None, by: str | None = None, severity: str = "alert", **kw: Any) -> Record:
+          cleared: float | None = None, by: str | None = None, severity: str = "alert", **kw: Any) -> AlertRecord:
     subject = dsn or kw.pop("stream", "Plant")
-    return Record(id, rule, "offline", subject, dsn, None if dsn else subject, raised, cleared,
-                  f"{subject}: offline for 1 min", by, (NOW - 5) if by else None, severity)
+    return AlertRecord(id, rule, "offline", subject, dsn, None if dsn else subject, raised, cleared,
+                       f"{subject}: offline for 1 min", by, (NOW - 5) if by else None, severity)
 
 
 def test_model_shows_open_first_then_history_newest_first(qtmodeltester: Any) -> None:
@@ -82,19 +65,19 @@ def test_severity_and_marks() -> None:
     assert mark.tooltip() == "Open alerts: hot, offline 10 s"
 
 
-def test_panel_acknowledges_selected_open_alerts_and_opens_devices(qtbot: Any) -> None:
+def test_panel_acknowledges_selected_alerts_and_opens_devices(qtbot: Any) -> None:
     panel = AlertsPanel(clock=lambda: NOW)
     qtbot.addWidget(panel)
     titles: list[str] = []
     panel.title_changed.connect(titles.append)
-    panel.set_records([alert(1), alert(2, cleared=NOW - 1), alert(3, dsn=None, stream="Plant")])
-    assert titles[-1] == "Alerts (2 open)"
+    panel.set_records([alert(1), alert(2, cleared=NOW - 1), alert(3, dsn=None, stream="Plant"), alert(4, by="ana")])
+    assert titles[-1] == "Alerts (3 open)"
     assert not panel.ack_button.isEnabled()
     panel.table.selectAll()
     assert panel.ack_button.isEnabled()
     with qtbot.waitSignal(panel.acknowledge_requested) as ack:
         panel.ack_button.click()
-    assert sorted(ack.args[0]) == [1, 3]  # the cleared one is history: nothing to acknowledge
+    assert sorted(ack.args[0]) == [1, 2, 3]  # cleared ones too; not one acknowledged already
     with qtbot.waitSignal(panel.device_opened) as opened:
         panel.table.doubleClicked.emit(panel.model.index(panel.model.row_of(1), 0))
     assert opened.args == ["AC000W000000001"]

@@ -15,50 +15,22 @@ import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 
+from ayla_monitor.store.alerts import AlertRecord
 from ayla_monitor.ui.alerts.tray import SEVERITY_COLOURS, Severity
 from ayla_monitor.ui.formatting import format_ago, format_duration, format_received, one_line
 
-__all__ = ["AlertLike", "AlertsModel", "AlertMark", "Column", "CAPACITY", "severity_of", "severity_of_record", "marks_of",
+__all__ = ["AlertsModel", "AlertMark", "Column", "CAPACITY", "severity_of", "severity_of_record", "marks_of",
            "matches", "sort_key"]
 
 #: the most alerts the panel holds (open ones first: a fleet with more open
 #: alerts than this has a bigger problem than the panel can show)
 CAPACITY = 1_000
 _ROOT = QModelIndex()
-
-
-class AlertLike(Protocol):
-    """What the panel reads of a stored alert (``store.alerts.AlertRecord``)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def rule(self) -> str: ...
-    @property
-    def condition(self) -> Any: ...
-    @property
-    def subject(self) -> str: ...
-    @property
-    def dsn(self) -> str | None: ...
-    @property
-    def stream(self) -> str | None: ...
-    @property
-    def raised_at(self) -> float: ...
-    @property
-    def cleared_at(self) -> float | None: ...
-    @property
-    def detail(self) -> str: ...
-    @property
-    def acknowledged_by(self) -> str | None: ...
-    @property
-    def acknowledged_at(self) -> float | None: ...
-    @property
-    def severity(self) -> str: ...
 
 
 class Column(enum.IntEnum):
@@ -82,17 +54,17 @@ HEADERS = {
 }
 
 
-def sort_key(record: AlertLike) -> tuple[bool, float, int]:
+def sort_key(record: AlertRecord) -> tuple[bool, float, int]:
     """Open first, then the newest raised first (ties: the newest id)."""
     return (record.cleared_at is not None, -record.raised_at, -record.id)
 
 
-def _condition_text(record: AlertLike) -> str:
+def _condition_text(record: AlertRecord) -> str:
     value = getattr(record.condition, "value", record.condition)
     return str(value)
 
 
-def matches(record: AlertLike, needle: str) -> bool:
+def matches(record: AlertRecord, needle: str) -> bool:
     """Whether the filter text ``needle`` (case-folded) is in the rule, the
     device or stream, the condition, the details or who acknowledged it."""
     if not needle:
@@ -102,7 +74,7 @@ def matches(record: AlertLike, needle: str) -> bool:
     return needle in text.casefold()
 
 
-def severity_of_record(record: AlertLike) -> Severity:
+def severity_of_record(record: AlertRecord) -> Severity:
     """An open alert's state: its rule's severity ("alert" or "warning"), at
     most WARNING once acknowledged (someone is on it); NONE once cleared."""
     if record.cleared_at is not None:
@@ -112,7 +84,7 @@ def severity_of_record(record: AlertLike) -> Severity:
     return Severity.WARNING
 
 
-def severity_of(records: Iterable[AlertLike]) -> Severity:
+def severity_of(records: Iterable[AlertRecord]) -> Severity:
     """The worst state of the open alerts (the tray icon's)."""
     return max((severity_of_record(r) for r in records), default=Severity.NONE)
 
@@ -152,7 +124,7 @@ def _dot_icon(severity: Severity) -> QIcon:
     return QIcon(pixmap)
 
 
-def marks_of(records: Iterable[AlertLike]) -> dict[str, AlertMark]:
+def marks_of(records: Iterable[AlertRecord]) -> dict[str, AlertMark]:
     """DSN -> its mark, for each device with an open alert."""
     by_dsn: dict[str, tuple[Severity, list[str]]] = {}
     for r in records:
@@ -177,22 +149,22 @@ class AlertsModel(QAbstractTableModel):
         super().__init__(parent)
         self.clock = clock
         self.capacity = capacity
-        self._rows: list[AlertLike] = []
+        self._rows: list[AlertRecord] = []
         self._now = clock()
         self._bold = QFont()
         self._bold.setBold(True)
 
     # -- contents
-    def records(self) -> list[AlertLike]:
+    def records(self) -> list[AlertRecord]:
         return self._rows
 
-    def open_records(self) -> list[AlertLike]:
+    def open_records(self) -> list[AlertRecord]:
         return [r for r in self._rows if r.cleared_at is None]
 
     def row_of(self, alert_id: int) -> int:
         return next((i for i, r in enumerate(self._rows) if r.id == alert_id), -1)
 
-    def set_records(self, records: Sequence[AlertLike]) -> None:
+    def set_records(self, records: Sequence[AlertRecord]) -> None:
         """Show ``records`` (any order; the newest :attr:`capacity` are kept)."""
         self._now = self.clock()
         rows = sorted(records, key=sort_key)[: self.capacity]
@@ -204,7 +176,7 @@ class AlertsModel(QAbstractTableModel):
         self._rows = rows
         self.endResetModel()
 
-    def upsert(self, records: Iterable[AlertLike]) -> None:
+    def upsert(self, records: Iterable[AlertRecord]) -> None:
         """Fold new or changed records in (a raise, a clear, an acknowledgement)."""
         by_id = {r.id: r for r in self._rows}
         changed = False
@@ -254,7 +226,7 @@ class AlertsModel(QAbstractTableModel):
             return self._bold
         return None
 
-    def _display(self, r: AlertLike, column: Column) -> str:
+    def _display(self, r: AlertRecord, column: Column) -> str:
         now = self._now
         if column == Column.STATE:
             if r.cleared_at is not None:
@@ -276,13 +248,14 @@ class AlertsModel(QAbstractTableModel):
             return f"{one_line(r.acknowledged_by or '?', 40)}, {format_ago(r.acknowledged_at, now)}"
         return one_line(r.detail, 300)
 
-    def _tooltip(self, r: AlertLike) -> str:
+    def _tooltip(self, r: AlertRecord) -> str:
         now = self._now
         lines = [f"{one_line(r.rule, 200)} ({_condition_text(r)}): {one_line(r.subject, 200)}",
                  one_line(r.detail, 600),
                  f"Raised {format_ago(r.raised_at, now)}"]
         if r.cleared_at is not None:
-            lines.append(f"Cleared {format_ago(r.cleared_at, now)}")
+            lines.append(f"Cleared {format_ago(r.cleared_at, now)}"
+                         + (f": {one_line(r.clear_detail, 300)}" if r.clear_detail else ""))
         if r.acknowledged_at is not None:
             lines.append(f"Acknowledged by {one_line(r.acknowledged_by or '?', 80)} {format_ago(r.acknowledged_at, now)}")
         lines.append("Double-click to open the device." if r.dsn else "Double-click to show the stream.")

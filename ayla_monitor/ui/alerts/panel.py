@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ayla_monitor.ui.alerts.model import AlertLike, AlertsModel, matches
+from ayla_monitor.store.alerts import AlertRecord
+from ayla_monitor.ui.alerts.model import AlertsModel, matches
 from ayla_monitor.ui.formatting import one_line
 
 __all__ = ["AlertsPanel", "SEARCH_DELAY_MS"]
@@ -59,7 +60,7 @@ class AlertsPanel(QWidget):
         self.filter_edit.setClearButtonEnabled(True)
         self.ack_button = QPushButton("&Acknowledge", self)
         self.ack_button.setObjectName("alerts-acknowledge")
-        self.ack_button.setToolTip("Mark the selected open alerts as seen, with your user name and the time")
+        self.ack_button.setToolTip("Mark the selected alerts as seen, with your user name and the time")
         self.ack_button.setEnabled(False)
         self.rules_button = QPushButton("&Rules…", self)
         self.rules_button.setObjectName("alerts-rules")
@@ -81,15 +82,16 @@ class AlertsPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((110, 140, 130, 140, 110, 130)):
+        for column, width in enumerate((120, 130, 150, 150, 110, 130)):
             self.table.setColumnWidth(column, width)
-        top = QHBoxLayout()
-        top.addWidget(self.filter_edit, 1)
-        top.addWidget(self.ack_button)
-        top.addWidget(self.rules_button)
+        buttons = QHBoxLayout()  # below the filter: the dock is often narrow
+        buttons.addWidget(self.ack_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.rules_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(top)
+        layout.addWidget(self.filter_edit)
+        layout.addLayout(buttons)
         layout.addWidget(self.notice)
         layout.addWidget(self.table, 1)
         self._search = QTimer(self)
@@ -107,14 +109,19 @@ class AlertsPanel(QWidget):
         self.rules_button.clicked.connect(self.rules_requested)
         self._update_title()
 
+    def tick(self) -> None:
+        """The ages move on (the window's status clock, every second), while shown."""
+        if self.isVisible():
+            self.model.tick()
+
     def search_text(self) -> str:
         return self.filter_edit.text().strip()
 
-    def set_records(self, records: list[AlertLike]) -> None:
+    def set_records(self, records: list[AlertRecord]) -> None:
         self.model.set_records(records)
         self._update_title()
 
-    def upsert(self, records: list[AlertLike]) -> None:
+    def upsert(self, records: list[AlertRecord]) -> None:
         needle = self.search_text().casefold()
         self.model.upsert([r for r in records if matches(r, needle)])
         self._update_title()
@@ -124,20 +131,21 @@ class AlertsPanel(QWidget):
         self.notice.setText(one_line(text, 400))
         self.notice.setVisible(bool(text))
 
-    def selected(self) -> list[AlertLike]:
+    def selected(self) -> list[AlertRecord]:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
         records = self.model.records()
         return [records[row] for row in rows if row < len(records)]
 
     def acknowledge_selected(self) -> list[int]:
-        """Ask to acknowledge the selected open, unacknowledged alerts; their ids."""
-        ids = [r.id for r in self.selected() if r.cleared_at is None and r.acknowledged_at is None]
+        """Ask to acknowledge the selected alerts nobody has acknowledged yet
+        (cleared ones too: an alert of the night, seen in the morning); their ids."""
+        ids = [r.id for r in self.selected() if r.acknowledged_at is None and r.id > 0]
         if ids:
             self.acknowledge_requested.emit(ids)
         return ids
 
     def _update_buttons(self, *_: object) -> None:
-        self.ack_button.setEnabled(any(r.cleared_at is None and r.acknowledged_at is None for r in self.selected()))
+        self.ack_button.setEnabled(any(r.acknowledged_at is None and r.id > 0 for r in self.selected()))
 
     def _update_title(self, *_: object) -> None:
         count = len(self.model.open_records())

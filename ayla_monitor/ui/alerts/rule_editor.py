@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStyle,
     QVBoxLayout,
@@ -97,7 +98,7 @@ class RuleEditor(QDialog):
         self.disk_problems: list[str] = []
         self._build()
         self._load()
-        self.resize(1000, 720)
+        self.resize(1040, 820)
 
     # -- building
     def _build(self) -> None:
@@ -202,6 +203,7 @@ class RuleEditor(QDialog):
         self.form.addRow("&Repeat", self.repeat_edit)
         self.form_box = QGroupBox("Rule", self)
         self.form_box.setLayout(self.form)
+        self.form_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # never squeezed
 
         self.preview_label = plain_label()
         self.preview_label.setObjectName("preview-count")
@@ -225,7 +227,7 @@ class RuleEditor(QDialog):
 
         self.problem_list = QListWidget(self)
         self.problem_list.setObjectName("rule-problems")
-        self.problem_list.setMaximumHeight(130)
+        self.problem_list.setMaximumHeight(110)
         self.status = plain_label()
         self.status.setObjectName("editor-status")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel,

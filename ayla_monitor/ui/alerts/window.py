@@ -3,8 +3,7 @@ recorded through the store off the GUI thread, and shown in the Alerts dock,
 the tray, the status bar and the badges.
 
 :class:`WindowAlerts` is built by the main window. It holds the evaluator
-(fed every live batch by :meth:`add`, ticked every second by the window's
-status timer with the window's :class:`~ayla_monitor.fleet.insight.FleetInsight`
+(fed every live batch by :meth:`add`, ticked every :data:`TICK_MS` with the window's :class:`~ayla_monitor.fleet.insight.FleetInsight`
 and the streams' states), hands each tick's raises and clears to the store on
 a worker thread (:class:`~ayla_monitor.ui.queries.QueryRunner`), and shows the
 ones the store recorded: a row in the panel, a desktop notification for the
@@ -20,7 +19,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from ayla_monitor.alerts.evaluate import AlertChange, AlertEvaluator, StreamFact
 from ayla_monitor.alerts.rules import RuleSet, facts_of, load_rules
 from ayla_monitor.dss.link import StreamState
 from ayla_monitor.paths import config_dir
+from ayla_monitor.store.alerts import AlertRecord
 from ayla_monitor.ui.alerts.model import AlertMark, marks_of, severity_of
 from ayla_monitor.ui.alerts.panel import AlertsPanel
 from ayla_monitor.ui.alerts.tray import NO_TRAY_REASON, AlertTray
@@ -45,30 +45,16 @@ log = logging.getLogger(__name__)
 RULES_FILE = "alerts.toml"
 #: how often the panel rereads the stored alerts while shown (seconds)
 RELOAD_SECONDS = 15.0
+#: how often the rules are evaluated (ms): a tick costs a look at the subjects
+#: whose condition changed (the insight's pass is once a second at most), and
+#: the time from a condition met (plus its hold) to the notification is at
+#: most this plus the store's write
+TICK_MS = 250
 
 
 def default_rules_path() -> Path:
     """``~/.config/ayla-monitor/alerts.toml`` on Linux (the recorder takes it with ``--alerts``)."""
     return config_dir() / RULES_FILE
-
-
-@dataclass(frozen=True, slots=True)
-class UnrecordedAlert:
-    """An alert no database holds (none is open, or writing failed): shown in
-    the panel all the same, with a negative id (it cannot be acknowledged)."""
-
-    id: int
-    rule: str
-    condition: str
-    subject: str
-    dsn: str | None
-    stream: str | None
-    raised_at: float
-    cleared_at: float | None
-    detail: str
-    acknowledged_by: str | None = None
-    acknowledged_at: float | None = None
-    severity: str = "alert"
 
 
 def who_am_i() -> str:
@@ -111,7 +97,7 @@ class WindowAlerts(QObject):
         self._hid_once = False
         self.editor: QDialog | None = None
         self._local_ids = itertools.count(1)
-        self._unrecorded_open: dict[tuple[str, str], UnrecordedAlert] = {}
+        self._unrecorded_open: dict[tuple[str, str], AlertRecord] = {}
         #: the window is quitting for real (not hiding in the tray)
         self.quitting = False
         #: DSN -> badge of the devices with an open alert
@@ -171,6 +157,11 @@ class WindowAlerts(QObject):
         self.reload_timer.timeout.connect(self._reload_shown)
         self.reload_timer.start()
         self.rules_action.triggered.connect(lambda: self.open_editor())
+        self.tick_timer = QTimer(self)
+        self.tick_timer.setObjectName("alerts-tick")
+        self.tick_timer.setInterval(TICK_MS)
+        self.tick_timer.timeout.connect(self.tick)
+        self.tick_timer.start()
         self.load_rules()
 
     # -- rules
@@ -237,16 +228,12 @@ class WindowAlerts(QObject):
     def tick(self) -> list[AlertChange]:
         """The evaluator's raises and clears now; recorded off the GUI thread."""
         if not self.evaluator.rules:
-            if self.panel.isVisible():
-                self.panel.model.tick()
             return []
         now = self.clock()
         insight = self._insight() if self.evaluator.needs_insight else None
         streams = [StreamFacts(s.name, s.state is StreamState.LIVE or bool(s.by_user), s.open_gaps, s.missing)
                    for s in self._statuses()]
         changes = self.evaluator.evaluate(insight, now, streams)
-        if self.panel.isVisible():
-            self.panel.model.tick()
         if changes:
             self._record(changes)
         return changes
@@ -285,14 +272,15 @@ class WindowAlerts(QObject):
         """Notify and show what was recorded here (``None``: another recorder
         into this database recorded it first and notifies it). Not
         ``recorded`` (no database, or writing failed): every change is shown
-        as an :class:`UnrecordedAlert`."""
+        all the same, as a record with a negative id (it cannot be acknowledged)."""
         if not recorded:
             pairs = [(c, self._unrecorded(c)) for c, _ in pairs]
         records = [r for _c, r in pairs if r is not None]
         for change, record in pairs:
             if record is None:
                 continue
-            title = f"{'Alert' if change.kind == 'raised' else 'Cleared'}: {one_line(change.rule, 80)}"
+            kind = ("Alert" if change.severity == "alert" else "Warning") if change.kind == "raised" else "Cleared"
+            title = f"{kind}: {one_line(change.rule, 80)}"
             text = one_line(change.detail, 300)
             self.window.statusBar().showMessage(f"{title} — {text}", 30_000 if change.kind == "raised" else 10_000)
             self.panel.show_notice(f"{title} — {text}")
@@ -303,19 +291,19 @@ class WindowAlerts(QObject):
             self._update_state()
             self.recorded.emit(records)
 
-    def _unrecorded(self, change: AlertChange) -> UnrecordedAlert:
+    def _unrecorded(self, change: AlertChange) -> AlertRecord:
         key = (change.rule, change.subject)
         if change.kind == "raised" or key not in self._unrecorded_open:
-            alert = UnrecordedAlert(-next(self._local_ids), change.rule, change.condition, change.subject, change.dsn,
-                                    change.stream, change.raised_at or change.at, None, change.detail,
-                                    severity=change.severity)
+            alert = AlertRecord(-next(self._local_ids), change.rule, change.condition, change.subject, change.dsn,
+                                change.stream, change.raised_at or change.at, None, change.detail, None, None,
+                                change.severity)
         else:
             alert = self._unrecorded_open[key]
         if change.kind == "raised":
             self._unrecorded_open[key] = alert
             return alert
         self._unrecorded_open.pop(key, None)
-        return replace(alert, cleared_at=change.at)
+        return replace(alert, cleared_at=change.at, clear_detail=change.detail)
 
     # -- the store
     def reload(self) -> None:
@@ -412,4 +400,5 @@ class WindowAlerts(QObject):
 
     def close(self) -> None:
         self.quitting = True
+        self.tick_timer.stop()
         self.tray.close()
