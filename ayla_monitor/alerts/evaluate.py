@@ -58,7 +58,7 @@ from ayla_monitor.dss.frames import loads_json, parse_event
 from ayla_monitor.dss.values import as_number
 from ayla_monitor.fleet.insight import DeviceInsight, FleetInsight, ack_failed
 
-__all__ = ["AlertChange", "StreamFacts", "AlertEvaluator", "value_holds"]
+__all__ = ["AlertChange", "StreamFacts", "AlertEvaluator", "value_holds", "lean_tags"]
 
 RAISED = "raised"
 CLEARED = "cleared"
@@ -287,7 +287,7 @@ class AlertEvaluator:
         if device is None or (model is not None and model != device.model) or (
                 oem is not None and oem != device.oem) or (tags and tags != device.tags):
             if tags is None:  # a lean event: tags only matter to tag-scoped rules
-                tags = _tags_of(event.raw) if self._tag_scoped else ()
+                tags = lean_tags(event.raw) if self._tag_scoped else ()
             if device is not None:
                 model = model or device.model
                 oem = oem or device.oem
@@ -526,8 +526,9 @@ def _typed(event: LeanEvent) -> object:
     return parse_event(obj, event.raw, event.received_at) if isinstance(obj, dict) else None
 
 
-def _tags_of(raw: str) -> tuple[str, ...]:
-    """A lean event's resource tags, read from its JSON (once per device)."""
+def lean_tags(raw: str) -> tuple[str, ...]:
+    """A lean event's resource tags, read from its JSON (the recorder's
+    events do not keep them: read once per device, for tag scopes)."""
     try:
         obj = loads_json(raw)
     except (ValueError, RecursionError):

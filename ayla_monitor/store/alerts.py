@@ -124,7 +124,9 @@ def list_alerts(db: peewee.Database, *, open_only: bool = False, limit: int = DE
                 search: str | None = None) -> list[AlertRecord]:
     """Open alerts first (newest first), then the cleared ones, newest
     first; ``search``: a case-insensitive substring of the rule, subject or
-    detail."""
+    detail. A database without the alerts table (read-only, older) has none."""
+    if Alert._meta.table_name not in db.get_tables():
+        return []
     query = _select(db)
     if open_only:
         query = query.where(Alert.cleared_at.is_null())
