@@ -51,6 +51,7 @@ from ayla_monitor.alerts.rules import (
     STREAM_CONDITIONS,
     Condition,
     Rule,
+    Scope,
     spoken_duration,
 )
 from ayla_monitor.dss.events import Connectivity, Datapoint, DatapointAck, LeanEvent, value_text
@@ -171,12 +172,14 @@ class _Track:
 class _Device:
     """A device's scope and the rules that cover it, found once."""
 
-    __slots__ = ("model", "oem", "tags", "value_rules", "offline_rules", "ack_rules", "last_text")
+    __slots__ = ("model", "oem", "tags", "mask", "value_rules", "offline_rules", "ack_rules", "last_text")
 
     def __init__(self, model: str | None, oem: str | None, tags: tuple[str, ...]) -> None:
         self.model = model
         self.oem = oem
         self.tags = tags
+        #: the scopes covering it (bits: see ``AlertEvaluator._mask``), once known
+        self.mask: int | None = None
         #: property -> the value rules on it that cover this device
         self.value_rules: dict[str, tuple[Rule, ...]] = {}
         self.offline_rules: tuple[Rule, ...] | None = None
@@ -212,6 +215,17 @@ class AlertEvaluator:
         self._insight = [r for r in rules if r.when in INSIGHT_CONDITIONS]
         self._streams = [r for r in rules if r.when in STREAM_CONDITIONS]
         self._tag_scoped = any(r.scope.tag is not None for r in rules if r.when in DEVICE_CONDITIONS)
+        # Scopes are matched once per device, each distinct scope once, and
+        # the part without a DSN glob once per (model, OEM, tags): 10,000
+        # devices of a few models cost a few hundred glob matches, not a
+        # million (benchmarks/alerts.py).
+        bits: dict[Scope, int] = {}
+        for rule in rules:
+            bits.setdefault(rule.scope, 1 << len(bits))
+        self._bit = {rule.name: bits[rule.scope] for rule in rules}
+        self._free_scopes = [(scope, bit) for scope, bit in bits.items() if scope.dsn is None]
+        self._dsn_scopes = [(scope, bit) for scope, bit in bits.items() if scope.dsn is not None]
+        self._masks: dict[tuple[str | None, str | None, tuple[str, ...]], int] = {}
         self._devices: dict[str, _Device] = {}
         #: dsn -> (model, the insight rules covering it)
         self._insight_scope: dict[str, tuple[str | None, tuple[Rule, ...]]] = {}
@@ -294,8 +308,26 @@ class AlertEvaluator:
             device = self._devices[dsn] = _Device(model, oem, tags)
         return device
 
+    def _mask(self, dsn: str, model: str | None, oem: str | None, tags: tuple[str, ...]) -> int:
+        """The bits of the scopes that cover this device."""
+        key = (model, oem, tags)
+        mask = self._masks.get(key)
+        if mask is None:
+            if len(self._masks) >= 10_000:  # (hostile names: bounded)
+                self._masks.clear()
+            mask = self._masks[key] = sum(bit for scope, bit in self._free_scopes
+                                          if scope.matches(None, model, oem, tags))
+        for scope, bit in self._dsn_scopes:
+            if scope.matches(dsn, model, oem, tags):
+                mask |= bit
+        return mask
+
     def _covering(self, device: _Device, dsn: str, rules: Iterable[Rule]) -> tuple[Rule, ...]:
-        return tuple(r for r in rules if r.scope.matches(dsn, device.model, device.oem, device.tags))
+        mask = device.mask
+        if mask is None:
+            mask = device.mask = self._mask(dsn, device.model, device.oem, device.tags)
+        bit = self._bit
+        return tuple(r for r in rules if mask & bit[r.name])
 
     def _value(self, event: Any, dsn: str | None, model: str | None, oem: str | None,
                tags: tuple[str, ...] | None, prop: str, value: object) -> None:
@@ -476,8 +508,8 @@ class AlertEvaluator:
             dsn = device.dsn
             cached = scopes.get(dsn)
             if cached is None or cached[0] != device.oem_model:
-                rules = tuple(r for r in rules_all
-                              if r.scope.matches(dsn, device.oem_model, device.oem_id, device.tags))
+                mask = self._mask(dsn, device.oem_model, device.oem_id, device.tags)
+                rules = tuple(r for r in rules_all if mask & self._bit[r.name])
                 scopes[dsn] = cached = (device.oem_model, rules)
             for rule in cached[1]:
                 when = rule.when
