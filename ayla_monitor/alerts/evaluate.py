@@ -40,6 +40,7 @@ for the rule's ``for``.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -127,6 +128,21 @@ class StreamFacts:
     missing: int = 0
 
 
+def _number(value: object) -> float | None:
+    """``as_number`` with the common cases first (a threshold is compared
+    on every event of its property)."""
+    cls = value.__class__
+    if cls is float or cls is int:
+        return value  # type: ignore[return-value]
+    if cls is str:
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return as_number(value)
+
+
 def value_holds(rule: Rule, value: object) -> bool:
     """Whether a value rule's threshold holds for ``value`` (typed, or text
     as stored). A value that is not a number never passes a number threshold."""
@@ -140,7 +156,7 @@ def value_holds(rule: Rule, value: object) -> bool:
             return as_number(value) == equals
         text = value if isinstance(value, str) else value_text(value)  # type: ignore[arg-type]
         return text == equals
-    number = as_number(value)
+    number = _number(value)
     if number is None:
         return False
     above, below = rule.above, rule.below
@@ -341,8 +357,18 @@ class AlertEvaluator:
             return
         at = event.received_at
         text: str | None = None
+        number: float | None | bool = False  # False: not read yet (read once, for every threshold rule)
+        tracks = self._tracks
         for rule in rules:
-            if rule.changes:
+            if rule.equals is None and not rule.changes:
+                if number is False:
+                    number = _number(value)
+                above, below = rule.above, rule.below
+                holds = number is not None and (
+                    (above is not None and number > above) or (below is not None and number < below))
+                if holds or (rule.name, dsn) in tracks:
+                    self._set(rule, dsn, None, holds, at, value)
+            elif rule.changes:
                 if text is None:
                     text = value if isinstance(value, str) else value_text(value)  # type: ignore[arg-type]
                 before = device.last_text.get(prop, text)
