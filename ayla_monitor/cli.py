@@ -365,8 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     team_cmd.add_record_options(rec)
     from ayla_monitor.headless import alerts_cmd
 
-    alerts_cmd.add_parser(commands, _add_db)
-    alerts_cmd.add_record_options(rec)
+    alerts_cmd.add_parser(commands, _add_db, _count)
+    alerts_cmd.add_record_options(rec, _positive_float, _count)
     for command in commands.choices.values():
         _add_logging(command, top=False)
     return parser

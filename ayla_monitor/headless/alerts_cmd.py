@@ -21,27 +21,10 @@ __all__ = ["add_parser", "add_record_options", "record_alerts", "format_alerts",
 _OK, _USAGE, _DATABASE = 0, 2, 4
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
-    return value
-
-
-def add_record_options(parser: argparse.ArgumentParser) -> None:
+def add_record_options(parser: argparse.ArgumentParser, seconds: Callable[[str], float],
+                       count: Callable[[str], int]) -> None:
+    """``--alerts`` and ``--on-alert`` with its bounds (``seconds`` and
+    ``count``: the command line's checks of a positive number)."""
     group = parser.add_argument_group("alerts (see the README's Alerts section)")
     group.add_argument("--alerts", metavar="FILE",
                        help="evaluate the rules of this alerts.toml on what arrives and record the alerts "
@@ -49,9 +32,9 @@ def add_record_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--on-alert", metavar="CMD",
                        help="run this shell command for each alert raised or cleared, the alert as one JSON "
                        "object on its standard input (needs --alerts)")
-    group.add_argument("--on-alert-timeout", type=_positive_seconds, default=30.0, metavar="SECONDS",
+    group.add_argument("--on-alert-timeout", type=seconds, default=30.0, metavar="SECONDS",
                        help="stop a command still running after SECONDS (default 30)")
-    group.add_argument("--on-alert-max", type=_positive_int, default=4, metavar="N",
+    group.add_argument("--on-alert-max", type=count, default=4, metavar="N",
                        help="run at most N commands at once (default 4; up to 200 more wait, beyond that "
                        "they are dropped and logged)")
 
@@ -74,6 +57,7 @@ def record_alerts(args: argparse.Namespace) -> tuple[RuleSet | None, AlertComman
 def add_parser(
     commands: argparse._SubParsersAction,  # type: ignore[type-arg]
     add_db: Callable[[argparse.ArgumentParser], None],
+    count: Callable[[str], int],
 ) -> None:
     ale = commands.add_parser(
         "alerts",
@@ -85,7 +69,7 @@ def add_parser(
     ale.add_argument("--open", action="store_true", help="only the alerts still open")
     ale.add_argument("--format", choices=("text", "json"), default="text")
     ale.add_argument("--search", metavar="TEXT", help="only alerts whose rule, device/stream or detail has TEXT")
-    ale.add_argument("--limit", type=_positive_int, default=1000, metavar="N", help="at most N alerts (default 1000)")
+    ale.add_argument("--limit", type=count, default=1000, metavar="N", help="at most N alerts (default 1000)")
 
 
 def _time(epoch: float | None) -> str:

@@ -155,3 +155,35 @@ def test_two_recorders_into_one_mariadb_raise_each_alert_once(tmp_path: Path) ->
     assert sorted(a.id for a in stored) == sorted(raises)
     assert len(clears) == len(set(clears)) and set(clears) <= set(raises)
     assert {a.id for a in stored if a.cleared_at is not None} == set(clears)
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    (["--on-alert", "cat"], "--on-alert needs --alerts FILE"),
+    (["--alerts", "missing.toml"], "the alerts file missing.toml does not exist"),
+])
+def test_record_refuses_alert_options_that_cannot_work(
+        extra: list[str], said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = main(["record", "--url", "ws://127.0.0.1:9/stream", "--stream-key", KEY, "--db",
+                 str(tmp_path / "db.sqlite"), *extra])
+    assert code == 2 and said in capsys.readouterr().err
+    assert not (tmp_path / "db.sqlite").exists()  # refused before anything was opened
+
+
+def test_alerts_lists_text_and_says_when_there_are_none(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ayla_monitor.alerts.evaluate import AlertChange
+
+    db = str(tmp_path / "db.sqlite")
+    with Store.open(f"sqlite:///{db}") as store:
+        assert main(["alerts", "--db", db]) == 0
+        assert capsys.readouterr().out == "No alerts.\n"
+        record = store.record_change(AlertChange("raised", "hot", "value", "T1", "T1", None, 1_767_225_600.0,
+                                                 "T1: temperature 31 above 28", ("desktop",), "warning",
+                                                 1_767_225_600.0))
+        assert record is not None
+        store.acknowledge(record.id, "ana", 1_767_225_660.0)
+    assert main(["alerts", "--db", db, "--open"]) == 0
+    assert capsys.readouterr().out == (
+        "OPEN    2026-01-01 00:00:00Z  [warning] hot: T1: temperature 31 above 28"
+        "  (acknowledged by ana 2026-01-01 00:01:00Z)\n")
