@@ -164,6 +164,13 @@ class Alerting:
         self._checked = False
         return cleared
 
+    def adopt(self, records: Iterable[AlertRecord]) -> int:
+        """Alerts open in the database (a recorder's start): kept open, not
+        raised again, cleared when their condition is seen to stop. How many
+        belong to the current rules."""
+        return sum(self.evaluator.adopt(r.rule, r.subject, r.dsn, r.stream, r.raised_at, r.detail)
+                   for r in records if r.open)
+
     # -- 1. events ---------------------------------------------------------
 
     def add(self, events: Sequence[object], stream: str | None = None) -> None:
@@ -200,21 +207,20 @@ class Alerting:
         are lost for the database, the evaluation goes on."""
         store = self.store
         recorded: list[RecordedChange] = []
-        for change in changes:
-            if store is None:
-                record = _unstored(change)
-            else:
-                try:
-                    found = store.record_change(change)
-                except DatabaseUnavailable as exc:
-                    log.error("The alert %r (%s on %s) could not be recorded: %s", change.rule, change.kind,
-                              redact(change.subject), exc)
-                    continue
-                if found is None:
-                    log.debug("Alert %r %s on %s: recorded by another recorder", change.rule, change.kind,
-                              redact(change.subject))
-                    continue
-                record = found
+        if store is None:
+            found: list[AlertRecord | None] = [_unstored(change) for change in changes]
+        else:
+            try:
+                found = store.record_changes(changes)
+            except DatabaseUnavailable as exc:
+                log.error("%s alert change%s could not be recorded: %s", len(changes),
+                          "" if len(changes) == 1 else "s", exc)
+                return []
+        for change, record in zip(changes, found, strict=True):
+            if record is None:
+                log.debug("Alert %r %s on %s: recorded by another recorder", change.rule, change.kind,
+                          redact(change.subject))
+                continue
             recorded.append(RecordedChange(change, record))
             if change.kind == "raised":
                 self.raised += 1
