@@ -270,6 +270,21 @@ class AlertEvaluator:
         self._index(tuple(rules))
         return cleared
 
+    def adopt(self, rule: str, subject: str, dsn: str | None, stream: str | None, raised_at: float,
+              detail: str) -> bool:
+        """Take an alert left open (in the database, by an earlier run) as
+        open here: it is not raised again, and it clears as soon as its
+        condition is seen not to hold. Whether its rule is known."""
+        found = next((r for r in self.rules if r.name == rule), None)
+        if found is None or (rule, subject) in self._tracks:
+            return found is not None
+        track = self._track(found, subject, dsn, stream)
+        track.since = raised_at
+        track.last_raise = raised_at
+        track.raised = AlertChange(RAISED, rule, found.when.value, subject, dsn, stream, raised_at, detail,
+                                   found.notify, found.severity, raised_at)
+        return True
+
     # -- events ----------------------------------------------------------
 
     def add_many(self, events: Iterable[Any], stream: str | None = None) -> None:

@@ -37,8 +37,9 @@ STDERR_KEPT = 2000
 
 
 def command_input(change: AlertChange, record: AlertRecord) -> bytes:
-    """What the command reads: the change's JSON with the stored alert's ``id``."""
-    data = {"id": record.id} | change.as_dict()
+    """What the command reads: the change's JSON with the stored alert's
+    ``id`` (its texts masked: a stream named after its URL keeps no key)."""
+    data = {"id": record.id} | {k: redact(v) if isinstance(v, str) else v for k, v in change.as_dict().items()}
     return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "surrogatepass")
 
 

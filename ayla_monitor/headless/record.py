@@ -227,6 +227,8 @@ async def record(
             updates = engine.subscribe()
             if alerting is not None:
                 alerting.store = engine.store
+                # alerts a previous run left open: cleared when their condition is seen to stop
+                alerting.adopt(await asyncio.to_thread(engine.store.list_alerts, open_only=True))
             if fill_gaps:  # on demand: ask for the open gaps, then stop
                 sentences = []
                 for definition in definitions:

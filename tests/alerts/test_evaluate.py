@@ -226,3 +226,19 @@ def test_the_json_for_commands_has_every_field() -> None:
         "detail": "D1: offline for 10 s", "notify": ["exec"],
     }
     assert "\n" not in change.to_json()
+
+
+def test_an_alert_left_open_is_adopted_and_clears_when_its_condition_is_seen_to_stop() -> None:
+    ev = AlertEvaluator([WARM, Rule("off", Condition.OFFLINE)], now=T0)
+    assert ev.adopt("freezer too warm", "F1", "F1", None, T0 - 50, "F1: temperature -3 above -15 for 5 min")
+    assert ev.adopt("off", "F2", "F2", None, T0 - 50, "F2: offline for 0 s")
+    assert not ev.adopt("gone rule", "F3", "F3", None, T0 - 50, "")
+    assert kinds(ev.open()) == [("raised", "freezer too warm", "F1"), ("raised", "off", "F2")]
+    ev.add(reading("F1", T0, -2.0))  # still above: stays open, not raised again
+    ev.add(conn("F2", T0, False))
+    assert ev.evaluate(None, T0 + 400) == []
+    ev.add(reading("F1", T0 + 401, -20.0))
+    ev.add(conn("F2", T0 + 401, True))
+    cleared = ev.evaluate(None, T0 + 402)
+    assert sorted(kinds(cleared)) == [("cleared", "freezer too warm", "F1"), ("cleared", "off", "F2")]
+    assert all(c.raised_at == T0 - 50 for c in cleared)

@@ -124,3 +124,18 @@ def test_failing_slow_and_too_many_commands_are_logged_and_recording_goes_on(
 def test_recorded_change_carries_both() -> None:
     c, r = change()
     assert RecordedChange(c, r).record.id == 7
+
+
+def test_a_new_run_adopts_the_alerts_left_open_and_records_their_clear(tmp_path: Path) -> None:
+    with Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}") as store:
+        first = Alerting(RuleSet((OFFLINE,)), now=T0, store=store)
+        first.add([conn("D1", T0, False)])
+        (raised,) = first.record(first.tick(T0 + 10))
+        second = Alerting(RuleSet((OFFLINE,)), now=T0 + 100, store=store)  # the recorder restarted
+        assert second.adopt(store.list_alerts(open_only=True)) == 1
+        second.add([conn("D1", T0 + 100, False)])
+        assert second.tick(T0 + 200) == []  # still offline: not raised again
+        second.add([conn("D1", T0 + 300, True)])
+        (cleared,) = second.record(second.tick(T0 + 301))
+        assert cleared.record.id == raised.record.id and cleared.record.cleared_at == T0 + 301
+        assert store.list_alerts(open_only=True) == []
