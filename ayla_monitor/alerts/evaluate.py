@@ -56,7 +56,7 @@ from ayla_monitor.alerts.rules import (
     spoken_duration,
 )
 from ayla_monitor.dss.events import Connectivity, Datapoint, DatapointAck, LeanEvent, value_text
-from ayla_monitor.dss.frames import loads_json, parse_event
+from ayla_monitor.dss.frames import loads_json
 from ayla_monitor.dss.values import as_number
 from ayla_monitor.fleet.insight import DeviceInsight, FleetInsight, ack_failed
 
@@ -308,10 +308,8 @@ class AlertEvaluator:
                 if self._offline and columns[9] is not None:
                     self._connectivity(event, columns[3], columns[2], columns[1], None,
                                        columns[9].lower() == "online")
-            elif etype == "datapointack" and self._acks:
-                typed = _typed(event)  # acks are few: their status is read from the raw JSON
-                if typed.__class__ is DatapointAck:
-                    self._ack(typed, None)
+            elif etype == "datapointack" and self._acks and columns[3] is not None:
+                self._ack(event, columns[3], columns[2], columns[1], None, columns[6], None)
             return
         if cls is Datapoint:
             prop = event.property_name
@@ -323,8 +321,9 @@ class AlertEvaluator:
                 self._connectivity(event, event.dsn, event.oem_model, event.oem_id, event.resource_tags,
                                    event.online)
         elif cls is DatapointAck:
-            if self._acks:
-                self._ack(event, event.resource_tags)
+            if self._acks and event.dsn is not None:
+                self._ack(event, event.dsn, event.oem_model, event.oem_id, event.resource_tags, event.property_name,
+                          (event.ack_status, event.ack_message))
 
     def _device(self, event: Any, dsn: str, model: str | None, oem: str | None,
                 tags: tuple[str, ...] | None) -> _Device:
@@ -409,19 +408,22 @@ class AlertEvaluator:
         for rule in rules:
             self._set(rule, dsn, None, not online, event.received_at, None)
 
-    def _ack(self, event: DatapointAck, tags: tuple[str, ...] | None) -> None:
-        dsn = event.dsn
-        if dsn is None:
-            return
-        device = self._device(event, dsn, event.oem_model, event.oem_id, tags)
+    def _ack(self, event: Any, dsn: str, model: str | None, oem: str | None, tags: tuple[str, ...] | None,
+             prop: str | None, status: tuple[int | None, object] | None) -> None:
+        """An ack; ``status`` (ack status and message) ``None``: a lean event's,
+        read from its JSON only when a rule covers it."""
+        device = self._device(event, dsn, model, oem, tags)
         rules = device.ack_rules
         if rules is None:
             rules = device.ack_rules = self._covering(device, dsn, self._acks)
-        failed = ack_failed(event.ack_status, event.ack_message)
+        failed: bool | None = None
         for rule in rules:
-            if rule.property is None or rule.property == event.property_name:
-                self._set(rule, dsn, None, failed, event.received_at,
-                          (event.property_name, event.ack_status, event.ack_message))
+            if rule.property is None or rule.property == prop:
+                if status is None:
+                    status = _ack_status(event.raw)
+                if failed is None:
+                    failed = ack_failed(status[0], status[1])  # type: ignore[arg-type]
+                self._set(rule, dsn, None, failed, event.received_at, (prop, status[0], status[1]))
 
     # -- tracks ----------------------------------------------------------
 
@@ -591,12 +593,23 @@ def _ack_missing(counts: dict[str, tuple[int, int]], device: DeviceInsight, hold
     return False, missing
 
 
-def _typed(event: LeanEvent) -> object:
+def _ack_status(raw: str) -> tuple[int | None, object]:
+    """A lean ack's ``ack_status`` and ``ack_message``, read from its JSON as
+    :func:`~ayla_monitor.dss.frames.parse_event` reads them."""
     try:
-        obj = loads_json(event.raw)
+        obj = loads_json(raw)
     except (ValueError, RecursionError):
-        return None
-    return parse_event(obj, event.raw, event.received_at) if isinstance(obj, dict) else None
+        return None, None
+    body = obj.get("datapoint") if isinstance(obj, dict) else None
+    if not isinstance(body, dict):
+        body = obj.get("datapointack") if isinstance(obj, dict) else None
+        if not isinstance(body, dict):
+            return None, None
+    status = body.get("ack_status")
+    if status.__class__ is not int:
+        digits = status[1:] if isinstance(status, str) and status.startswith("-") else status
+        status = int(str(status)) if isinstance(digits, str) and digits.isascii() and digits.isdigit() else None
+    return status, body.get("ack_message")
 
 
 def lean_tags(raw: str) -> tuple[str, ...]:
