@@ -245,8 +245,8 @@ class AlertEvaluator:
         self._devices: dict[str, _Device] = {}
         #: dsn -> (model, the insight rules covering it)
         self._insight_scope: dict[str, tuple[str | None, tuple[Rule, ...]]] = {}
-        #: dsn -> (missing, acks) as last seen (``ack_missing`` rules)
-        self._ack_counts: dict[str, tuple[int, int]] = {}
+        #: (rule, dsn) -> (missing, acks) as last seen (``ack_missing`` rules)
+        self._ack_counts: dict[tuple[str, str], tuple[int, int]] = {}
 
     @property
     def needs_insight(self) -> bool:
@@ -569,7 +569,7 @@ class AlertEvaluator:
                         rule.below is not None and rate < rule.below)
                     value = rate
                 else:  # ACK_MISSING
-                    holds, value = _ack_missing(counts, device, (rule.name, dsn) in self._tracks)
+                    holds, value = _ack_missing(counts, rule.name, device, (rule.name, dsn) in self._tracks)
                 self._set(rule, dsn, None, holds, now, value)
 
     # -- reading -----------------------------------------------------------
@@ -580,14 +580,16 @@ class AlertEvaluator:
         return sorted(raised, key=lambda c: (c.at, c.rule, c.subject))
 
 
-def _ack_missing(counts: dict[str, tuple[int, int]], device: DeviceInsight, holding: bool) -> tuple[bool, object]:
-    """A datapoint went unacked since the last look (holds), or an ack came
-    and none went missing (stops holding); else unchanged."""
+def _ack_missing(counts: dict[tuple[str, str], tuple[int, int]], rule: str, device: DeviceInsight,
+                 holding: bool) -> tuple[bool, object]:
+    """A datapoint went unacked since the rule's last look (holds), or an
+    ack came and none went missing (stops holding); else unchanged."""
     missing, acks = device.missing, device.acks
-    before_missing, before_acks = counts.get(device.dsn, (0, 0))
+    key = (rule, device.dsn)
+    before_missing, before_acks = counts.get(key, (0, 0))
     if missing == before_missing and acks == before_acks:
         return holding, missing
-    counts[device.dsn] = (missing, acks)
+    counts[key] = (missing, acks)
     if missing > before_missing:
         return True, missing
     return False, missing

@@ -168,7 +168,8 @@ def test_value_equals_and_changes() -> None:
 
 def test_insight_conditions_flapping_quiet_rate_and_missing_acks() -> None:
     rules = [Rule("flap", Condition.FLAPPING), Rule("quiet", Condition.QUIET),
-             Rule("busy", Condition.RATE, above=30.0), Rule("unacked", Condition.ACK_MISSING)]
+             Rule("busy", Condition.RATE, above=30.0), Rule("unacked", Condition.ACK_MISSING),
+             Rule("unacked too", Condition.ACK_MISSING, scope=Scope(dsn="A"))]
     insight = FleetInsight()
     ev = AlertEvaluator(rules, now=T0)
     for i in range(8):  # F flaps every 2 minutes
@@ -182,13 +183,14 @@ def test_insight_conditions_flapping_quiet_rate_and_missing_acks() -> None:
     insight.add(dp("B", T0 + 1000))
     got = ev.evaluate(insight, T0 + 1000)
     assert sorted(kinds(got)) == [("raised", "busy", "B"), ("raised", "flap", "F"), ("raised", "quiet", "Q"),
-                                  ("raised", "unacked", "A")]
+                                  ("raised", "unacked", "A"), ("raised", "unacked too", "A")]
     details = {c.rule: c.detail for c in got}
     assert details["quiet"].startswith("Q: quiet: silent for")
     assert details["flap"] == "F: flapping: 7 online/offline changes in the last hour"
     insight.add(ack("A", T0 + 1001, T0 + 1002, dp_id="3"))
     insight.add(dp("Q", T0 + 1001))
-    assert sorted(kinds(ev.evaluate(insight, T0 + 1002))) == [("cleared", "quiet", "Q"), ("cleared", "unacked", "A")]
+    assert sorted(kinds(ev.evaluate(insight, T0 + 1002))) == [
+        ("cleared", "quiet", "Q"), ("cleared", "unacked", "A"), ("cleared", "unacked too", "A")]
 
 
 def test_stream_rules_take_the_streams_as_given() -> None:
