@@ -212,6 +212,8 @@ class AlertEvaluator:
     def __init__(self, rules: Sequence[Rule], *, now: float, insight_every: float = 1.0) -> None:
         self.insight_every = insight_every
         self._tracks: dict[tuple[str, str], _Track] = {}
+        #: the keys of stream rules' tracks (a tick looks for streams gone among them only)
+        self._stream_keys: set[tuple[str, str]] = set()
         #: tracks that a tick must look at: holding but not raised, or raised but no longer holding
         self._pending: set[_Track] = set()
         self._last_insight = float("-inf")
@@ -432,6 +434,8 @@ class AlertEvaluator:
         track = self._tracks.get(key)
         if track is None:
             track = self._tracks[key] = _Track(rule, subject, dsn, stream)
+            if stream is not None:
+                self._stream_keys.add(key)
         return track
 
     def _set(self, rule: Rule, subject: str, stream: str | None, holds: bool, at: float, value: object) -> None:
@@ -539,9 +543,12 @@ class AlertEvaluator:
                               (facts.open_gaps, facts.missing))
                 else:
                     self._set(rule, facts.name, facts.name, not facts.up, now, None)
-        for (_rule, subject), track in list(self._tracks.items()):
-            if track.stream is not None and subject not in seen and track.since is not None:
-                self._set(track.rule, subject, subject, False, now, None)  # the stream is gone
+        for key in list(self._stream_keys):
+            track = self._tracks.get(key)
+            if track is None:
+                self._stream_keys.discard(key)
+            elif key[1] not in seen and track.since is not None:
+                self._set(track.rule, key[1], key[1], False, now, None)  # the stream is gone
 
     def _look_at_insight(self, insight: FleetInsight, now: float) -> None:
         scopes = self._insight_scope
