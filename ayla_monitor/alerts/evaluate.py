@@ -40,6 +40,7 @@ for the rule's ``for``.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,14 +52,15 @@ from ayla_monitor.alerts.rules import (
     STREAM_CONDITIONS,
     Condition,
     Rule,
+    Scope,
     spoken_duration,
 )
 from ayla_monitor.dss.events import Connectivity, Datapoint, DatapointAck, LeanEvent, value_text
-from ayla_monitor.dss.frames import loads_json, parse_event
+from ayla_monitor.dss.frames import loads_json
 from ayla_monitor.dss.values import as_number
 from ayla_monitor.fleet.insight import DeviceInsight, FleetInsight, ack_failed
 
-__all__ = ["AlertChange", "StreamFacts", "AlertEvaluator", "value_holds"]
+__all__ = ["AlertChange", "StreamFacts", "AlertEvaluator", "value_holds", "lean_tags"]
 
 RAISED = "raised"
 CLEARED = "cleared"
@@ -126,6 +128,21 @@ class StreamFacts:
     missing: int = 0
 
 
+def _number(value: object) -> float | None:
+    """``as_number`` with the common cases first (a threshold is compared
+    on every event of its property)."""
+    cls = value.__class__
+    if cls is float or cls is int:
+        return value  # type: ignore[return-value]
+    if cls is str:
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return as_number(value)
+
+
 def value_holds(rule: Rule, value: object) -> bool:
     """Whether a value rule's threshold holds for ``value`` (typed, or text
     as stored). A value that is not a number never passes a number threshold."""
@@ -139,7 +156,7 @@ def value_holds(rule: Rule, value: object) -> bool:
             return as_number(value) == equals
         text = value if isinstance(value, str) else value_text(value)  # type: ignore[arg-type]
         return text == equals
-    number = as_number(value)
+    number = _number(value)
     if number is None:
         return False
     above, below = rule.above, rule.below
@@ -171,12 +188,14 @@ class _Track:
 class _Device:
     """A device's scope and the rules that cover it, found once."""
 
-    __slots__ = ("model", "oem", "tags", "value_rules", "offline_rules", "ack_rules", "last_text")
+    __slots__ = ("model", "oem", "tags", "mask", "value_rules", "offline_rules", "ack_rules", "last_text")
 
     def __init__(self, model: str | None, oem: str | None, tags: tuple[str, ...]) -> None:
         self.model = model
         self.oem = oem
         self.tags = tags
+        #: the scopes covering it (bits: see ``AlertEvaluator._mask``), once known
+        self.mask: int | None = None
         #: property -> the value rules on it that cover this device
         self.value_rules: dict[str, tuple[Rule, ...]] = {}
         self.offline_rules: tuple[Rule, ...] | None = None
@@ -193,6 +212,8 @@ class AlertEvaluator:
     def __init__(self, rules: Sequence[Rule], *, now: float, insight_every: float = 1.0) -> None:
         self.insight_every = insight_every
         self._tracks: dict[tuple[str, str], _Track] = {}
+        #: the keys of stream rules' tracks (a tick looks for streams gone among them only)
+        self._stream_keys: set[tuple[str, str]] = set()
         #: tracks that a tick must look at: holding but not raised, or raised but no longer holding
         self._pending: set[_Track] = set()
         self._last_insight = float("-inf")
@@ -212,11 +233,22 @@ class AlertEvaluator:
         self._insight = [r for r in rules if r.when in INSIGHT_CONDITIONS]
         self._streams = [r for r in rules if r.when in STREAM_CONDITIONS]
         self._tag_scoped = any(r.scope.tag is not None for r in rules if r.when in DEVICE_CONDITIONS)
+        # Scopes are matched once per device, each distinct scope once, and
+        # the part without a DSN glob once per (model, OEM, tags): 10,000
+        # devices of a few models cost a few hundred glob matches, not a
+        # million (benchmarks/alerts.py).
+        bits: dict[Scope, int] = {}
+        for rule in rules:
+            bits.setdefault(rule.scope, 1 << len(bits))
+        self._bit = {rule.name: bits[rule.scope] for rule in rules}
+        self._free_scopes = [(scope, bit) for scope, bit in bits.items() if scope.dsn is None]
+        self._dsn_scopes = [(scope, bit) for scope, bit in bits.items() if scope.dsn is not None]
+        self._masks: dict[tuple[str | None, str | None, tuple[str, ...]], int] = {}
         self._devices: dict[str, _Device] = {}
         #: dsn -> (model, the insight rules covering it)
         self._insight_scope: dict[str, tuple[str | None, tuple[Rule, ...]]] = {}
-        #: dsn -> (missing, acks) as last seen (``ack_missing`` rules)
-        self._ack_counts: dict[str, tuple[int, int]] = {}
+        #: (rule, dsn) -> (missing, acks) as last seen (``ack_missing`` rules)
+        self._ack_counts: dict[tuple[str, str], tuple[int, int]] = {}
 
     @property
     def needs_insight(self) -> bool:
@@ -239,6 +271,21 @@ class AlertEvaluator:
             del self._tracks[key]
         self._index(tuple(rules))
         return cleared
+
+    def adopt(self, rule: str, subject: str, dsn: str | None, stream: str | None, raised_at: float,
+              detail: str) -> bool:
+        """Take an alert left open (in the database, by an earlier run) as
+        open here: it is not raised again, and it clears as soon as its
+        condition is seen not to hold. Whether its rule is known."""
+        found = next((r for r in self.rules if r.name == rule), None)
+        if found is None or (rule, subject) in self._tracks:
+            return found is not None
+        track = self._track(found, subject, dsn, stream)
+        track.since = raised_at
+        track.last_raise = raised_at
+        track.raised = AlertChange(RAISED, rule, found.when.value, subject, dsn, stream, raised_at, detail,
+                                   found.notify, found.severity, raised_at)
+        return True
 
     # -- events ----------------------------------------------------------
 
@@ -263,10 +310,8 @@ class AlertEvaluator:
                 if self._offline and columns[9] is not None:
                     self._connectivity(event, columns[3], columns[2], columns[1], None,
                                        columns[9].lower() == "online")
-            elif etype == "datapointack" and self._acks:
-                typed = _typed(event)  # acks are few: their status is read from the raw JSON
-                if typed.__class__ is DatapointAck:
-                    self._ack(typed, None)
+            elif etype == "datapointack" and self._acks and columns[3] is not None:
+                self._ack(event, columns[3], columns[2], columns[1], None, columns[6], None)
             return
         if cls is Datapoint:
             prop = event.property_name
@@ -278,8 +323,9 @@ class AlertEvaluator:
                 self._connectivity(event, event.dsn, event.oem_model, event.oem_id, event.resource_tags,
                                    event.online)
         elif cls is DatapointAck:
-            if self._acks:
-                self._ack(event, event.resource_tags)
+            if self._acks and event.dsn is not None:
+                self._ack(event, event.dsn, event.oem_model, event.oem_id, event.resource_tags, event.property_name,
+                          (event.ack_status, event.ack_message))
 
     def _device(self, event: Any, dsn: str, model: str | None, oem: str | None,
                 tags: tuple[str, ...] | None) -> _Device:
@@ -287,15 +333,33 @@ class AlertEvaluator:
         if device is None or (model is not None and model != device.model) or (
                 oem is not None and oem != device.oem) or (tags and tags != device.tags):
             if tags is None:  # a lean event: tags only matter to tag-scoped rules
-                tags = _tags_of(event.raw) if self._tag_scoped else ()
+                tags = lean_tags(event.raw) if self._tag_scoped else ()
             if device is not None:
                 model = model or device.model
                 oem = oem or device.oem
             device = self._devices[dsn] = _Device(model, oem, tags)
         return device
 
+    def _mask(self, dsn: str, model: str | None, oem: str | None, tags: tuple[str, ...]) -> int:
+        """The bits of the scopes that cover this device."""
+        key = (model, oem, tags)
+        mask = self._masks.get(key)
+        if mask is None:
+            if len(self._masks) >= 10_000:  # (hostile names: bounded)
+                self._masks.clear()
+            mask = self._masks[key] = sum(bit for scope, bit in self._free_scopes
+                                          if scope.matches(None, model, oem, tags))
+        for scope, bit in self._dsn_scopes:
+            if scope.matches(dsn, model, oem, tags):
+                mask |= bit
+        return mask
+
     def _covering(self, device: _Device, dsn: str, rules: Iterable[Rule]) -> tuple[Rule, ...]:
-        return tuple(r for r in rules if r.scope.matches(dsn, device.model, device.oem, device.tags))
+        mask = device.mask
+        if mask is None:
+            mask = device.mask = self._mask(dsn, device.model, device.oem, device.tags)
+        bit = self._bit
+        return tuple(r for r in rules if mask & bit[r.name])
 
     def _value(self, event: Any, dsn: str | None, model: str | None, oem: str | None,
                tags: tuple[str, ...] | None, prop: str, value: object) -> None:
@@ -309,8 +373,18 @@ class AlertEvaluator:
             return
         at = event.received_at
         text: str | None = None
+        number: float | None | bool = False  # False: not read yet (read once, for every threshold rule)
+        tracks = self._tracks
         for rule in rules:
-            if rule.changes:
+            if rule.equals is None and not rule.changes:
+                if number is False:
+                    number = _number(value)
+                above, below = rule.above, rule.below
+                holds = number is not None and (
+                    (above is not None and number > above) or (below is not None and number < below))
+                if holds or (rule.name, dsn) in tracks:
+                    self._set(rule, dsn, None, holds, at, value)
+            elif rule.changes:
                 if text is None:
                     text = value if isinstance(value, str) else value_text(value)  # type: ignore[arg-type]
                 before = device.last_text.get(prop, text)
@@ -336,19 +410,22 @@ class AlertEvaluator:
         for rule in rules:
             self._set(rule, dsn, None, not online, event.received_at, None)
 
-    def _ack(self, event: DatapointAck, tags: tuple[str, ...] | None) -> None:
-        dsn = event.dsn
-        if dsn is None:
-            return
-        device = self._device(event, dsn, event.oem_model, event.oem_id, tags)
+    def _ack(self, event: Any, dsn: str, model: str | None, oem: str | None, tags: tuple[str, ...] | None,
+             prop: str | None, status: tuple[int | None, object] | None) -> None:
+        """An ack; ``status`` (ack status and message) ``None``: a lean event's,
+        read from its JSON only when a rule covers it."""
+        device = self._device(event, dsn, model, oem, tags)
         rules = device.ack_rules
         if rules is None:
             rules = device.ack_rules = self._covering(device, dsn, self._acks)
-        failed = ack_failed(event.ack_status, event.ack_message)
+        failed: bool | None = None
         for rule in rules:
-            if rule.property is None or rule.property == event.property_name:
-                self._set(rule, dsn, None, failed, event.received_at,
-                          (event.property_name, event.ack_status, event.ack_message))
+            if rule.property is None or rule.property == prop:
+                if status is None:
+                    status = _ack_status(event.raw)
+                if failed is None:
+                    failed = ack_failed(status[0], status[1])  # type: ignore[arg-type]
+                self._set(rule, dsn, None, failed, event.received_at, (prop, status[0], status[1]))
 
     # -- tracks ----------------------------------------------------------
 
@@ -357,6 +434,8 @@ class AlertEvaluator:
         track = self._tracks.get(key)
         if track is None:
             track = self._tracks[key] = _Track(rule, subject, dsn, stream)
+            if stream is not None:
+                self._stream_keys.add(key)
         return track
 
     def _set(self, rule: Rule, subject: str, stream: str | None, holds: bool, at: float, value: object) -> None:
@@ -464,9 +543,12 @@ class AlertEvaluator:
                               (facts.open_gaps, facts.missing))
                 else:
                     self._set(rule, facts.name, facts.name, not facts.up, now, None)
-        for (_rule, subject), track in list(self._tracks.items()):
-            if track.stream is not None and subject not in seen and track.since is not None:
-                self._set(track.rule, subject, subject, False, now, None)  # the stream is gone
+        for key in list(self._stream_keys):
+            track = self._tracks.get(key)
+            if track is None:
+                self._stream_keys.discard(key)
+            elif key[1] not in seen and track.since is not None:
+                self._set(track.rule, key[1], key[1], False, now, None)  # the stream is gone
 
     def _look_at_insight(self, insight: FleetInsight, now: float) -> None:
         scopes = self._insight_scope
@@ -476,8 +558,8 @@ class AlertEvaluator:
             dsn = device.dsn
             cached = scopes.get(dsn)
             if cached is None or cached[0] != device.oem_model:
-                rules = tuple(r for r in rules_all
-                              if r.scope.matches(dsn, device.oem_model, device.oem_id, device.tags))
+                mask = self._mask(dsn, device.oem_model, device.oem_id, device.tags)
+                rules = tuple(r for r in rules_all if mask & self._bit[r.name])
                 scopes[dsn] = cached = (device.oem_model, rules)
             for rule in cached[1]:
                 when = rule.when
@@ -494,7 +576,7 @@ class AlertEvaluator:
                         rule.below is not None and rate < rule.below)
                     value = rate
                 else:  # ACK_MISSING
-                    holds, value = _ack_missing(counts, device, (rule.name, dsn) in self._tracks)
+                    holds, value = _ack_missing(counts, rule.name, device, (rule.name, dsn) in self._tracks)
                 self._set(rule, dsn, None, holds, now, value)
 
     # -- reading -----------------------------------------------------------
@@ -505,29 +587,43 @@ class AlertEvaluator:
         return sorted(raised, key=lambda c: (c.at, c.rule, c.subject))
 
 
-def _ack_missing(counts: dict[str, tuple[int, int]], device: DeviceInsight, holding: bool) -> tuple[bool, object]:
-    """A datapoint went unacked since the last look (holds), or an ack came
-    and none went missing (stops holding); else unchanged."""
+def _ack_missing(counts: dict[tuple[str, str], tuple[int, int]], rule: str, device: DeviceInsight,
+                 holding: bool) -> tuple[bool, object]:
+    """A datapoint went unacked since the rule's last look (holds), or an
+    ack came and none went missing (stops holding); else unchanged."""
     missing, acks = device.missing, device.acks
-    before_missing, before_acks = counts.get(device.dsn, (0, 0))
+    key = (rule, device.dsn)
+    before_missing, before_acks = counts.get(key, (0, 0))
     if missing == before_missing and acks == before_acks:
         return holding, missing
-    counts[device.dsn] = (missing, acks)
+    counts[key] = (missing, acks)
     if missing > before_missing:
         return True, missing
     return False, missing
 
 
-def _typed(event: LeanEvent) -> object:
+def _ack_status(raw: str) -> tuple[int | None, object]:
+    """A lean ack's ``ack_status`` and ``ack_message``, read from its JSON as
+    :func:`~ayla_monitor.dss.frames.parse_event` reads them."""
     try:
-        obj = loads_json(event.raw)
+        obj = loads_json(raw)
     except (ValueError, RecursionError):
-        return None
-    return parse_event(obj, event.raw, event.received_at) if isinstance(obj, dict) else None
+        return None, None
+    body = obj.get("datapoint") if isinstance(obj, dict) else None
+    if not isinstance(body, dict):
+        body = obj.get("datapointack") if isinstance(obj, dict) else None
+        if not isinstance(body, dict):
+            return None, None
+    status = body.get("ack_status")
+    if status.__class__ is not int:
+        digits = status[1:] if isinstance(status, str) and status.startswith("-") else status
+        status = int(str(status)) if isinstance(digits, str) and digits.isascii() and digits.isdigit() else None
+    return status, body.get("ack_message")
 
 
-def _tags_of(raw: str) -> tuple[str, ...]:
-    """A lean event's resource tags, read from its JSON (once per device)."""
+def lean_tags(raw: str) -> tuple[str, ...]:
+    """A lean event's resource tags, read from its JSON (the recorder's
+    events do not keep them: read once per device, for tag scopes)."""
     try:
         obj = loads_json(raw)
     except (ValueError, RecursionError):

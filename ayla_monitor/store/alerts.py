@@ -15,6 +15,7 @@ wins), and says ``None`` to the others, which therefore do not notify.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,8 @@ from ayla_monitor.alerts.evaluate import RAISED, AlertChange
 from ayla_monitor.dss.keys import redact
 from ayla_monitor.store.models import Alert
 
-__all__ = ["AlertRecord", "record_change", "list_alerts", "acknowledge", "open_key", "DEFAULT_LIMIT"]
+__all__ = ["AlertRecord", "record_change", "record_changes", "list_alerts", "acknowledge", "open_key",
+           "DEFAULT_LIMIT"]
 
 #: alerts a listing returns unless told otherwise (open ones come first)
 DEFAULT_LIMIT = 1000
@@ -120,11 +122,20 @@ def record_change(db: peewee.Database, change: AlertChange) -> AlertRecord | Non
     )
 
 
+def record_changes(db: peewee.Database, changes: Sequence[AlertChange]) -> list[AlertRecord | None]:
+    """:func:`record_change` for each, in one transaction (a storm of a
+    thousand alerts is one commit, not a thousand)."""
+    with db.atomic():
+        return [record_change(db, change) for change in changes]
+
+
 def list_alerts(db: peewee.Database, *, open_only: bool = False, limit: int = DEFAULT_LIMIT,
                 search: str | None = None) -> list[AlertRecord]:
     """Open alerts first (newest first), then the cleared ones, newest
     first; ``search``: a case-insensitive substring of the rule, subject or
-    detail."""
+    detail. A database without the alerts table (read-only, older) has none."""
+    if Alert._meta.table_name not in db.get_tables():
+        return []
     query = _select(db)
     if open_only:
         query = query.where(Alert.cleared_at.is_null())

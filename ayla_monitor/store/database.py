@@ -423,6 +423,10 @@ class Store:
         into this database already did (then it, not this one, notifies)."""
         return self._call(lambda db: alerts.record_change(db, change))
 
+    def record_changes(self, changes: Sequence[AlertChange]) -> list[AlertRecord | None]:
+        """:meth:`record_change` for each, in one transaction."""
+        return self._call(lambda db: alerts.record_changes(db, changes))
+
     def list_alerts(self, *, open_only: bool = False, limit: int = alerts.DEFAULT_LIMIT,
                     search: str | None = None) -> list[AlertRecord]:
         """Open alerts first, then the newest (see :func:`~ayla_monitor.store.alerts.list_alerts`)."""

@@ -168,7 +168,8 @@ def test_value_equals_and_changes() -> None:
 
 def test_insight_conditions_flapping_quiet_rate_and_missing_acks() -> None:
     rules = [Rule("flap", Condition.FLAPPING), Rule("quiet", Condition.QUIET),
-             Rule("busy", Condition.RATE, above=30.0), Rule("unacked", Condition.ACK_MISSING)]
+             Rule("busy", Condition.RATE, above=30.0), Rule("unacked", Condition.ACK_MISSING),
+             Rule("unacked too", Condition.ACK_MISSING, scope=Scope(dsn="A"))]
     insight = FleetInsight()
     ev = AlertEvaluator(rules, now=T0)
     for i in range(8):  # F flaps every 2 minutes
@@ -182,13 +183,14 @@ def test_insight_conditions_flapping_quiet_rate_and_missing_acks() -> None:
     insight.add(dp("B", T0 + 1000))
     got = ev.evaluate(insight, T0 + 1000)
     assert sorted(kinds(got)) == [("raised", "busy", "B"), ("raised", "flap", "F"), ("raised", "quiet", "Q"),
-                                  ("raised", "unacked", "A")]
+                                  ("raised", "unacked", "A"), ("raised", "unacked too", "A")]
     details = {c.rule: c.detail for c in got}
     assert details["quiet"].startswith("Q: quiet: silent for")
     assert details["flap"] == "F: flapping: 7 online/offline changes in the last hour"
     insight.add(ack("A", T0 + 1001, T0 + 1002, dp_id="3"))
     insight.add(dp("Q", T0 + 1001))
-    assert sorted(kinds(ev.evaluate(insight, T0 + 1002))) == [("cleared", "quiet", "Q"), ("cleared", "unacked", "A")]
+    assert sorted(kinds(ev.evaluate(insight, T0 + 1002))) == [
+        ("cleared", "quiet", "Q"), ("cleared", "unacked", "A"), ("cleared", "unacked too", "A")]
 
 
 def test_stream_rules_take_the_streams_as_given() -> None:
@@ -226,3 +228,19 @@ def test_the_json_for_commands_has_every_field() -> None:
         "detail": "D1: offline for 10 s", "notify": ["exec"],
     }
     assert "\n" not in change.to_json()
+
+
+def test_an_alert_left_open_is_adopted_and_clears_when_its_condition_is_seen_to_stop() -> None:
+    ev = AlertEvaluator([WARM, Rule("off", Condition.OFFLINE)], now=T0)
+    assert ev.adopt("freezer too warm", "F1", "F1", None, T0 - 50, "F1: temperature -3 above -15 for 5 min")
+    assert ev.adopt("off", "F2", "F2", None, T0 - 50, "F2: offline for 0 s")
+    assert not ev.adopt("gone rule", "F3", "F3", None, T0 - 50, "")
+    assert kinds(ev.open()) == [("raised", "freezer too warm", "F1"), ("raised", "off", "F2")]
+    ev.add(reading("F1", T0, -2.0))  # still above: stays open, not raised again
+    ev.add(conn("F2", T0, False))
+    assert ev.evaluate(None, T0 + 400) == []
+    ev.add(reading("F1", T0 + 401, -20.0))
+    ev.add(conn("F2", T0 + 401, True))
+    cleared = ev.evaluate(None, T0 + 402)
+    assert sorted(kinds(cleared)) == [("cleared", "freezer too warm", "F1"), ("cleared", "off", "F2")]
+    assert all(c.raised_at == T0 - 50 for c in cleared)

@@ -218,3 +218,9 @@ def test_one_rule_from_a_table_of_raw_values() -> None:
     rule, problems = rule_from_table({"name": "hot", "when": "value", "property": "t", "above": "x"}, "f.toml", 7)
     assert rule is None and [str(p) for p in problems] == ["f.toml:7: rule 'hot': 'above' needs a number, got 'x'"]
     assert set(DESCRIPTIONS) == set(Condition)
+
+
+def test_the_documented_example_reads_without_problems() -> None:
+    ruleset = load_rules(Path(__file__).resolve().parents[2] / "docs" / "alerts.toml")
+    assert ruleset.problems == () and len(ruleset.rules) == 11
+    assert {r.when for r in ruleset.rules} == set(Condition)

@@ -86,3 +86,11 @@ def test_an_existing_schema_3_database_gets_the_table(db_url: str) -> None:
     with Store.open(db_url) as store:
         assert store.list_alerts() == []
         assert store.record_change(raised()) is not None
+
+
+def test_changes_recorded_in_one_go_are_each_recorded_once(db_url: str) -> None:
+    change = raised("offline", "A")
+    with Store.open(db_url) as store:
+        first, again, clear = store.record_changes([change, change, cleared(change, T0 + 9)])
+        assert first is not None and again is None and clear is not None and clear.id == first.id
+        assert [a.cleared_at for a in store.list_alerts()] == [T0 + 9]
