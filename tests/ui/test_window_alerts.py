@@ -106,3 +106,19 @@ def test_close_to_tray_hides_when_the_desktop_has_a_tray(qtbot: Any, settings: A
     assert window.isVisible()
     window.alerts.tray.quit_action.trigger()
     assert closed == [True] and not window.isVisible()
+
+
+def test_the_rules_file_reloads_when_it_changes_and_bad_rules_are_said(qtbot: Any, settings: AppSettings,
+                                                                     tmp_path: Path) -> None:
+    path = tmp_path / "rules" / "alerts.toml"
+    path.parent.mkdir()
+    window = MainWindow(settings, alerts_path=path, tray=False)
+    qtbot.addWidget(window)
+    alerts = window.alerts
+    assert alerts.ruleset.rules == () and "No alert rules yet" in alerts.panel.notice.text()
+    path.write_text(RULES)  # another editor, or the recorder's admin
+    qtbot.waitUntil(lambda: [r.name for r in alerts.ruleset.rules] == ["offline 2 s"], timeout=10_000)
+    path.write_text(RULES + '\n[[rule]]\nname = "typo"\nwhen = "ofline"\n')
+    qtbot.waitUntil(lambda: bool(alerts.ruleset.problems), timeout=10_000)
+    assert [r.name for r in alerts.ruleset.rules] == ["offline 2 s"]  # the good rule still runs
+    assert f"{path}:8: rule 'typo': 'when' is one of" in alerts.panel.notice.text()

@@ -28,9 +28,9 @@ from PySide6.QtCore import QFileSystemWatcher, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QDockWidget, QMainWindow, QMenu
 
-from ayla_monitor.alerts.evaluate import AlertChange, AlertEvaluator, StreamFacts
+from ayla_monitor.alerts.evaluate import AlertChange
 from ayla_monitor.alerts.rules import RuleSet, facts_of, load_rules
-from ayla_monitor.dss.link import StreamState
+from ayla_monitor.core.alerting import Alerting, RecordedChange, stream_facts
 from ayla_monitor.paths import config_dir
 from ayla_monitor.store.alerts import AlertRecord
 from ayla_monitor.ui.alerts.model import AlertMark, marks_of, severity_of
@@ -55,6 +55,12 @@ TICK_MS = 250
 def default_rules_path() -> Path:
     """``~/.config/ayla-monitor/alerts.toml`` on Linux (the recorder takes it with ``--alerts``)."""
     return config_dir() / RULES_FILE
+
+
+def _title(change: AlertChange) -> str:
+    """``Alert: offline for 10 s``, ``Warning: …``, ``Cleared: …``."""
+    kind = ("Alert" if change.severity == "alert" else "Warning") if change.kind == "raised" else "Cleared"
+    return f"{kind}: {one_line(change.rule, 80)}"
 
 
 def who_am_i() -> str:
@@ -90,13 +96,16 @@ class WindowAlerts(QObject):
         self.clock = clock
         self.rules_path = rules_path or default_rules_path()
         self.ruleset = RuleSet(path=str(self.rules_path))
-        self.evaluator = AlertEvaluator((), now=clock())
+        #: the evaluation shared with the recorder; the window's insight is passed at each tick
+        self.alerting = Alerting(self.ruleset, now=clock())
         #: changes handed to the store and not answered yet (ticks skip recording while one is out)
         self._recording = False
         self._queued: list[AlertChange] = []
         self._hid_once = False
         self.editor: QDialog | None = None
         self._local_ids = itertools.count(1)
+        self._adopted: Any = None
+        self._loaded = False
         self._unrecorded_open: dict[tuple[str, str], AlertRecord] = {}
         #: the window is quitting for real (not hiding in the tray)
         self.quitting = False
@@ -114,6 +123,7 @@ class WindowAlerts(QObject):
         self.panel.search_changed.connect(lambda _: self.reload())
         self.panel.stream_opened.connect(self._open_stream)
         self.tray = AlertTray(self, available=tray_available)
+        self.alerting.add_notifier(self._desktop, ("desktop",))
 
         self.rules_action = QAction("Alert &rules…", window)
         self.rules_action.setObjectName("alert-rules")
@@ -186,10 +196,11 @@ class WindowAlerts(QObject):
         if ruleset is None:
             ruleset = load_rules(self.rules_path)
         self._watch()
-        if ruleset.rules == self.ruleset.rules and ruleset.problems == self.ruleset.problems:
+        if self._loaded and ruleset.rules == self.ruleset.rules and ruleset.problems == self.ruleset.problems:
             return self.ruleset
+        self._loaded = True
         self.ruleset = ruleset
-        cleared = self.evaluator.set_rules(ruleset.rules, self.clock())
+        cleared = self.alerting.set_rules(ruleset, self.clock())
         if cleared:
             self._record(cleared)
         if ruleset.problems:
@@ -222,74 +233,71 @@ class WindowAlerts(QObject):
     # -- evaluation
     def add(self, events: Sequence[Any], stream: str | None = None) -> None:
         """A live batch (cheap: a dictionary look-up per event unless a rule names its property)."""
-        if self.evaluator.rules:
-            self.evaluator.add_many(events, stream)
+        if self.alerting.evaluator.rules:
+            self.alerting.add(events, stream)
 
     def tick(self) -> list[AlertChange]:
-        """The evaluator's raises and clears now; recorded off the GUI thread."""
-        if not self.evaluator.rules:
+        """The raises and clears now (over the window's own insight); recorded off the GUI thread."""
+        evaluator = self.alerting.evaluator
+        if not evaluator.rules:
             return []
-        now = self.clock()
-        insight = self._insight() if self.evaluator.needs_insight else None
-        streams = [StreamFacts(s.name, s.state is StreamState.LIVE or bool(s.by_user), s.open_gaps, s.missing)
-                   for s in self._statuses()]
-        changes = self.evaluator.evaluate(insight, now, streams)
+        insight = self._insight() if evaluator.needs_insight else None
+        changes = evaluator.evaluate(insight, self.clock(), stream_facts(self._statuses()))
         if changes:
             self._record(changes)
+        problems = self.alerting.problems()  # once the first devices are known
+        if problems:
+            for problem in problems:
+                log.warning("Alert rule: %s", problem)
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            self.panel.show_notice(f"Rules that cannot match the fleet as known: {problems[0]}{more}. "
+                                   "Open Rules… to see them.")
         return changes
 
     def _record(self, changes: list[AlertChange]) -> None:
         store = self.store_source()
         if store is None:  # nothing to record into: shown all the same
-            self._show([(c, None) for c in changes], recorded=False)
+            self._show([RecordedChange(c, self._unrecorded(c)) for c in changes])
             return
         self._queued.extend(changes)
         if self._recording:
             return  # in order: the next batch goes once this one is answered
         batch, self._queued = self._queued, []
         self._recording = True
+        alerting = self.alerting
+        alerting.store = store
 
-        def work() -> list[tuple[AlertChange, Any]]:
-            return [(change, store.record_change(change)) for change in batch]
-
-        def done(pairs: list[tuple[AlertChange, Any]]) -> None:
+        def done(recorded: list[RecordedChange]) -> None:
             self._recording = False
-            self._show(pairs)
+            self._show(recorded)
             if self._queued:
                 self._record([])
 
         def failed(exc: BaseException) -> None:
-            self._recording = False
-            log.warning("Alerts could not be recorded: %s", exc)
-            self.window.statusBar().showMessage(f"Alerts could not be recorded in the database: {exc}", 15000)
-            self._show([(c, None) for c in batch], recorded=False)
-            if self._queued:
-                self._record([])
+            log.error("Alerts could not be recorded", exc_info=exc)
+            done([])
 
-        self.runner.call(self, work, done, failed)
+        self.runner.call(self, lambda: alerting.record(batch), done, failed)
 
-    def _show(self, pairs: list[tuple[AlertChange, Any]], *, recorded: bool = True) -> None:
-        """Notify and show what was recorded here (``None``: another recorder
-        into this database recorded it first and notifies it). Not
-        ``recorded`` (no database, or writing failed): every change is shown
-        all the same, as a record with a negative id (it cannot be acknowledged)."""
-        if not recorded:
-            pairs = [(c, self._unrecorded(c)) for c, _ in pairs]
-        records = [r for _c, r in pairs if r is not None]
-        for change, record in pairs:
-            if record is None:
-                continue
-            kind = ("Alert" if change.severity == "alert" else "Warning") if change.kind == "raised" else "Cleared"
-            title = f"{kind}: {one_line(change.rule, 80)}"
-            text = one_line(change.detail, 300)
+    def _show(self, recorded: list[RecordedChange]) -> None:
+        """What was recorded here (another recorder into this database may
+        have recorded a change first: it notifies it) in the status bar, the
+        panel, the badges and, through the notifiers, the tray."""
+        for item in recorded:
+            change = item.change
+            title, text = _title(change), one_line(change.detail, 300)
             self.window.statusBar().showMessage(f"{title} — {text}", 30_000 if change.kind == "raised" else 10_000)
             self.panel.show_notice(f"{title} — {text}")
-            if "desktop" in change.notify:
-                self.tray.notify(title, text, quiet=change.kind != "raised")
-        if records:
+        self.alerting.notify(recorded)
+        if recorded:
+            records = [item.record for item in recorded]
             self.panel.upsert(records)
             self._update_state()
             self.recorded.emit(records)
+
+    def _desktop(self, change: AlertChange, record: AlertRecord) -> None:
+        """The desktop notifier: a raise loud, a clear quiet."""
+        self.tray.notify(_title(change), one_line(change.detail, 300), quiet=change.kind != "raised")
 
     def _unrecorded(self, change: AlertChange) -> AlertRecord:
         key = (change.rule, change.subject)
@@ -315,7 +323,11 @@ class WindowAlerts(QObject):
             return
         search = self.panel.search_text() or None
 
-        def done(records: list[Any]) -> None:
+        def done(records: list[AlertRecord]) -> None:
+            if store is not self._adopted and not search:
+                # alerts open in this database: kept open (not raised again), cleared when they stop
+                self._adopted = store
+                self.alerting.adopt(records)
             self.panel.set_records(records)
             self._update_state()
 
