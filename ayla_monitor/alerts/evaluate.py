@@ -553,6 +553,7 @@ class AlertEvaluator:
     def _look_at_insight(self, insight: FleetInsight, now: float) -> None:
         scopes = self._insight_scope
         rules_all = self._insight
+        quiet_min = insight.settings.quiet_min_s
         counts = self._ack_counts
         for device in insight.devices():
             dsn = device.dsn
@@ -563,12 +564,13 @@ class AlertEvaluator:
                 scopes[dsn] = cached = (device.oem_model, rules)
             for rule in cached[1]:
                 when = rule.when
-                if when is Condition.QUIET:
-                    holds = insight.is_quiet(device, now)
+                if when is Condition.QUIET:  # (heard from within the minimum: not quiet, no rhythm to take)
+                    last = device.last_heard
+                    holds = last is not None and now - last > quiet_min and insight.is_quiet(device, now)
                     value: object = (device.last_heard, device.typical_interval)
                 elif when is Condition.FLAPPING:
-                    holds = insight.is_flapping(device, now)
                     recent = device.recent_flaps
+                    holds = recent is not None and insight.is_flapping(device, now)
                     value = recent.last_hour(now) if recent is not None else 0
                 elif when is Condition.RATE:
                     rate = device.rate.per_minute(now)

@@ -14,6 +14,7 @@ wins), and says ``None`` to the others, which therefore do not notify.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -88,23 +89,20 @@ def record_change(db: peewee.Database, change: AlertChange) -> AlertRecord | Non
     (or a clear finds no open alert: raised before this database was used)."""
     key = open_key(change.rule, change.subject)
     if change.kind == RAISED:
+        record = AlertRecord(
+            0, redact(change.rule)[:255], change.condition[:32], redact(change.subject)[:255],
+            None if change.dsn is None else change.dsn[:32],
+            None if change.stream is None else redact(change.stream)[:255],
+            change.at, None, redact(change.detail), None, None, change.severity[:16],
+        )
         query = Alert.insert(
-            rule=redact(change.rule)[:255],
-            condition=change.condition[:32],
-            severity=change.severity[:16],
-            subject=redact(change.subject)[:255],
-            dsn=None if change.dsn is None else change.dsn[:32],
-            stream=None if change.stream is None else redact(change.stream)[:255],
-            raised_at=change.at,
-            detail=redact(change.detail),
-            open_key=key,
+            rule=record.rule, condition=record.condition, severity=record.severity, subject=record.subject,
+            dsn=record.dsn, stream=record.stream, raised_at=record.raised_at, detail=record.detail, open_key=key,
         ).on_conflict_ignore()
-        with db.atomic():
-            cursor = db.execute(query)
-            if cursor.rowcount != 1:
-                return None
-            row = _select(db).where(Alert.id == cursor.lastrowid).first()
-        return AlertRecord(*row) if row is not None else None
+        cursor = db.execute(query)
+        if cursor.rowcount != 1:
+            return None
+        return dataclasses.replace(record, id=cursor.lastrowid)
     with db.atomic():
         found = _by_key(db, key)
         if found is None:
