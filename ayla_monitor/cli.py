@@ -363,6 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     team_cmd.add_parsers(commands, _add_db)  # prune, status, tail
     team_cmd.add_record_options(rec)
+    from ayla_monitor.headless import alerts_cmd
+
+    alerts_cmd.add_parser(commands, _add_db, _count)
+    alerts_cmd.add_record_options(rec, _positive_float, _count)
     for command in commands.choices.values():
         _add_logging(command, top=False)
     return parser
@@ -498,6 +502,12 @@ def _cmd_record(args: argparse.Namespace, err: TextIO) -> int:
     except CaptureRefused as exc:
         err.write(f"ayla-monitor record: {exc}\n")
         return ExitCode.USAGE
+    from ayla_monitor.headless.alerts_cmd import record_alerts
+
+    rules, on_alert, wrong = record_alerts(args)
+    if wrong is not None:
+        err.write(f"ayla-monitor record: {wrong}\n")
+        return ExitCode.USAGE
     options = ClientOptions(
         dead_after=args.dead_after,
         ca_file=args.ca_file,
@@ -518,6 +528,8 @@ def _cmd_record(args: argparse.Namespace, err: TextIO) -> int:
                 frame_observer=capture.observe if capture is not None else None,
                 retention_days=args.retention_days,
                 status_interval=args.status_interval,
+                alerts=rules,
+                on_alert=on_alert,
             )
         )
     except StoreError as exc:
@@ -853,6 +865,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_report(args, sys.stdout, err)
         if args.command == "gaps":
             return _cmd_gaps(args, sys.stdout, err)
+        if args.command == "alerts":
+            from ayla_monitor.headless.alerts_cmd import run as alerts_command
+
+            return alerts_command(args, lambda: database_url(args, dict(os.environ)), sys.stdout, err,
+                                  usage_errors=(UsageError,))
         if args.command == "simulate":
             return _cmd_simulate(args, err)
         if args.command == "doctor":

@@ -1,7 +1,7 @@
 """Dependencies point one way (see style.md §4): checked from each module's
 imports, read with ``ast``.
 
-    cli ──> headless ──> core ──> store ──> fleet (pure device model, insight) ──> dss (pure core)
+    cli ──> headless ──> core ──> store ──> alerts (pure rules) ──> fleet (pure device model, insight) ──> dss
      └─(lazy)─> ui ───────┴──────────────────> dss.client, simulator
 """
 
@@ -25,17 +25,20 @@ RULES: dict[str, tuple[set[str], set[str]]] = {
     "simulator": ({"dss", "simulator", "capture"}, QT | DB),
     # capture files: pure formats and redaction over dss, and file I/O; no network, no database
     "capture": ({"dss", "capture", "root"}, QT | DB | {"websockets", "asyncio", "socket", "ssl"}),
-    "store": ({"dss", "store", "paths", "fleet"}, QT | {"websockets"}),  # fleet: the device model it folds
-    "core": ({"dss", "dss.client", "store", "core", "root", "fleet"}, QT | DB),  # root: the version (status rows)
+    "store": ({"dss", "store", "paths", "fleet", "alerts"}, QT | {"websockets"}),  # fleet: the device model it folds
+    "core": ({"dss", "dss.client", "store", "core", "root", "fleet", "alerts"}, QT | DB),  # root: the version (status rows)
     # the device model and the insight: pure folds over dss events (issue 12)
     "fleet": ({"dss", "fleet"}, QT | DB | IO),
-    "headless": ({"dss", "dss.client", "store", "core", "headless", "capture", "root", "fleet"}, QT | DB),
+    # alert rules and their evaluation: pure over dss events and the fleet insight (issue 13)
+    "alerts": ({"dss", "fleet", "alerts"}, QT | DB | IO),
+    "headless": ({"dss", "dss.client", "store", "core", "headless", "capture", "root", "fleet", "alerts"},
+                 QT | DB),
     "keystore": ({"dss", "keystore", "paths"}, QT | DB),
     "display": ({"display"}, QT | DB | IO),
     "ui": ({"dss", "dss.client", "store", "core", "headless", "simulator", "keystore", "ui", "root", "paths",
-            "capture", "fleet"}, DB),
+            "capture", "fleet", "alerts"}, DB),
     "cli": ({"dss", "dss.client", "store", "core", "headless", "simulator", "ui", "display", "root", "paths",
-             "desktop_entry"}, QT | DB),
+             "desktop_entry", "alerts"}, QT | DB),
     # the app's folders and shipped files; the menu entry; the windowed entry point (issue 16)
     "paths": ({"paths"}, QT | DB | {"asyncio", "websockets", "socket", "ssl", "threading", "selectors"}),
     "desktop_entry": ({"paths", "desktop_entry"}, QT | DB | {"asyncio", "websockets", "socket", "ssl"}),

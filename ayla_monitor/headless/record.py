@@ -21,9 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from ayla_monitor.alerts.rules import RuleSet
+from ayla_monitor.core.alert_command import AlertCommand
+from ayla_monitor.core.alerting import Alerting, stream_facts
 from ayla_monitor.core.engine import Engine
 from ayla_monitor.core.observed import FrameObserver, ObservedEngine
-from ayla_monitor.core.status import StatusChanged, StreamState, StreamStatus, WriterHealth
+from ayla_monitor.core.status import FramesReceived, StatusChanged, StreamState, StreamStatus, WriterHealth
 from ayla_monitor.dss.client import ClientOptions
 from ayla_monitor.dss.errors import SETTINGS_REJECTED
 from ayla_monitor.dss.subscription import StreamDefinition
@@ -47,6 +50,8 @@ class RecordResult:
     filled: str = ""
     #: the database as given to ``ayla-monitor import`` (no password)
     database: str = ""
+    #: with ``--alerts``: what this recorder raised, cleared and ran, one sentence
+    alerts: str = ""
 
     @property
     def all_rejected(self) -> bool:
@@ -171,12 +176,20 @@ async def record(
     max_pending: int = 20_000,
     retention_days: float | None = None,
     status_interval: float | None = None,
+    alerts: RuleSet | None = None,
+    on_alert: AlertCommand | None = None,
+    alerts_check_after: float = 60.0,
 ) -> RecordResult:
     """Record until told to stop; see the module docstring. ``frame_observer``
     sees every batch received (``--capture``); ``max_pending``: how many
     frames may wait for the database writer before the streams pause;
     ``retention_days``: prune older events meanwhile; ``status_interval``:
-    write this recorder's status row that often (``ayla-monitor status``). Raises
+    write this recorder's status row that often (``ayla-monitor status``);
+    ``alerts``: rules evaluated on what arrives, alerts recorded in the
+    database (each problem of the file is written once at the start); and
+    ``on_alert``: run for each raise and clear this recorder recorded;
+    ``alerts_check_after``: the rules are checked against the devices seen
+    in that many seconds from the first event (once). Raises
     :class:`~ayla_monitor.store.errors.DatabaseUnavailable` if the database
     cannot be opened (nothing was received then)."""
     out = out if out is not None else sys.stderr
@@ -197,6 +210,9 @@ async def record(
     out.write(f"Recording {_plural(len(definitions), 'stream')} into {describe_database(database_url)}\n")
     for definition in definitions:
         out.write(f"  {definition.name}: {definition.display_url}\n")
+    alerting = _start_alerts(alerts, on_alert, out, alerts_check_after) if not fill_gaps else None
+    if alerting is not None and alerting.needs_typed_events:
+        options = dataclasses.replace(options, lean=False)  # the insight reads typed events
     out.flush()
     try:
         reporting = None if fill_gaps else status_interval
@@ -209,6 +225,10 @@ async def record(
                                     status_interval=reporting)
         async with engine:
             updates = engine.subscribe()
+            if alerting is not None:
+                alerting.store = engine.store
+                # alerts a previous run left open: cleared when their condition is seen to stop
+                alerting.adopt(await asyncio.to_thread(engine.store.list_alerts, open_only=True))
             if fill_gaps:  # on demand: ask for the open gaps, then stop
                 sentences = []
                 for definition in definitions:
@@ -223,6 +243,8 @@ async def record(
 
             async def watch() -> None:
                 async for update in updates:
+                    if alerting is not None and update.__class__ is FramesReceived:
+                        alerting.add(update.frames, engine.definition(update.stream_id).name)
                     # Snapshots only when a stream stops or the line is due,
                     # not for every batch of a burst.
                     if (
@@ -243,11 +265,23 @@ async def record(
                 await engine.done.wait()
                 stop.set()
 
+            def warn(text: str) -> None:
+                line.finish()
+                out.write(text + "\n")
+                out.flush()
+
             async with asyncio.TaskGroup() as tasks:
                 helpers = [tasks.create_task(f()) for f in (watch, deadline, counted)]
+                if alerting is not None:
+                    helpers.append(tasks.create_task(alerting.run(lambda: stream_facts(engine.statuses()), warn=warn)))
+                running = tasks.create_task(on_alert.run()) if on_alert is not None and alerting else None
                 await stop.wait()
                 for task in helpers:
                     task.cancel()
+                if running is not None:
+                    # the commands of the last alerts finish (each has its timeout)
+                    await on_alert.drain(on_alert.timeout + 1.0)  # type: ignore[union-attr]
+                    running.cancel()
             for status in engine.statuses():
                 await engine.stop_stream(status.stream_id)
         # after the writer closed: what became of every frame is known now
@@ -256,12 +290,43 @@ async def record(
         result.stored = engine.health.stored
         result.writer_error = engine.health.error
         result.spill_path = engine.spill_path
+        if alerting is not None:
+            result.alerts = _alerts_sentence(alerting, on_alert)
     finally:
         line.finish()
         for sig in installed:
             loop.remove_signal_handler(sig)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _start_alerts(alerts: RuleSet | None, on_alert: AlertCommand | None, out: TextIO,
+                  check_after: float) -> Alerting | None:
+    """The rules' evaluation, its problems written once; ``None`` without rules."""
+    if alerts is None:
+        return None
+    for problem in alerts.problems:
+        out.write(f"Alert rules: {problem}\n")
+    if alerts.problems:
+        out.write(f"  ({_plural(len(alerts.rules), 'good rule')} of {alerts.path} will run)\n")
+    if not alerts.rules:
+        return None
+    alerting = Alerting(alerts, now=time.time(), facts_window=check_after)
+    if on_alert is not None:
+        # A recorder has no desktop: its command serves every rule that notifies.
+        alerting.add_notifier(on_alert, ("exec", "desktop"))
+    out.write(f"Alerts: {_plural(len(alerts.rules), 'rule')} from {alerts.path}"
+              + (f", running {on_alert.command!r} for each raise and clear" if on_alert else "") + "\n")
+    return alerting
+
+
+def _alerts_sentence(alerting: Alerting, command: AlertCommand | None) -> str:
+    text = (f"{_plural(alerting.raised, 'alert')} raised, {alerting.cleared:,} cleared, "
+            f"{len(alerting.evaluator.open()):,} open")
+    if command is not None:
+        text += f"; --on-alert ran {_plural(command.ran, 'command')} ({command.failed:,} failed"
+        text += f", {command.dropped:,} not run: too many waiting)" if command.dropped else ")"
+    return text
 
 
 def _import_db_arg(url: str) -> str:
@@ -335,6 +400,8 @@ def summary(result: RecordResult) -> list[str]:
             lines.append(f"    {s.notice}")
     if result.filled:
         lines.append(f"Gaps: {result.filled}")
+    if result.alerts:
+        lines.append(f"Alerts: {result.alerts}")
     if result.writer_error:
         lines.append(f"Database error: {result.writer_error}")
     if result.spill_path is not None:

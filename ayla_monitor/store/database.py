@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -19,10 +20,13 @@ from typing import Any, TypeVar
 import peewee
 from peewee import SQL, fn
 
+from ayla_monitor.alerts.evaluate import AlertChange
 from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.dss.frames import loads_json
 from ayla_monitor.dss.keys import redact
 from ayla_monitor.fleet.device import VALUE_KEPT, DeviceState, fold_latest
+from ayla_monitor.store import alerts
+from ayla_monitor.store.alerts import AlertRecord
 from ayla_monitor.store.connection import explain_failure, make_database, mysql_errno
 from ayla_monitor.store.errors import DatabaseUnavailable
 from ayla_monitor.store.location import describe_database, is_mysql_url, sqlite_path
@@ -411,6 +415,27 @@ class Store:
             total += deleted
             if deleted < batch:
                 return total
+
+    # -- alerts (store/alerts.py) -------------------------------------------
+
+    def record_change(self, change: AlertChange) -> AlertRecord | None:
+        """Store an alert's raise or clear; ``None`` when another recorder
+        into this database already did (then it, not this one, notifies)."""
+        return self._call(lambda db: alerts.record_change(db, change))
+
+    def record_changes(self, changes: Sequence[AlertChange]) -> list[AlertRecord | None]:
+        """:meth:`record_change` for each, in one transaction."""
+        return self._call(lambda db: alerts.record_changes(db, changes))
+
+    def list_alerts(self, *, open_only: bool = False, limit: int = alerts.DEFAULT_LIMIT,
+                    search: str | None = None) -> list[AlertRecord]:
+        """Open alerts first, then the newest (see :func:`~ayla_monitor.store.alerts.list_alerts`)."""
+        return self._call(lambda db: alerts.list_alerts(db, open_only=open_only, limit=limit, search=search))
+
+    def acknowledge(self, alert_id: int, by: str, at: float | None = None) -> bool:
+        """Mark an alert seen by ``by`` (now, unless ``at`` says when); whether it exists."""
+        when = time.time() if at is None else at
+        return self._call(lambda db: alerts.acknowledge(db, alert_id, by, when))
 
     def size_bytes(self) -> int | None:
         """The database's size on disk (data and indexes), ``None`` if unknown."""

@@ -41,6 +41,7 @@ __all__ = [
     "Gap",
     "DeviceLatest",
     "SchemaVersion",
+    "Alert",
     "MODELS",
     "WIDTHS",
 ]
@@ -218,7 +219,40 @@ class SchemaVersion(BaseModel):
         table_name = "schema_version"
 
 
-MODELS: tuple[type[BaseModel], ...] = (Stream, Event, MalformedFrame, Gap, DeviceLatest, SchemaVersion)
+class Alert(BaseModel):
+    """An alert raised by a rule on a subject (a device's DSN or a stream's
+    name), and its clearing and acknowledgement (schema 4, issue 13).
+
+    ``open_key`` (a hash of rule and subject) is set while the alert is open
+    and NULL once cleared; being unique, it lets several recorders writing
+    into one database raise each alert once: the first insert wins, the
+    others are ignored (a unique index admits any number of NULLs)."""
+
+    id = AutoField()
+    rule = CharField(max_length=255)
+    condition = CharField(max_length=32)
+    severity = CharField(max_length=16, default="alert")
+    subject = CharField(max_length=255)
+    dsn = CharField(max_length=32, null=True)
+    stream = CharField(max_length=255, null=True)
+    raised_at = DoubleField()
+    cleared_at = DoubleField(null=True)
+    detail = LongTextField()
+    clear_detail = LongTextField(null=True)
+    acknowledged_by = CharField(max_length=255, null=True)
+    acknowledged_at = DoubleField(null=True)
+    open_key = CharField(max_length=64, null=True)
+
+    class Meta:
+        table_name = "alerts"
+        indexes = (
+            (("open_key",), True),
+            # the Alerts panel's history: newest first
+            (("raised_at",), False),
+        )
+
+
+MODELS: tuple[type[BaseModel], ...] = (Stream, Event, MalformedFrame, Gap, DeviceLatest, SchemaVersion, Alert)
 
 #: Column widths that the row builder enforces (hostile input may be longer;
 #: ``raw`` keeps everything).

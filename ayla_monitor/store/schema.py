@@ -90,7 +90,8 @@ def _v4(database: peewee.Database, migrator: SchemaMigrator) -> None:
 
 
 #: version -> step that brings a database from ``version - 1`` to ``version``,
-#: after missing tables, columns and indexes were added.
+#: after missing tables, columns and indexes were added. (Version 4 also
+#: added the ``alerts`` table: creating it is all it needs.)
 MIGRATIONS: dict[int, Callable[[peewee.Database, SchemaMigrator], None]] = {2: _v2, 3: _v3, 4: _v4}
 #: steps that leave a SQLite file's existing tables as they are (no copy first)
 _SQLITE_UNCHANGED = {4}

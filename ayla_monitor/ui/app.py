@@ -133,6 +133,8 @@ class Session:
         window.tiles.device_opened.connect(lambda dsn: self.open_device(dsn))
         window.fleet_table.device_opened.connect(lambda dsn: self.open_device(dsn))
         window.problems.device_opened.connect(lambda dsn: self.open_device(dsn))
+        window.alerts.panel.device_opened.connect(lambda dsn: self.open_device(dsn))
+        window.alerts.store_source = self._alert_store  # alerts are recorded in the database open now
         window.log_view.device_requested.connect(lambda dsn: self.open_device(dsn))
         panel = window.streams_panel
         if isinstance(panel, StreamsPanel):
@@ -227,6 +229,7 @@ class Session:
             self.window.set_stream_name(record.id, record.name)
         self.window.add_history(states, [row_from_stored(e) for e in events])
         self.window.load_insight_history(store)  # the fleet table's and Problems' last hour
+        self.window.alerts.reload()
         self.database_size = size
         self.window.set_database(describe_database(store.url), size)
 
@@ -580,6 +583,9 @@ class Session:
             return None
         return self.engine.store
 
+    def _alert_store(self) -> Any:
+        return self.engine.store if self.engine is not None else self.watching.store
+
     def _keep(self, widget: QWidget) -> None:
         self._windows.append(widget)
         widget.destroyed.connect(lambda *_: self._windows.remove(widget) if widget in self._windows else None)
@@ -717,7 +723,7 @@ async def run_app(*, database: str | None, demo: bool, exit_after: float | None,
         timer = QTimer(window)
         timer.setObjectName("exit-after")
         timer.setSingleShot(True)
-        timer.timeout.connect(window.close)
+        timer.timeout.connect(window.quit)
         timer.start(max(0, int(exit_after * 1000)))
     try:
         async with asyncio.TaskGroup() as tasks:

@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 
 from ayla_monitor.fleet.device import DeviceState
 from ayla_monitor.fleet.insight import DeviceInsight, DeviceSummary, FleetInsight
+from ayla_monitor.ui.alerts.model import AlertMark
 from ayla_monitor.ui.formatting import format_ago, format_duration, one_line
 
 __all__ = ["Column", "Grouping", "FleetTableModel", "FleetTableView", "RowCollector", "merge_rows",
@@ -265,7 +266,8 @@ _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _DSN = int(Qt.ItemDataRole.UserRole) + 1
 _ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
 _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
-_ROLES = frozenset({_DISPLAY, _DSN, _ALIGN, _FOREGROUND, int(Qt.ItemDataRole.ToolTipRole)})
+_DECORATION = int(Qt.ItemDataRole.DecorationRole)  # the DSN's open-alert badge (issue 13)
+_ROLES = frozenset({_DISPLAY, _DSN, _ALIGN, _FOREGROUND, int(Qt.ItemDataRole.ToolTipRole), _DECORATION})
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _OFFLINE = QColor("#cf4848")
 _ONLINE = QColor("#2f9e58")
@@ -290,6 +292,8 @@ class FleetTableModel(QAbstractTableModel):
         self.sort_order = Qt.SortOrder.AscendingOrder
         self.grouping = Grouping.NONE
         self._now = clock()
+        #: DSN -> its open-alert badge, shown in the DSN column (set by the window's alerts)
+        self.alert_marks: dict[str, AlertMark] = {}
 
     # -- contents
     def rows(self) -> list[DeviceSummary]:
@@ -412,6 +416,9 @@ class FleetTableModel(QAbstractTableModel):
             return s.dsn
         if role == _ALIGN:
             return _RIGHT if column in _NUMERIC else None
+        if role == _DECORATION:
+            mark = self.alert_marks.get(s.dsn) if column == Column.DSN else None
+            return mark.icon() if mark is not None else None
         if role == _FOREGROUND:
             if column == Column.STATE:
                 if s.online is False:
@@ -426,6 +433,8 @@ class FleetTableModel(QAbstractTableModel):
             return f"Its rhythm: an event every {format_duration(s.typical_interval_s)} or so"
         if column == Column.FLAPS:
             return f"{s.flaps_hour} in the last hour, {s.flaps_day} in 24 h" + (" (flapping)" if s.flapping else "")
+        if column == Column.DSN and s.dsn in self.alert_marks:
+            return f"{one_line(s.dsn, 400)}\n{self.alert_marks[s.dsn].tooltip()}"
         if column in (Column.DSN, Column.MODEL, Column.OEM, Column.TAGS):
             return one_line(self._display(s, Column(column)), 400)
         return None

@@ -40,6 +40,7 @@ from ayla_monitor import APP_NAME, __version__
 from ayla_monitor.core.status import StreamStatus, WriterHealth
 from ayla_monitor.dss.events import MalformedFrame
 from ayla_monitor.fleet.insight import DeviceSummary
+from ayla_monitor.ui.alerts.window import WindowAlerts
 from ayla_monitor.ui.event_log import EventLogView, LogRow, row_from_frame
 from ayla_monitor.ui.fleet_table import FleetTableView, RowCollector
 from ayla_monitor.ui.formatting import format_bytes, format_count, one_line
@@ -170,7 +171,10 @@ class MainWindow(QMainWindow):
     closed = Signal()
 
     def __init__(self, settings: AppSettings, *, streams_panel: QWidget | None = None,
-                 clock: Callable[[], float] = time.time, parent: QWidget | None = None) -> None:
+                 clock: Callable[[], float] = time.time, parent: QWidget | None = None,
+                 alerts_path: Path | None = None, tray: bool | None = None) -> None:
+        """``alerts_path``: the alert rules file (default: ``alerts.toml`` in the
+        config folder); ``tray``: whether to use the system tray (default: if there is one)."""
         super().__init__(parent)
         self.settings = settings
         self.clock = clock
@@ -258,6 +262,17 @@ class MainWindow(QMainWindow):
         self.fleet_rows_collector.ready.connect(self.problems.refresh)
         self.problems_dock.visibilityChanged.connect(lambda shown: shown and self.fleet_rows_collector.collect())
 
+        # alerts (issue 13): the dock beside Problems, the Alerts menu, the tray, the badges
+        self.alerts = WindowAlerts(self, insight=lambda: self.insight_feed.insight, states=self.tiles.model.tiles,
+                                   statuses=lambda: self._problem_source()[1], runner=self.queries,
+                                   settings=settings, rules_path=alerts_path, clock=clock, tray_available=tray)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.alerts.dock)
+        self.tabifyDockWidget(self.problems_dock, self.alerts.dock)
+        self.problems_dock.raise_()
+        self.view_menu.insertAction(self.view_menu.actions()[2], self.alerts.dock.toggleViewAction())
+        self.menuBar().insertMenu(self.menuBar().actions()[-1], self.alerts.menu)  # before Help
+        self.alerts.tray.quit_requested.connect(self.quit)
+
         self._build_status_bar()
 
         # wiring
@@ -277,6 +292,7 @@ class MainWindow(QMainWindow):
         self.status_timer.setInterval(1000)
         self.status_timer.timeout.connect(self._update_rate)
         self.status_timer.timeout.connect(self.insight_feed.advance)
+        self.status_timer.timeout.connect(self.alerts.panel.tick)
         self.status_timer.start()
 
         self._update_title()
@@ -308,7 +324,7 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, name="quit")
         if self.quit_action.shortcut().isEmpty():
             self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
-        self.quit_action.triggered.connect(self.close)
+        self.quit_action.triggered.connect(lambda: self.quit())
         self.focus_filter_action = self._action("&Find in events", QKeySequence.StandardKey.Find,
                                                 name="focus-filter", tip="Type to filter the event log")
         self.clear_filter_action = self._action("&Clear filters", "Ctrl+Shift+L", name="clear-filter",
@@ -509,6 +525,7 @@ class MainWindow(QMainWindow):
         events = [f for f in frames if f.__class__ is not MalformedFrame]
         self.tiles.fold(events)
         self.insight_feed.add(stream_id, events)
+        self.alerts.add(events)
         self._received += len(frames)
         self.refresh()
 
@@ -692,7 +709,16 @@ class MainWindow(QMainWindow):
         self.settings.save_state("log-header", self.log_view.table.horizontalHeader().saveState().data())
         self.settings.qsettings.sync()
 
+    def quit(self) -> None:
+        """Quit for real, even when closing would keep watching in the tray."""
+        self.alerts.quitting = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.alerts.hide_to_tray():  # the user chose to keep watching: streams and alerts go on
+            event.ignore()
+            return
+        self.alerts.close()
         self.refresh.cancel()
         self.queries.close()
         try:

@@ -195,6 +195,8 @@ class AppSettings:
     tile_density: str = "normal"
     #: a device offline longer than this (minutes) is listed in Problems
     offline_problem_min: int = 10
+    #: closing the window hides it in the tray; streams, recording and alerts go on (issue 13)
+    keep_in_tray: bool = False
     streams: list[SavedStream] = field(default_factory=list)
     _qsettings: QSettings | None = field(default=None, repr=False, compare=False)
 
@@ -224,6 +226,7 @@ class AppSettings:
             devices_view="table" if str(qs.value("devices/view") or "") == "table" else "tiles",
             tile_density="compact" if str(qs.value("devices/density") or "") == "compact" else "normal",
             offline_problem_min=int(_clamp(_as_int(qs.value("problems/offline_min"), 10) or 10, (1, 10_080))),
+            keep_in_tray=str(qs.value("alerts/keep_in_tray") or "").lower() in ("true", "1"),
             streams=cls._load_streams(qs),
             _qsettings=qs,
         )
@@ -284,6 +287,7 @@ class AppSettings:
         qs.setValue("devices/view", self.devices_view)
         qs.setValue("devices/density", self.tile_density)
         qs.setValue("problems/offline_min", int(self.offline_problem_min))
+        qs.setValue("alerts/keep_in_tray", "true" if self.keep_in_tray else "false")
         qs.remove("streams")  # the old array, which may have been longer
         qs.beginWriteArray("streams", len(self.streams))
         try:

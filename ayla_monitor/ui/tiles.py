@@ -71,6 +71,7 @@ from PySide6.QtWidgets import (
 
 from ayla_monitor.dss.events import value_text
 from ayla_monitor.fleet.device import VALUE_KEPT, DeviceState, PropertyState
+from ayla_monitor.ui.alerts.model import AlertMark
 from ayla_monitor.ui.formatting import (
     format_ago,
     format_duration,
@@ -201,6 +202,8 @@ class Role(enum.IntEnum):
     DSN = Qt.ItemDataRole.UserRole + 2
     FILTER = Qt.ItemDataRole.UserRole + 5
     ONLINE = Qt.ItemDataRole.UserRole + 6
+    #: the device's open-alert badge (an AlertMark) or None
+    ALERT = Qt.ItemDataRole.UserRole + 7
 
 
 class SortMode(enum.Enum):
@@ -260,6 +263,8 @@ class DeviceTilesModel(QAbstractListModel):
         self.clock = clock
         #: the property the sparklines show where a tile has it (else its busiest number).
         self.trend_property: str | None = None
+        #: DSN -> its open-alert badge (issue 13; set by the window's alerts)
+        self.alert_marks: dict[str, AlertMark] = {}
 
     def tiles(self) -> Sequence[DeviceTile]:
         return self._tiles
@@ -357,6 +362,14 @@ class DeviceTilesModel(QAbstractListModel):
         self.trend_property = name
         if self._tiles:
             self.dataChanged.emit(self.index(0), self.index(len(self._tiles) - 1), [Role.TILE])
+
+    def set_alert_marks(self, marks: dict[str, AlertMark]) -> None:
+        """The badges of the devices with an open alert; repaints the tiles that changed."""
+        old, self.alert_marks = self.alert_marks, marks
+        for dsn in {d for d in old.keys() | marks.keys() if old.get(d) != marks.get(d)}:
+            row = self._rows.get(dsn)
+            if row is not None:
+                self.dataChanged.emit(self.index(row), self.index(row), [Role.ALERT])
 
     def clear(self) -> None:
         self.beginResetModel()
@@ -456,8 +469,11 @@ class DeviceTilesModel(QAbstractListModel):
             return tile.filter_text()
         if role == Role.ONLINE:
             return tile.online
+        if role == Role.ALERT:
+            return self.alert_marks.get(tile.dsn)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return tooltip_text(tile.describe(self.clock()))
+            mark = self.alert_marks.get(tile.dsn)
+            return tooltip_text((f"{mark.tooltip()}\n" if mark else "") + tile.describe(self.clock()))
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{tile.dsn}, {tile.status_text()}"
         return None
@@ -730,6 +746,13 @@ class TileDelegate(QStyledItemDelegate):
         painter.setPen(colour)
         painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, badge_text)
 
+        mark = index.data(Role.ALERT)
+        if isinstance(mark, AlertMark):  # an open alert: a dot left of the state (issue 13)
+            size = fm_s.height() - 2
+            badge_w += size + 6
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(mark.colour)
+            painter.drawEllipse(QRectF(badge.left() - size - 6, badge.center().y() - size / 2 + 1, size, size))
         painter.setFont(g["bold"])
         painter.setPen(text)
         dsn_rect = QRect(header.left(), header.top(), header.width() - badge_w - 8, header.height())

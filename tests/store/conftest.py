@@ -17,7 +17,8 @@ from ayla_monitor.dss.frames import encode_frame, parse_frame
 from ayla_monitor.store.connection import make_database
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-PROJECT_TABLES = ("gaps", "events", "malformed_frames", "device_latest", "schema_version", "streams", "recorders")
+PROJECT_TABLES = ("gaps", "events", "malformed_frames", "device_latest", "schema_version", "streams", "recorders",
+                  "alerts")
 SAMPLE_TYPES = ("connectivity", "datapoint", "datapointack", "location", "registration")
 
 

@@ -53,6 +53,15 @@ def samples() -> Callable[..., Any]:
     return sample
 
 
+@pytest.fixture(autouse=True)
+def private_config_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The app's config folder (where the window reads alerts.toml) in tmp_path,
+    never the user's (platformdirs follows XDG_CONFIG_HOME)."""
+    folder = tmp_path / "config"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
+    return folder / "ayla-monitor"
+
+
 @pytest.fixture
 def qsettings(tmp_path: Path) -> QSettings:
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
