@@ -132,7 +132,7 @@ def main() -> None:
     turns.sort()
     print(f"  a turn of the collector: {statistics.median(turns):7.1f} ms median, {turns[-2]:.1f} ms next to worst, "
           f"{turns[-1]:.1f} ms worst "
-          f"({fleet_table.SLICE} devices a turn; the last turn merges the tiles' devices)")
+          f"({fleet_table.SLICE} devices a turn, then a turn merging the tiles' devices)")
     print(f"merge with the tiles:     {merge_ms:8.1f} ms")
     print(f"refresh, re-sorted:       {refresh_ms:8.1f} ms")
     print(f"refresh, pointer over it: {still_ms:8.1f} ms")

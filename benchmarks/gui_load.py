@@ -15,6 +15,10 @@ own CPU cost per event, without sockets or a database, is measured by
 
     .venv/bin/python benchmarks/gui_load.py --events 500000 --log-window 100000
 
+With ``--live-rate R`` the simulator generates the events live at R a
+second instead (issue 12's fleet: ``--devices 10000 --live-rate 5000
+--table``, the window showing the fleet table, ``--table``).
+
 With ``--big-every 9 --big-mb 1`` every 9th event is a datapoint whose value
 is 1 MB (issue 10: the window reached 776 MB after 3,500 such events). Those
 are generated live at ``--rate`` events/s (a replay buffer of 1 MB frames
@@ -42,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def serve(events: int, devices: int, big_every: int | None = None, big_mb: float = 1.0,
-          rate: float = 2000.0) -> None:
+          rate: float = 2000.0, live: bool = False) -> None:
     """The child: a simulator with ``events`` prefilled (or, with big values,
     generated live at ``rate``), printing its URL."""
     from ayla_monitor.simulator.server import DEMO_KEY, Simulator, SimulatorConfig
@@ -53,6 +57,9 @@ def serve(events: int, devices: int, big_every: int | None = None, big_mb: float
                                             replay_size=max(1, min(events, 2 * big_every)), heartbeat=30))
             sim.fleet.big_every = big_every
             sim.fleet.hostile_value_bytes = int(big_mb * 1_000_000)
+        elif live:
+            sim = Simulator(SimulatorConfig(devices=devices, rate=rate, keys={DEMO_KEY: None},
+                                            replay_size=1000, heartbeat=30))
         else:
             sim = Simulator(SimulatorConfig(devices=devices, rate=0, keys={DEMO_KEY: None},
                                             replay_size=max(1, events), heartbeat=30))
@@ -87,7 +94,8 @@ def measure(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     big = ["--big-every", str(args.big_every), "--big-mb", str(args.big_mb), "--rate", str(args.rate)] \
-        if args.big_every else []
+        if args.big_every else ["--live-rate", str(args.live_rate)] if args.live_rate else []
+    live = bool(args.big_every or args.live_rate)
     child = subprocess.Popen([sys.executable, __file__, "--serve", "--events", str(args.events),
                               "--devices", str(args.devices), *big],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -145,9 +153,11 @@ def measure(args: argparse.Namespace) -> int:
 
         tick.timeout.connect(on_tick)
         tick.start(interval)
+        if args.table:
+            window.set_devices_view("table")
 
         async def run() -> None:
-            replay = ReplayWindow() if args.big_every else ReplayWindow(seq_start=1)
+            replay = ReplayWindow() if live else ReplayWindow(seq_start=1)
             definition = StreamDefinition(name="load", base_url=url, key=DEMO_KEY, replay=replay)
             t0 = time.perf_counter()
             await session.add_definition(definition)
@@ -224,11 +234,15 @@ def main() -> int:
                         help="every N-th event carries a big value (generated live)")
     parser.add_argument("--big-mb", type=float, default=1.0, help="the big values' size in MB")
     parser.add_argument("--rate", type=float, default=2000.0, help="events/s generated live with --big-every")
+    parser.add_argument("--live-rate", type=float, default=None, metavar="R",
+                        help="the simulator generates the events live at R events/s")
+    parser.add_argument("--table", action="store_true", help="the window shows the fleet table")
     parser.add_argument("--verbose", action="store_true", help="print progress while it runs")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.events, args.devices, args.big_every, args.big_mb, args.rate)
+        serve(args.events, args.devices, args.big_every, args.big_mb, args.live_rate or args.rate,
+              live=bool(args.live_rate))
         return 0
     return measure(args)
 

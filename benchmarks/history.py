@@ -38,7 +38,6 @@ from ayla_monitor.store.database import Store, open_connected
 from ayla_monitor.store.history import (
     connectivity_spans,
     count_history,
-    device_properties,
     history_page,
     property_series,
 )
@@ -143,8 +142,8 @@ def queries(store: Store) -> list[tuple[str, Callable[[], Any], Callable[[Any], 
          lambda s: f"{len(s[prop].times):,} points, {s[prop].skipped} skipped"),
         ("chart: connectivity timeline, a week", lambda: connectivity_spans(store, dsn, *week),
          lambda spans: f"{len(spans)} spans"),
-        ("device view: property list", lambda: device_properties(store, dsn),
-         lambda props: f"{len(props)} properties"),
+        ("device view: property list", lambda: store.device_states(dsn=dsn),
+         lambda states: f"{sum(len(s.properties) for s in states)} properties"),
     ]
 
 

@@ -27,7 +27,7 @@ from ayla_monitor.dss.frames import parse_frame
 from ayla_monitor.headless.report import TimeBuckets, build_report, event_of_row, render
 from ayla_monitor.simulator.fleet import Fleet
 from ayla_monitor.store.database import Store
-from ayla_monitor.store.scan import SCAN_COLUMNS, scan_events
+from ayla_monitor.store.scan import BARE_COLUMNS, SCAN_COLUMNS, bare_columns, scan_events
 from ayla_monitor.store.writer import EventWriter
 from tests.store.conftest import drop_project_tables, mysql_url
 
@@ -249,24 +249,34 @@ def test_a_row_without_its_json_is_rebuilt_from_its_columns(database: tuple[str,
     with sqlite3.connect(copy) as connection:  # a row as another tool writes it: no JSON, the status as value
         first = connection.execute("SELECT MIN(id) FROM events WHERE event_type = 'connectivity'").fetchone()[0]
         connection.execute("UPDATE events SET raw = NULL WHERE id = ?", (first,))
-    raw, value = SCAN_COLUMNS.index("raw"), SCAN_COLUMNS.index("value")
+    raw, value = SCAN_COLUMNS.index("raw"), len(SCAN_COLUMNS) + BARE_COLUMNS.index("value")
     with Store.open(f"sqlite:///{copy}") as store:
         rows = list(scan_events(store, EventFilter(event_types=("connectivity", "datapointack"), limit=50)))
-    bare = next(r for r in rows if r[0] == first)
-    assert bare[raw] is None and bare[value] in ("Online", "Offline")
-    rebuilt = event_of_row(bare)
-    assert isinstance(rebuilt, Connectivity) and rebuilt.status == bare[value] and rebuilt.dsn == bare[6]
-    other = next(r for r in rows if r[3] == "connectivity" and r[0] != first)
-    assert other[value] is None  # the value column is read only for a row without its JSON
-    assert isinstance(event_of_row(other[:raw] + ("{not json",) + other[raw + 1 :]), Connectivity)
+        bare = next(r for r in rows if r[0] == first)
+        assert bare[raw] is None and bare[value] in ("Online", "Offline")
+        rebuilt = event_of_row(bare)
+        assert isinstance(rebuilt, Connectivity) and rebuilt.status == bare[value]
+        assert rebuilt.dsn == bare[len(SCAN_COLUMNS) + BARE_COLUMNS.index("dsn")]
+        other = next(r for r in rows if r[0] != first and '"connectivity"' in r[raw])
+        assert len(other) == len(SCAN_COLUMNS)  # the columns are read only for a row without its JSON
+        # JSON that does not read: the columns are asked for
+        unreadable = other[:raw] + ("{not json",)
+        assert event_of_row(unreadable) is None
+        asked: list[int] = []
+
+        def columns_of(row_id: int) -> tuple[Any, ...] | None:
+            asked.append(row_id)
+            return bare_columns(store, [row_id]).get(row_id)
+
+        assert isinstance(event_of_row(unreadable, columns_of), Connectivity) and asked == [other[0]]
     assert event_of_row((None,) * len(SCAN_COLUMNS)) is None
-    # an ack built from its columns and JSON says what parse_event says
-    ack_row = next(r for r in rows if r[3] == "datapointack")
+    # an ack built from its JSON says what parse_event says
+    ack_row = next(r for r in rows if r[0] != first and '"datapointack"' in r[raw])
     lean = event_of_row(ack_row)
     full = parse_frame(f"1|{ack_row[raw]}", ack_row[SCAN_COLUMNS.index("received_at")])
     assert isinstance(lean, DatapointAck) and isinstance(full, DatapointAck)
     for name in ("datapoint_id", "created_at", "created_at_from_device", "acked_at", "ack_status", "ack_message",
-                 "ack_id", "resource_tags", "dsn", "property_name", "time", "received_at"):
+                 "ack_id", "resource_tags", "dsn", "oem_id", "oem_model", "property_name", "time", "received_at"):
         assert getattr(lean, name) == getattr(full, name), name
 
 

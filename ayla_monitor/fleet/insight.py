@@ -52,6 +52,7 @@ Choices, with their reasons:
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -306,6 +307,14 @@ class FleetInsight:
         picked by its stored time, which for a datapoint is the device's
         clock, while the insight goes by the cloud's)."""
         self.settings = settings or InsightSettings()
+        # read on every event: plain attributes, not through the settings
+        self._ack_timeout = self.settings.ack_timeout_s
+        self._max_waiting = self.settings.max_waiting
+        self._rhythm_gaps = self.settings.rhythm_gaps
+        self._spike_min = self.settings.spike_min_per_minute
+        #: the earliest end of a wait in the ack tables (the first of each:
+        #: they are in deadline order), infinity when they are empty
+        self._due = math.inf
         self.horizon = horizon
         self._devices: dict[str, DeviceInsight] = {}
         self._streams: dict[str, StreamInsight] = {}
@@ -331,8 +340,7 @@ class FleetInsight:
         #: datapoints dropped from the wait list because it was full
         self.untracked = 0
         self.failed_by_status: dict[str, int] = {}
-        self.ack_latency = Quantiles()
-        self._ack_latency_by_property: dict[str, Quantiles] = {}
+        self._ack_latency_by_property: dict[str | None, Quantiles] = {}
         self.spikes: deque[Spike] = deque(maxlen=100)
 
     # -- feeding ---------------------------------------------------------
@@ -368,7 +376,7 @@ class FleetInsight:
         latest = self.latest
         if latest is None or when > latest:
             self.latest = when
-            if self._waiting or self._early_acks:
+            if when >= self._due:
                 horizon = self.horizon
                 self._expire(when if horizon is None or when < horizon else horizon)
             if self.earliest is None:
@@ -400,7 +408,7 @@ class FleetInsight:
             return
         device = self._devices.get(dsn)
         if device is None:
-            device = self._devices[dsn] = DeviceInsight(dsn, self.settings.rhythm_gaps)
+            device = self._devices[dsn] = DeviceInsight(dsn, self._rhythm_gaps)
             device.first_heard = when
             device.oem_model = event.oem_model
             device.oem_id = event.oem_id
@@ -414,17 +422,28 @@ class FleetInsight:
         beat = device._beat
         if beat is None or when > beat:
             if beat is not None:
-                device.gaps.add(when - beat)
+                gaps = device.gaps  # Recent.add, written out: once per event
+                at = gaps._at
+                gaps._values[at] = when - beat
+                gaps._at = 0 if at + 1 == gaps._size else at + 1
+                gaps.count += 1
             device._beat = when
             device.last_heard = when
         rate = device.rate
         if minute != rate.minute:
-            self._roll(rate, minute, device)
+            if rate.current >= self._spike_min:
+                self._roll(rate, minute, device)
+            else:
+                rate.roll(minute)  # too few for a spike (most minutes of most devices)
         rate.current += 1
         if latency is not None and device.events & 3 == 1:
             device.latency.add(latency)  # every 4th event's from the first (the latest 64 of them)
         if cls is Datapoint:
-            self._datapoint(device, event, when)  # type: ignore[arg-type]
+            if event.created_at_from_device is not None:  # type: ignore[attr-defined]
+                self._skew(device, event)  # type: ignore[arg-type]
+            dp_id = event.datapoint_id  # type: ignore[attr-defined]
+            if dp_id is not None:
+                self._wait(device, dp_id, event.property_name, when)  # type: ignore[attr-defined]
         elif cls is Connectivity:
             self._connectivity(device, event.online, when)  # type: ignore[attr-defined]
         elif cls is DatapointAck:
@@ -463,73 +482,90 @@ class FleetInsight:
                 device.recent_flaps = RecentCounts()
             device.recent_flaps.add(when)
 
-    def _datapoint(self, device: DeviceInsight, event: Datapoint, when: float) -> None:
-        from_device = event.created_at_from_device
-        if from_device is not None and event.created_at is not None:
-            device_time = _time_cache.get(from_device) or instant_of(from_device)
-            created = _time_cache.get(event.created_at) or instant_of(event.created_at)
-            if device_time is not None and created is not None:
-                if device.skew is None:
-                    device.skew = Recent(SKEW_SAMPLES)
-                device.skew.add(device_time - created)
-        dp_id = event.datapoint_id
-        if dp_id is None:
+    def _skew(self, device: DeviceInsight, event: Datapoint) -> None:
+        """The device's clock against the cloud's, from a datapoint that has both."""
+        from_device, created_at = event.created_at_from_device, event.created_at
+        if from_device is None or created_at is None:
             return
-        if self._early_acks.pop(dp_id, None) is not None:
+        device_time = _time_cache.get(from_device) or instant_of(from_device)
+        created = _time_cache.get(created_at) or instant_of(created_at)
+        if device_time is not None and created is not None:
+            if device.skew is None:
+                device.skew = Recent(SKEW_SAMPLES)
+            device.skew.add(device_time - created)
+
+    def _wait(self, device: DeviceInsight, dp_id: str, prop: str | None, when: float) -> None:
+        """A datapoint waits for its ack (or pairs with one that came first)."""
+        early = self._early_acks
+        if early and early.pop(dp_id, None) is not None:
             self.paired += 1
             return
         waiting = self._waiting
         if dp_id in waiting:
             return  # the same datapoint again (another stream carries it too)
-        if len(waiting) >= self.settings.max_waiting:
+        if len(waiting) >= self._max_waiting:
             del waiting[next(iter(waiting))]
             self.untracked += 1
-        waiting[dp_id] = (device, event.property_name, when + self.settings.ack_timeout_s)
+        deadline = when + self._ack_timeout
+        waiting[dp_id] = (device, prop, deadline)
+        if deadline < self._due:
+            self._due = deadline
 
     def _ack(self, device: DeviceInsight, event: DatapointAck, when: float) -> None:
         dp_id = event.datapoint_id
-        keep_until = when + 2 * self.settings.ack_timeout_s
+        keep_until = when + 2 * self._ack_timeout
         if dp_id is not None:
             seen = self._seen_acks
             if dp_id in seen:
                 self.duplicate_acks += 1
                 return
-            if len(seen) >= self.settings.max_waiting:
+            if len(seen) >= self._max_waiting:
                 del seen[next(iter(seen))]
             seen[dp_id] = keep_until
+            if keep_until < self._due:
+                self._due = keep_until
         self.acks += 1
         device.acks += 1
         prop = event.property_name
         if prop is not None:
-            if device.acked_properties is None:
-                device.acked_properties = set()
-            device.acked_properties.add(prop)
+            acked_properties = device.acked_properties
+            if acked_properties is None:
+                device.acked_properties = {prop}
+            elif prop not in acked_properties:
+                acked_properties.add(prop)
         status = event.ack_status
         if ack_failed(status, event.ack_message):
             self.failed += 1
             device.failed += 1
             key = "none" if status is None else str(status)
             self.failed_by_status[key] = self.failed_by_status.get(key, 0) + 1
-        created = instant_of(event.created_at)
-        acked = instant_of(event.acked_at)
-        if created is not None and acked is not None:
-            ms = (acked - created) * 1000.0
-            self.ack_latency.add(ms)
-            if device.ack_latency is None:
-                device.ack_latency = Recent(ACK_SAMPLES)
-            device.ack_latency.add(ms)
-            if prop is not None:
+        created_at, acked_at = event.created_at, event.acked_at
+        if created_at is not None and acked_at is not None:
+            created = _time_cache.get(created_at)
+            if created is None:
+                created = instant_of(created_at)
+            acked = _time_cache.get(acked_at)
+            if acked is None:
+                acked = instant_of(acked_at)
+            if created is not None and acked is not None:
+                ms = (acked - created) * 1000.0
+                # one sketch per property (``None``: acks without one); the
+                # fleet's is their merge (:attr:`ack_latency`)
                 by_prop = self._ack_latency_by_property.get(prop)
                 if by_prop is None:
                     by_prop = self._ack_latency_by_property[prop] = Quantiles()
                 by_prop.add(ms)
+                recent = device.ack_latency
+                if recent is None:
+                    recent = device.ack_latency = Recent(ACK_SAMPLES)
+                recent.add(ms)
         if dp_id is None:
             return
         if self._waiting.pop(dp_id, None) is not None:
             self.paired += 1
         else:
             early = self._early_acks
-            if len(early) >= self.settings.max_waiting:
+            if len(early) >= self._max_waiting:
                 del early[next(iter(early))]
             early[dp_id] = keep_until
 
@@ -572,14 +608,17 @@ class FleetInsight:
                 self.missing += 1
         for dp_id in ended:
             del waiting[dp_id]
+        due = next(iter(waiting.values()))[2] if waiting else math.inf
         for table in (self._early_acks, self._seen_acks):
             ended.clear()
             for key, until in table.items():
                 if until > now:
+                    due = min(due, until)
                     break
                 ended.append(key)
             for key in ended:
                 del table[key]
+        self._due = due
 
     # -- reading ---------------------------------------------------------
 
@@ -620,10 +659,10 @@ class FleetInsight:
         return count
 
     def is_quiet(self, device: DeviceInsight, now: float) -> bool:
-        if device.online is False or device.last_heard is None:
-            return False
-        rhythm = device.typical_interval
-        if rhythm is None:
+        return self._quiet(device, device.typical_interval, now)
+
+    def _quiet(self, device: DeviceInsight, rhythm: float | None, now: float) -> bool:
+        if device.online is False or device.last_heard is None or rhythm is None:
             return False
         s = self.settings
         return now - device.last_heard > max(s.quiet_factor * rhythm, s.quiet_min_s)
@@ -645,8 +684,14 @@ class FleetInsight:
         return minutes >= 5 and count >= s.spike_min_per_minute and count > s.spike_factor * base
 
     def summary(self, device: DeviceInsight, now: float) -> DeviceSummary:
+        """(Each figure taken once, each array sorted once: the fleet table
+        asks for 10,000 of these every few seconds.)"""
         recent = device.recent_flaps
         last = device.last_heard
+        flaps_hour = recent.last_hour(now) if recent else 0
+        rhythm = device.typical_interval
+        latency_p50, latency_p95 = device.latency.quantiles(0.5, 0.95)
+        ack_p50, ack_p95 = device.ack_latency.quantiles(0.5, 0.95) if device.ack_latency else (None, None)
         return DeviceSummary(
             dsn=device.dsn,
             oem_id=device.oem_id,
@@ -659,17 +704,17 @@ class FleetInsight:
             events=device.events,
             events_per_min=device.rate.per_minute(now),
             flaps=device.flaps,
-            flaps_hour=recent.last_hour(now) if recent else 0,
+            flaps_hour=flaps_hour,
             flaps_day=recent.last_day(now) if recent else 0,
-            flapping=self.is_flapping(device, now),
-            typical_interval_s=device.typical_interval,
-            quiet=self.is_quiet(device, now),
-            latency_p50_ms=_p(device.latency, 0.5),
-            latency_p95_ms=_p(device.latency, 0.95),
+            flapping=flaps_hour >= self.settings.flapping_per_hour,
+            typical_interval_s=rhythm,
+            quiet=self._quiet(device, rhythm, now),
+            latency_p50_ms=latency_p50,
+            latency_p95_ms=latency_p95,
             skew_s=_p(device.skew, 0.5),
             acks=device.acks,
-            ack_p50_ms=_p(device.ack_latency, 0.5),
-            ack_p95_ms=_p(device.ack_latency, 0.95),
+            ack_p50_ms=ack_p50,
+            ack_p95_ms=ack_p95,
             failed_acks=device.failed,
             missing_acks=device.missing,
             spike=self.is_spiking(device.rate, now),
@@ -679,11 +724,21 @@ class FleetInsight:
         """Every device's summary, by DSN."""
         return [self.summary(d, now) for d in sorted(self._devices.values(), key=lambda d: d.dsn)]
 
+    @property
+    def ack_latency(self) -> Quantiles:
+        """Every ack's latency (ms): the properties' sketches merged."""
+        total = Quantiles()
+        for q in self._ack_latency_by_property.values():
+            total.merge(q)
+        return total
+
     def ack_totals(self) -> AckTotals:
         by_property = {
             name: (q.count, q.quantile(0.5), q.quantile(0.95))
-            for name, q in sorted(self._ack_latency_by_property.items())
+            for name, q in sorted(self._ack_latency_by_property.items(), key=lambda item: item[0] or "")
+            if name is not None
         }
+        ack_latency = self.ack_latency
         return AckTotals(
             acks=self.acks,
             paired=self.paired,
@@ -692,8 +747,8 @@ class FleetInsight:
             pending=self.pending,
             duplicates=self.duplicate_acks,
             failed_by_status=dict(sorted(self.failed_by_status.items())),
-            latency_p50_ms=self.ack_latency.quantile(0.5),
-            latency_p95_ms=self.ack_latency.quantile(0.95),
+            latency_p50_ms=ack_latency.quantile(0.5),
+            latency_p95_ms=ack_latency.quantile(0.95),
             by_property=by_property,
         )
 

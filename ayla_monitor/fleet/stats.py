@@ -272,8 +272,13 @@ class Recent:
 
     def quantile(self, q: float) -> float | None:
         """Nearest-rank quantile of the values held; ``None`` when empty."""
-        n = len(self)
+        return self.quantiles(q, q)[0]
+
+    def quantiles(self, q1: float, q2: float) -> tuple[float | None, float | None]:
+        """:meth:`quantile` of ``q1`` and of ``q2``, with one sort."""
+        n = self.count if self.count < self._size else self._size
         if n == 0:
-            return None
+            return None, None
         ordered = sorted(self._values[:n])
-        return ordered[min(n - 1, max(0, math.ceil(q * n) - 1))]
+        last = n - 1
+        return ordered[min(last, max(0, math.ceil(q1 * n) - 1))], ordered[min(last, max(0, math.ceil(q2 * n) - 1))]

@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from ayla_monitor.dss.events import Connectivity, Datapoint, DatapointAck, DssEvent, UnknownEvent
@@ -28,7 +29,7 @@ from ayla_monitor.dss.frames import parse_event
 from ayla_monitor.fleet.insight import FleetInsight, InsightSettings
 from ayla_monitor.headless.report_html import render_html
 from ayla_monitor.store.database import Store
-from ayla_monitor.store.scan import scan_events
+from ayla_monitor.store.scan import row_columns, scan_events
 
 try:  # orjson reads stored events about twice as fast; json stays the reference
     from orjson import loads as _fast_loads
@@ -67,6 +68,10 @@ def _iso(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: the classes of a column's value: text, or nothing
+_TEXT = frozenset((str, type(None)))
+
+
 def _text(value: Any) -> str | None:
     return value if value.__class__ is str else None
 
@@ -79,21 +84,24 @@ def _status(value: Any) -> int | None:
     return None
 
 
-def event_of_row(row: tuple[Any, ...]) -> DssEvent | None:
-    """The parsed event a stored row (:data:`~ayla_monitor.store.scan.SCAN_COLUMNS`)
+def event_of_row(
+    row: tuple[Any, ...], columns_of: Callable[[int], tuple[Any, ...] | None] | None = None
+) -> DssEvent | None:
+    """The parsed event a scanned row (:func:`~ayla_monitor.store.scan.scan_events`)
     was, from its JSON as received; a row without readable JSON (one written
-    by another tool) is rebuilt from its columns; ``None`` for a row that is
-    neither.
+    by another tool) is rebuilt from its columns (those the scan brought, or
+    ``columns_of(id)``'s :data:`~ayla_monitor.store.scan.BARE_COLUMNS`);
+    ``None`` for a row that is neither.
 
-    Datapoints and acks (nine rows in ten) are built here from the columns
-    and the few fields of the JSON that the insight reads; what it does not
-    read (the value, the user, the display name) is left ``None``:
+    Datapoints and acks (nine rows in ten) are built here from the few
+    fields of the JSON that the insight reads; what it does not read (the
+    value, the user, the display name) is left ``None``:
     :func:`~ayla_monitor.dss.frames.parse_event` would type every value and
-    check every field, which measured 40 % of a report's time. Other events
-    go through ``parse_event``.
+    check every field, which measured 40 % of a report's time. Other events,
+    and the odd datapoint with a field that is not text, go through
+    ``parse_event``.
     """
-    _id, _stream, seq, event_type, oem_id, oem_model, dsn, time, prop, value, raw, received = row
-    received = received or 0.0
+    row_id, seq, received, raw = row[0], row[2], row[3] or 0.0, row[4]
     obj: Any = None
     if raw:
         try:
@@ -104,26 +112,40 @@ def event_of_row(row: tuple[Any, ...]) -> DssEvent | None:
             except (ValueError, RecursionError):
                 obj = None
     if obj.__class__ is dict:
-        meta = obj.get("metadata")
-        body = obj.get("datapoint")
-        if event_type == "datapointack" and body.__class__ is not dict:
-            body = obj.get("datapointack")
-        if (event_type == "datapoint" or event_type == "datapointack") and meta.__class__ is dict \
-                and body.__class__ is dict:
-            tags = meta.get("resource_tags")
-            resource_tags = tuple(t for t in tags if t.__class__ is str) if tags.__class__ is list else ()
-            fields = (
-                seq, event_type, oem_id, oem_model, dsn, resource_tags, None, time, received, raw, None,
-                prop, None, None, None, None, _text(body.get("id")),
-                body.get("echo") if body.get("echo").__class__ is bool else None,
-                _text(body.get("created_at")), _text(body.get("created_at_from_device")),
-                _text(body.get("updated_at")),
-            )
-            if event_type == "datapoint":
-                return Datapoint(*fields)
-            return DatapointAck(*fields, _status(body.get("ack_status")), body.get("ack_message"),
-                                _text(body.get("ack_id")), _text(body.get("acked_at")))
+        meta: Any = obj.get("metadata")
+        event_type = meta.get("event_type") if meta.__class__ is dict else None
+        if event_type == "datapoint" or event_type == "datapointack":
+            body = obj.get("datapoint")
+            if event_type == "datapointack" and body.__class__ is not dict:
+                body = obj.get("datapointack")
+            if body.__class__ is dict:
+                oem_id, oem_model, dsn = meta.get("oem_id"), meta.get("oem_model"), meta.get("dsn")
+                prop = meta.get("property_name")
+                time = body.get("created_at_from_device") or body.get("created_at")
+                # text or nothing, as the columns hold them (else: parse_event's rules)
+                if oem_id.__class__ in _TEXT and oem_model.__class__ in _TEXT and dsn.__class__ in _TEXT \
+                        and prop.__class__ in _TEXT and time.__class__ in _TEXT:
+                    tags = meta.get("resource_tags")
+                    resource_tags = tuple(t for t in tags if t.__class__ is str) if tags.__class__ is list else ()
+                    dp_id, created, from_device = body.get("id"), body.get("created_at"), body.get("created_at_from_device")
+                    echo = body.get("echo")
+                    fields = (
+                        seq, event_type, oem_id, oem_model, dsn, resource_tags, None, time, received, raw, None,
+                        prop, None, None, None, None, dp_id if dp_id.__class__ is str else None,
+                        echo if echo.__class__ is bool else None,
+                        created if created.__class__ is str else None,
+                        from_device if from_device.__class__ is str else None,
+                        _text(body.get("updated_at")),
+                    )
+                    if event_type == "datapoint":
+                        return Datapoint(*fields)
+                    return DatapointAck(*fields, _status(body.get("ack_status")), body.get("ack_message"),
+                                        _text(body.get("ack_id")), _text(body.get("acked_at")))
         return parse_event(obj, raw, received)
+    columns = row[5:] or (columns_of(row_id) if columns_of is not None and row_id is not None else None)
+    if not columns:
+        return None
+    event_type, oem_id, oem_model, dsn, time, _prop, value = columns
     if event_type is None and dsn is None:
         return None
     common: dict[str, Any] = {
@@ -235,19 +257,25 @@ def build_report(
     convert = event_of_row
     last_online = -1
     names = {s.id: s.name for s in store.streams()}
+    columns_of = partial(row_columns, store)
     for row in scan_events(store, EventFilter(since=since, until=until), chunk=chunk):
-        event = convert(row)
+        event = convert(row, columns_of)
         if event is None:
             continue
         stream = names.get(row[1])
-        if row[2] is None and stream is not None and row[10]:
+        if row[2] is None and stream is not None and row[4]:
             # a conflict: another event under a seq already stored, kept in a row of its own
             insight.note_conflict(stream)
         add(event, stream)
         events += 1
         when = insight.last_instant
         if when:
-            per_minute.count(when)
+            key = int(when // per_minute.width)
+            counts = per_minute.counts
+            if key in counts:
+                counts[key] += 1  # TimeBuckets.count's common case, without the call
+            else:
+                per_minute.count(when)
             if insight.online_count != last_online:
                 last_online = insight.online_count
                 online.value(when, last_online)

@@ -353,11 +353,12 @@ class Store:
 
     # -- device states ---------------------------------------------------
 
-    def device_states(self, make: type[DeviceState] = DeviceState) -> list[DeviceState]:
+    def device_states(self, make: type[DeviceState] = DeviceState, *, dsn: str | None = None) -> list[DeviceState]:
         """The latest known state of every device (``make``: the class to
-        build, a :class:`~ayla_monitor.fleet.device.DeviceState` or a subclass),
-        from ``device_latest`` (one row per device, event type and property,
-        kept by the writer): costs the number of devices, not of events."""
+        build, a :class:`~ayla_monitor.fleet.device.DeviceState` or a subclass;
+        ``dsn``: that device's alone, for its device view), from
+        ``device_latest`` (one row per device, event type and property, kept
+        by the writer): costs the number of devices, not of events."""
         mysql = self._mysql
         fields = (
             DeviceLatest.event_type,
@@ -383,6 +384,8 @@ class Store:
             # comes as one JSON array, decoded by orjson.
             columns = (fn.JSON_ARRAY(*fields),) if mysql else fields
             select = DeviceLatest.select(*columns)  # in table order: no sort, no index walk
+            if dsn is not None:
+                select = select.where(DeviceLatest.dsn == dsn)  # the unique key's first column
             rows = db.execute(select).fetchall()
             return [loads_json(row[0]) for row in rows] if mysql else list(rows)
 

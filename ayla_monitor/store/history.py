@@ -42,8 +42,6 @@ __all__ = [
     "LocationPoint",
     "Cursor",
     "HistoryPage",
-    "PropertyLatest",
-    "device_properties",
     "property_series",
     "connectivity_spans",
     "location_history",
@@ -266,42 +264,6 @@ def spans_from_changes(
 
 
 # -- queries --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PropertyLatest:
-    """A property of one device and its latest stored value."""
-
-    name: str
-    base_type: str | None
-    display_name: str | None
-    value: str | None
-    time: str | None
-
-    @property
-    def plottable(self) -> bool:
-        return self.base_type in PLOTTABLE_TYPES
-
-
-def device_properties(store: Store, dsn: str) -> list[PropertyLatest]:
-    """Every property the device ever sent, with its latest value, by name."""
-
-    def work(db: peewee.Database) -> list[Any]:
-        latest = (
-            Event.select(fn.MAX(Event.id).alias("mid"))
-            .where((Event.dsn == dsn) & (Event.event_type == "datapoint"))
-            .group_by(Event.property_name)
-            .alias("latest")
-        )
-        return list(
-            Event.select(Event.property_name, Event.base_type, Event.display_name, Event.value, Event.time)
-            .join(latest, on=(Event.id == latest.c.mid))
-            .tuples()
-            .bind(db)
-        )
-
-    rows = [PropertyLatest(*row) for row in store._call(work) if row[0] is not None]
-    return sorted(rows, key=lambda p: p.name.casefold())
 
 
 def property_series(

@@ -41,16 +41,15 @@ from PySide6.QtWidgets import (
 
 from ayla_monitor.dss.events import Connectivity, Datapoint, DatapointAck, Location, value_text
 from ayla_monitor.dss.filter import EventFilter
+from ayla_monitor.fleet.device import DeviceState, PropertyState
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.errors import StoreError
 from ayla_monitor.store.history import (
     PLOTTABLE_TYPES,
     LocationPoint,
-    PropertyLatest,
     Series,
     Span,
     connectivity_spans,
-    device_properties,
     epoch_of,
     location_history,
     property_series,
@@ -99,7 +98,9 @@ class DeviceView(QWidget):
         self.setWindowTitle(f"{one_line(dsn, 60)} — Ayla Monitor")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         self.series: dict[str, Series] = {}
-        self.properties: dict[str, PropertyLatest] = {}
+        #: the device as the tiles and the fleet table know it (its latest
+        #: stored values, then the live events folded in)
+        self.state = DeviceState(dsn)
         self.spans: list[Span] = []
         self._before: bool | None = None
         self._changes: list[tuple[float, bool | None]] = []
@@ -355,12 +356,14 @@ class DeviceView(QWidget):
         unchecked = set(self._unchecked)
 
         def read() -> tuple[Any, ...]:
-            props = device_properties(store, dsn)
-            names = [p.name for p in props if p.plottable and p.name not in unchecked]
+            states = store.device_states(dsn=dsn)
+            state = states[0] if states else DeviceState(dsn)
+            names = [name for name in state.property_names()
+                     if state.properties[name].base_type in PLOTTABLE_TYPES and name not in unchecked]
             spans = connectivity_spans(store, dsn, start, end)
             series = property_series(store, dsn, names, start, end)
             locations = location_history(store, dsn)
-            return props, spans, series, locations
+            return state, spans, series, locations
 
         self.runner.call(self, read, lambda answer: self._loaded(generation, *answer),
                          lambda exc: self._load_failed(generation, exc))
@@ -376,13 +379,13 @@ class DeviceView(QWidget):
         self.loads += 1
         self.loaded.emit()
 
-    def _loaded(self, generation: int, props: Sequence[PropertyLatest], spans: list[Span],
+    def _loaded(self, generation: int, state: DeviceState, spans: list[Span],
                 series: dict[str, Series], locations: Sequence[LocationPoint]) -> None:
         if generation != self._generation:
             return  # a newer load is on its way
         self.loading = False
         self.error = None
-        self._set_properties(props)
+        self._set_properties(state)
         self._set_locations(locations)
         self.spans = spans
         self._before = spans[0].online if spans else None
@@ -395,28 +398,34 @@ class DeviceView(QWidget):
         self.loads += 1
         self.loaded.emit()
 
-    def _set_properties(self, props: Sequence[PropertyLatest]) -> None:
+    def _set_properties(self, state: DeviceState) -> None:
         tree = self.property_tree
         tree.blockSignals(True)
         tree.clear()
-        self.properties = {p.name: p for p in props}
-        for prop in props:
-            tree.addTopLevelItem(self._property_item(prop))
+        self.state = state
+        for name in state.property_names():
+            tree.addTopLevelItem(self._property_item(name, state.properties[name]))
         tree.blockSignals(False)
 
-    def _property_item(self, prop: PropertyLatest) -> QTreeWidgetItem:
-        item = QTreeWidgetItem([one_line(prop.name, 80), prop.base_type or "?",
-                                one_line(format_value(prop.base_type, prop.value), 24),
-                                format_event_time(prop.time)])
-        item.setData(0, Qt.ItemDataRole.UserRole, prop.name)
-        item.setToolTip(2, html.escape(one_line(prop.value or "", 2000)))
-        if prop.plottable:
+    def _property_item(self, name: str, prop: PropertyState) -> QTreeWidgetItem:
+        item = QTreeWidgetItem([one_line(name, 80), prop.base_type or "?", "", ""])
+        item.setData(0, Qt.ItemDataRole.UserRole, name)
+        self._show_value(item, prop)
+        if prop.base_type in PLOTTABLE_TYPES:
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            on = prop.name not in self._unchecked
+            on = name not in self._unchecked
             item.setCheckState(0, Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
         else:
             item.setToolTip(0, "Text values are not charted")
         return item
+
+    @staticmethod
+    def _show_value(item: QTreeWidgetItem, prop: PropertyState) -> None:
+        value = prop.value
+        item.setText(2, one_line(format_value(prop.base_type, value), 24))
+        item.setText(3, format_event_time(prop.time))
+        text = value if value is None or value.__class__ is str else value_text(value)
+        item.setToolTip(2, html.escape(one_line(text or "", 2000)))
 
     def _set_locations(self, points: Sequence[LocationPoint]) -> None:
         self.location_tree.clear()
@@ -483,11 +492,11 @@ class DeviceView(QWidget):
             parts = [f"{one_line(s.property_name, 40)}: {s.skipped:,}" for s in skipped]
             self.note_label.setText("Values that are not numbers were skipped (" + ", ".join(parts) + ").")
         self.note_label.setVisible(bool(skipped))
-        if not self.properties and not any(s.online is not None for s in self.spans):
+        if not self.state.properties and not any(s.online is not None for s in self.spans):
             self._show_empty(f"No data for {self.dsn} has been stored yet.")
             return
         if not plotted:
-            numeric = [p for p in self.properties.values() if p.base_type in PLOTTABLE_TYPES]
+            numeric = [p for p in self.state.properties.values() if p.base_type in PLOTTABLE_TYPES]
             self._show_empty("Check a property on the left to chart it." if numeric else
                              "This device has no numeric or on/off properties to chart.")
             return
@@ -548,12 +557,15 @@ class DeviceView(QWidget):
         for frame in frames:
             if getattr(frame, "dsn", None) != dsn:
                 continue
+            self.state.apply(frame)
             when = epoch_of(frame.time)
-            if isinstance(frame, Datapoint) and not isinstance(frame, DatapointAck):
+            if isinstance(frame, Datapoint):  # an ack too: it carries the acked value
                 name = frame.property_name
                 if name is None:
                     continue
-                self._update_property(frame)
+                self._update_property(name)
+                if isinstance(frame, DatapointAck):
+                    continue  # charted: the values the device sent
                 series = self.series.get(name)
                 if (series is None and frame.base_type in PLOTTABLE_TYPES and name not in self._unchecked
                         and not self.loading):
@@ -576,22 +588,17 @@ class DeviceView(QWidget):
         if changed and not self.loading:
             self.redraw()
 
-    def _update_property(self, frame: Datapoint) -> None:
-        name = frame.property_name
-        assert name is not None
-        text = value_text(frame.raw_value)
-        latest = PropertyLatest(name, frame.base_type, frame.display_name, text, frame.time)
-        self.properties[name] = latest
+    def _update_property(self, name: str) -> None:
+        prop = self.state.properties[name]
         tree = self.property_tree
         tree.blockSignals(True)
         try:
             for i in range(tree.topLevelItemCount()):
                 item = tree.topLevelItem(i)
                 if item is not None and item.data(0, Qt.ItemDataRole.UserRole) == name:
-                    item.setText(2, one_line(format_value(frame.base_type, text), 24))
-                    item.setText(3, format_event_time(frame.time))
+                    self._show_value(item, prop)
                     return
-            tree.addTopLevelItem(self._property_item(latest))  # a property first seen live
+            tree.addTopLevelItem(self._property_item(name, prop))  # a property first seen live
             tree.sortItems(0, Qt.SortOrder.AscendingOrder)
         finally:
             tree.blockSignals(False)

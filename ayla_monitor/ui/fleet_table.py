@@ -204,6 +204,8 @@ class RowCollector(QObject):
         self.rows: list[DeviceSummary] = []
         self._pending: list[DeviceInsight] | None = None
         self._made: list[DeviceSummary] = []
+        #: the set being made is merged with the tiles' devices (``ready`` is next)
+        self._merged = False
         self._source: FleetInsight | None = None
         self._now = 0.0
         self.timer = QTimer(self)
@@ -230,6 +232,7 @@ class RowCollector(QObject):
         self._pending = sorted(insight.devices(), key=lambda d: d.dsn)
         self._pending.reverse()  # popped from the end: DSN order
         self._made = []
+        self._merged = False
         self._step_timer.start()
         return True
 
@@ -251,15 +254,18 @@ class RowCollector(QObject):
             self.collect(force=True)
             return
         summary, now, made = insight.summary, self._now, self._made
-        for _ in range(min(SLICE, len(pending))):
-            made.append(summary(pending.pop(), now))
         if pending:
-            self._step_timer.start()
+            for _ in range(min(SLICE, len(pending))):
+                made.append(summary(pending.pop(), now))
+        elif not self._merged:
+            self.rows = merge_rows(made, self._states())
+            self._made = []
+            self._merged = True
+        else:  # the last slice, the merge and the readers' refresh each get a turn (together: 80 ms)
+            self._pending = None
+            self.ready.emit()
             return
-        self._pending = None
-        self.rows = merge_rows(made, self._states())
-        self._made = []
-        self.ready.emit()
+        self._step_timer.start()
 
 
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ayla_monitor.dss.events import DssEvent, MalformedFrame
@@ -22,7 +23,7 @@ from ayla_monitor.dss.filter import EventFilter, iso_of
 from ayla_monitor.fleet.insight import DeviceSummary, FleetInsight, InsightSettings
 from ayla_monitor.headless.report import event_of_row
 from ayla_monitor.store.follow import first_id_since
-from ayla_monitor.store.scan import scan_events
+from ayla_monitor.store.scan import row_columns, scan_events
 
 __all__ = ["InsightFeed", "HistoryInsight", "read_history", "HISTORY_SECONDS", "HISTORY_EVENTS", "MAX_HELD"]
 
@@ -56,6 +57,7 @@ def read_history(store: Any, now: float, settings: InsightSettings | None = None
     run it off the GUI thread."""
     names = {s.id: s.name for s in store.streams()}
     truncated = False
+    columns_of = partial(row_columns, store)
     while True:
         insight = FleetInsight(settings)
         last_seqs: dict[int, int] = {}
@@ -65,7 +67,7 @@ def read_history(store: Any, now: float, settings: InsightSettings | None = None
         # by id must not read ten million older rows first, holding the lock.
         after = first_id_since(store, iso_of(now - seconds))
         for row in scan_events(store, EventFilter(since=now - seconds), chunk=5000, after=after):
-            event = event_of_row(row)
+            event = event_of_row(row, columns_of)
             if event is None:
                 continue
             stream_id, seq = row[1], row[2]

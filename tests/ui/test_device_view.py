@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from ayla_monitor.dss.filter import EventFilter
+from ayla_monitor.dss.filter import EventFilter, iso_of
 from ayla_monitor.store.database import Store
 from ayla_monitor.ui.device_view import CUSTOM, DeviceView
 from tests.store.test_history import DSN, T0, Story, device_story, write_story
@@ -93,6 +93,9 @@ def test_live_values_and_states_append(view: DeviceView) -> None:
     assert view.status_label.text() == "Offline"
     assert view.spans[-1].online is False and view.spans[-1].start == NOW - 5
     assert _tree_rows(view)["temperature"].text(2) == "24.5"
+    # the one device model (fleet.device.DeviceState), as the tiles fold it
+    assert view.state.properties["temperature"].value == 24.5 and view.state.online is False
+    assert view.state.properties["temperature"].time == iso_of(NOW - 10)
 
 
 def test_a_user_zoom_stops_following_the_live_edge_until_reset(view: DeviceView, qtbot: Any) -> None:

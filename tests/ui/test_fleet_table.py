@@ -174,7 +174,7 @@ def test_rows_are_made_a_slice_per_turn(qtbot: Any, monkeypatch: Any) -> None:
     with qtbot.waitSignal(collector.ready):
         assert collector.collect()
         assert collector.busy and not collector.collect()  # one set at a time
-    assert len(steps) == 4  # one device per turn
+    assert len(steps) == 6  # one device per turn, then the merge, then the readers (ready) in turns of their own
     assert [s.dsn for s in collector.rows] == ["A", "F", "Q", "S", "OLD"]
     assert not RowCollector(lambda: insight, list, wanted=lambda: False).collect()  # nobody looks
 
