@@ -55,11 +55,14 @@ def _usage() -> dict[str, float]:
 # -- the child processes -------------------------------------------------------
 
 
-def child_simulator(events: int) -> None:
+def child_simulator(events: int, devices: int = 200, scenarios: bool = False, key: str = KEY) -> None:
+    """A simulator holding ``events`` in its replay buffer (benchmarks/alerts.py
+    asks for a bigger fleet with its scenarios)."""
     from ayla_monitor.simulator.server import Simulator, SimulatorConfig
 
     async def main() -> None:
-        config = SimulatorConfig(devices=200, rate=0, keys={KEY: None}, replay_size=events, heartbeat=30)
+        config = SimulatorConfig(devices=devices, rate=0, keys={key: None}, replay_size=events, heartbeat=30,
+                                 scenarios=scenarios)
         sim = Simulator(config)
         sim.prefill(events)
         async with sim:

@@ -555,6 +555,7 @@ class AlertEvaluator:
         rules_all = self._insight
         quiet_min = insight.settings.quiet_min_s
         counts = self._ack_counts
+        tracks = self._tracks
         for device in insight.devices():
             dsn = device.dsn
             cached = scopes.get(dsn)
@@ -564,22 +565,21 @@ class AlertEvaluator:
                 scopes[dsn] = cached = (device.oem_model, rules)
             for rule in cached[1]:
                 when = rule.when
+                key = (rule.name, dsn)
                 if when is Condition.QUIET:  # (heard from within the minimum: not quiet, no rhythm to take)
                     last = device.last_heard
                     holds = last is not None and now - last > quiet_min and insight.is_quiet(device, now)
-                    value: object = (device.last_heard, device.typical_interval)
                 elif when is Condition.FLAPPING:
-                    recent = device.recent_flaps
-                    holds = recent is not None and insight.is_flapping(device, now)
-                    value = recent.last_hour(now) if recent is not None else 0
+                    holds = device.recent_flaps is not None and insight.is_flapping(device, now)
                 elif when is Condition.RATE:
                     rate = device.rate.per_minute(now)
                     holds = (rule.above is not None and rate > rule.above) or (
                         rule.below is not None and rate < rule.below)
-                    value = rate
                 else:  # ACK_MISSING
-                    holds, value = _ack_missing(counts, rule.name, device, (rule.name, dsn) in self._tracks)
-                self._set(rule, dsn, None, holds, now, value)
+                    holds = _ack_missing(counts, key, device, key in tracks)
+                if not holds and key not in tracks:
+                    continue  # the common case: nothing to remember
+                self._set(rule, dsn, None, holds, now, _insight_value(when, device, now))
 
     # -- reading -----------------------------------------------------------
 
@@ -589,19 +589,28 @@ class AlertEvaluator:
         return sorted(raised, key=lambda c: (c.at, c.rule, c.subject))
 
 
-def _ack_missing(counts: dict[tuple[str, str], tuple[int, int]], rule: str, device: DeviceInsight,
-                 holding: bool) -> tuple[bool, object]:
+def _ack_missing(counts: dict[tuple[str, str], tuple[int, int]], key: tuple[str, str], device: DeviceInsight,
+                 holding: bool) -> bool:
     """A datapoint went unacked since the rule's last look (holds), or an
     ack came and none went missing (stops holding); else unchanged."""
     missing, acks = device.missing, device.acks
-    key = (rule, device.dsn)
     before_missing, before_acks = counts.get(key, (0, 0))
     if missing == before_missing and acks == before_acks:
-        return holding, missing
+        return holding
     counts[key] = (missing, acks)
-    if missing > before_missing:
-        return True, missing
-    return False, missing
+    return missing > before_missing
+
+
+def _insight_value(when: Condition, device: DeviceInsight, now: float) -> object:
+    """What an insight rule's detail shows."""
+    if when is Condition.QUIET:
+        return device.last_heard, device.typical_interval
+    if when is Condition.FLAPPING:
+        recent = device.recent_flaps
+        return recent.last_hour(now) if recent is not None else 0
+    if when is Condition.RATE:
+        return device.rate.per_minute(now)
+    return device.missing
 
 
 def _ack_status(raw: str) -> tuple[int | None, object]:

@@ -30,6 +30,7 @@ dependency. What it writes reads back to equal rules (a test holds that).
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import functools
 import json
@@ -694,10 +695,15 @@ def check_rules(rules: Iterable[Rule], facts: Sequence[DeviceFacts], path: str =
     that is not numeric. Nothing is said while no device is known."""
     if not facts:
         return []
+    # Facts from the database have no resource tags (the device model does
+    # not keep them): with no tag known at all, tag scopes are not judged.
+    tags_known = any(f.tags for f in facts)
     problems: list[RuleProblem] = []
     for rule in rules:
         if rule.on_stream:
             continue
+        if not tags_known and rule.scope.tag is not None:
+            rule = dataclasses.replace(rule, scope=dataclasses.replace(rule.scope, tag=None))
 
         def say(message: str, _rule: Rule = rule) -> None:
             problems.append(RuleProblem(path, _rule.line or None, _rule.name, message))

@@ -188,8 +188,8 @@ async def record(
     ``alerts``: rules evaluated on what arrives, alerts recorded in the
     database (each problem of the file is written once at the start); and
     ``on_alert``: run for each raise and clear this recorder recorded;
-    ``alerts_check_after``: the rules are checked against the devices seen
-    in that many seconds from the first event (once). Raises
+    ``alerts_check_after``: the rules are checked against the devices in
+    the database that many seconds after the start (once). Raises
     :class:`~ayla_monitor.store.errors.DatabaseUnavailable` if the database
     cannot be opened (nothing was received then)."""
     out = out if out is not None else sys.stderr
@@ -210,7 +210,7 @@ async def record(
     out.write(f"Recording {_plural(len(definitions), 'stream')} into {describe_database(database_url)}\n")
     for definition in definitions:
         out.write(f"  {definition.name}: {definition.display_url}\n")
-    alerting = _start_alerts(alerts, on_alert, out, alerts_check_after) if not fill_gaps else None
+    alerting = _start_alerts(alerts, on_alert, out) if not fill_gaps else None
     if alerting is not None and alerting.needs_typed_events:
         options = dataclasses.replace(options, lean=False)  # the insight reads typed events
     out.flush()
@@ -273,7 +273,8 @@ async def record(
             async with asyncio.TaskGroup() as tasks:
                 helpers = [tasks.create_task(f()) for f in (watch, deadline, counted)]
                 if alerting is not None:
-                    helpers.append(tasks.create_task(alerting.run(lambda: stream_facts(engine.statuses()), warn=warn)))
+                    helpers.append(tasks.create_task(alerting.run(lambda: stream_facts(engine.statuses()), warn=warn,
+                                                                 check_after=alerts_check_after)))
                 running = tasks.create_task(on_alert.run()) if on_alert is not None and alerting else None
                 await stop.wait()
                 for task in helpers:
@@ -300,8 +301,7 @@ async def record(
     return result
 
 
-def _start_alerts(alerts: RuleSet | None, on_alert: AlertCommand | None, out: TextIO,
-                  check_after: float) -> Alerting | None:
+def _start_alerts(alerts: RuleSet | None, on_alert: AlertCommand | None, out: TextIO) -> Alerting | None:
     """The rules' evaluation, its problems written once; ``None`` without rules."""
     if alerts is None:
         return None
@@ -311,7 +311,7 @@ def _start_alerts(alerts: RuleSet | None, on_alert: AlertCommand | None, out: Te
         out.write(f"  ({_plural(len(alerts.rules), 'good rule')} of {alerts.path} will run)\n")
     if not alerts.rules:
         return None
-    alerting = Alerting(alerts, now=time.time(), facts_window=check_after)
+    alerting = Alerting(alerts, now=time.time())
     if on_alert is not None:
         # A recorder has no desktop: its command serves every rule that notifies.
         alerting.add_notifier(on_alert, ("exec", "desktop"))

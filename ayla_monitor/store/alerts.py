@@ -103,7 +103,7 @@ def record_change(db: peewee.Database, change: AlertChange) -> AlertRecord | Non
         if cursor.rowcount != 1:
             return None
         return dataclasses.replace(record, id=cursor.lastrowid)
-    with db.atomic():
+    with _writing(db) if not db.in_transaction() else db.atomic():
         found = _by_key(db, key)
         if found is None:
             return None
@@ -120,10 +120,17 @@ def record_change(db: peewee.Database, change: AlertChange) -> AlertRecord | Non
     )
 
 
+def _writing(db: peewee.Database) -> Any:
+    """A transaction that writes: on SQLite it takes the write lock first
+    (``IMMEDIATE``), so that a clear's read and write are not refused when
+    the event writer commits in between (WAL's "busy snapshot")."""
+    return db.atomic() if isinstance(db, peewee.MySQLDatabase) else db.atomic(lock_type="IMMEDIATE")
+
+
 def record_changes(db: peewee.Database, changes: Sequence[AlertChange]) -> list[AlertRecord | None]:
     """:func:`record_change` for each, in one transaction (a storm of a
     thousand alerts is one commit, not a thousand)."""
-    with db.atomic():
+    with _writing(db):
         return [record_change(db, change) for change in changes]
 
 

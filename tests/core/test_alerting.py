@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from ayla_monitor.alerts.evaluate import AlertChange
-from ayla_monitor.alerts.rules import Condition, Rule, RuleSet, Scope, parse_rules
+from ayla_monitor.alerts.rules import Condition, Rule, RuleSet, Scope, facts_of, parse_rules
 from ayla_monitor.core.alert_command import AlertCommand
 from ayla_monitor.core.alerting import Alerting, RecordedChange
+from ayla_monitor.fleet.device import DeviceState
 from ayla_monitor.store.alerts import AlertRecord
 from ayla_monitor.store.database import Store
 from tests.fleet.support import T0, conn, dp
@@ -57,15 +58,14 @@ def test_a_failing_notifier_is_logged_and_the_others_run(caplog: pytest.LogCaptu
     assert got == ["D1"] and "An alert notifier failed" in caplog.text
 
 
-def test_rules_are_checked_once_against_the_devices_seen_first() -> None:
-    ruleset = parse_rules('[[rule]]\nname = "t"\nwhen = "value"\nproperty = "humidity"\nabove = 1\n')
-    alerting = Alerting(ruleset, now=T0, facts_window=30.0)
-    alerting.add([dp("D1", T0, "temperature")])
-    assert alerting.problems() is None  # still looking
-    alerting.add([dp("D2", T0 + 31, "temperature")])
-    (problem,) = alerting.problems() or []
-    assert "no device in its scope has a property 'humidity'" in str(problem)
-    assert alerting.problems() is None  # said once
+def test_rules_are_checked_against_the_stored_devices_and_tags_unknown_are_not_judged(tmp_path: Path) -> None:
+    text = ('[[rule]]\nname = "t"\nwhen = "value"\nproperty = "humidity"\nabove = 1\n'
+            '[[rule]]\nname = "site"\nwhen = "offline"\ntag = "site-*"\n')
+    alerting = Alerting(parse_rules(text), now=T0)
+    device = DeviceState("D1")
+    device.apply(dp("D1", T0, "temperature"))
+    (problem,) = alerting.problems(facts_of([device]))  # the database keeps no tags: 'site' is not judged
+    assert str(problem) == "alerts.toml:1: rule 't': no device in its scope has a property 'humidity'"
 
 
 def change(kind: str = "raised", subject: str = "D1") -> tuple[AlertChange, AlertRecord]:
