@@ -34,15 +34,19 @@ def test_flapping_device_raises_is_acknowledged_and_clears(tmp_path: Path, priva
     panel and a badge; acknowledged by this user; cleared when it is back."""
     assert default_rules_path() == private_config_folder / "alerts.toml"
     private_config_folder.mkdir(parents=True)
-    default_rules_path().write_text(RULES)
+    # and a rule no device can match: said once the first devices are known
+    default_rules_path().write_text(RULES + '\n[[rule]]\nname = "ghost"\nwhen = "value"\n'
+                                    'property = "no_such_property"\nabove = 1\n')
     seen: dict[str, Any] = {}
 
     async def user(session: Session) -> None:
         window = session.window
         alerts = window.alerts
-        assert [r.name for r in alerts.ruleset.rules] == ["offline 2 s"]
+        assert [r.name for r in alerts.ruleset.rules] == ["offline 2 s", "ghost"]
         alerts.dock.show()
         panel = alerts.panel
+        await wait_until(lambda: "cannot match the fleet" in panel.notice.text(), what="the ghost rule said")
+        assert "'ghost'" in panel.notice.text() and "no_such_property" in panel.notice.text()
         await wait_until(lambda: bool(panel.model.open_records()), timeout=90, what="an alert raised")
         record = panel.model.open_records()[0]
         dsn = record.dsn

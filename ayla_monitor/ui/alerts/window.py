@@ -106,6 +106,8 @@ class WindowAlerts(QObject):
         self._local_ids = itertools.count(1)
         self._adopted: Any = None
         self._loaded = False
+        #: the rules loaded were checked against the fleet (see _check_fleet)
+        self._fleet_checked = True
         self._unrecorded_open: dict[tuple[str, str], AlertRecord] = {}
         #: the window is quitting for real (not hiding in the tray)
         self.quitting = False
@@ -200,6 +202,7 @@ class WindowAlerts(QObject):
             return self.ruleset
         self._loaded = True
         self.ruleset = ruleset
+        self._fleet_checked = False  # these rules: checked against the fleet once devices are known
         cleared = self.alerting.set_rules(ruleset, self.clock())
         if cleared:
             self._record(cleared)
@@ -245,7 +248,7 @@ class WindowAlerts(QObject):
         changes = evaluator.evaluate(insight, self.clock(), stream_facts(self._statuses()))
         if changes:
             self._record(changes)
-        problems = self.alerting.problems()  # once the first devices are known
+        problems = self._check_fleet()
         if problems:
             for problem in problems:
                 log.warning("Alert rule: %s", problem)
@@ -253,6 +256,17 @@ class WindowAlerts(QObject):
             self.panel.show_notice(f"Rules that cannot match the fleet as known: {problems[0]}{more}. "
                                    "Open Rules… to see them.")
         return changes
+
+    def _check_fleet(self) -> list[Any]:
+        """The rules that cannot match the fleet: asked once per rules
+        loaded, when the first devices are known."""
+        if self._fleet_checked:
+            return []
+        facts = self.facts()
+        if not facts:
+            return []
+        self._fleet_checked = True
+        return self.alerting.problems(facts)
 
     def _record(self, changes: list[AlertChange]) -> None:
         store = self.store_source()
