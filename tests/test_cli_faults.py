@@ -27,6 +27,7 @@ import pytest
 from ayla_monitor.dss.frames import encode_frame, parse_frame
 from ayla_monitor.headless.record import RecordResult, summary
 from ayla_monitor.store.spill import spill_line, write_spill
+from tests.conftest import sqlite_file
 
 KEY = "0123456789abcdef0123456789abcdef"
 DATA = Path(__file__).parent / "data"
@@ -356,7 +357,7 @@ def test_import_puts_a_spill_back_once(tmp_path: Path) -> None:
     again = cli("import", "--db", str(db), str(spill), "-v")
     assert again.returncode == 0, again.stderr
     assert "0 events stored, 8 already there" in again.stderr
-    with sqlite3.connect(db) as conn:
+    with sqlite_file(db) as conn:
         assert [r[0] for r in conn.execute("select seq from events order by seq")] == list(range(1, 11))
         assert conn.execute("select count(*) from malformed_frames").fetchone()[0] == 1
         assert conn.execute("select last_seq from streams").fetchone()[0] == 10
