@@ -27,6 +27,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -74,7 +75,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def sqlite_count(path: Path) -> int:
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:  # a bare `with connect()` never closes it
         return int(db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import sqlite_file
+
 KEY = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"
 
@@ -64,7 +66,7 @@ def count_rows(db: Path) -> int:
     if not db.exists():
         return 0
     try:
-        with sqlite3.connect(db) as conn:
+        with sqlite_file(db) as conn:
             return int(conn.execute("select count(*) from events").fetchone()[0])
     except sqlite3.OperationalError:
         return 0
@@ -106,7 +108,7 @@ def test_record_stop_restart_export(tmp_path: Path, simulator: str) -> None:
     assert first.returncode == 0, first.stderr
     assert "Received" in first.stderr and "reconnect" in first.stderr
     assert KEY not in first.stderr and "0123…cdef" in first.stderr
-    with sqlite3.connect(db) as conn:
+    with sqlite_file(db) as conn:
         last = conn.execute("select max(seq) from events").fetchone()[0]
     simulator_past(simulator, last + 50, tmp_path / "probe.sqlite")  # it goes on without us
     second = record_until(simulator, db, key_file, count_rows(db) + 300, signal.SIGTERM)
@@ -130,7 +132,7 @@ def test_record_stop_restart_export(tmp_path: Path, simulator: str) -> None:
     header, *rows = csv_out.read_text().splitlines()
     assert header.startswith("id,stream,seq,event_type,oem_id,oem_model,dsn,time")
     assert rows and all(",datapoint," in row for row in rows)
-    with sqlite3.connect(db) as conn:
+    with sqlite_file(db) as conn:
         assert conn.execute("select count(*) from events where event_type='datapoint'").fetchone()[0] == len(
             rows
         )
@@ -249,7 +251,7 @@ def test_export_reads_rows_of_the_original_design(tmp_path: Path) -> None:
 
     db = tmp_path / "old.sqlite"
     Store.open(f"sqlite:///{db}").close()  # the schema
-    with sqlite3.connect(db) as conn:
+    with sqlite_file(db) as conn:
         conn.execute(
             "INSERT INTO events (event_type, oem_id, oem_model, dsn, time, user_uuid) VALUES "
             "('connectivity', '0dfc7900', 'ledevb', 'AC000W000340649', '2018-09-24T10:26:37Z', "

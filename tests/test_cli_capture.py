@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from ayla_monitor.cli import ExitCode
 from ayla_monitor.headless.doctor import EXIT_FAILED
+from tests.conftest import sqlite_file
 from tests.test_cli import cli, start
 
 KEY = "0123456789abcdef0123456789abcdef"
@@ -41,7 +41,7 @@ def simulator() -> Iterator[str]:
 
 
 def events(db: Path) -> list[tuple[int, str]]:
-    with sqlite3.connect(db) as conn:
+    with sqlite_file(db) as conn:
         return [(int(s), d) for s, d in conn.execute("select seq, dsn from events order by seq")]
 
 

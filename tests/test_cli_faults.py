@@ -27,6 +27,7 @@ import pytest
 from ayla_monitor.dss.frames import encode_frame, parse_frame
 from ayla_monitor.headless.record import RecordResult, summary
 from ayla_monitor.store.spill import spill_line, write_spill
+from tests.conftest import sqlite_file
 
 KEY = "0123456789abcdef0123456789abcdef"
 DATA = Path(__file__).parent / "data"
@@ -294,8 +295,19 @@ def test_export_from_a_read_only_mount_says_what_it_cannot_see(
     assert "the newest events, still in events.sqlite-wal, cannot be read" in done.stderr
 
 
+@pytest.fixture
+def another_user() -> str:
+    """A user other than root who can run this Python (one installed in root's
+    home, as pyenv does under /root, is out of other users' reach)."""
+    user = "nobody"
+    probe = cli("--version", user=user, timeout=60)
+    if probe.returncode != 0:
+        pytest.skip(f"user {user} cannot run {sys.executable}: {probe.stderr.strip()}")
+    return user
+
+
 @needs_root
-def test_export_of_a_read_only_file_and_folder_as_another_user(shared_tmp: Path) -> None:
+def test_export_of_a_read_only_file_and_folder_as_another_user(shared_tmp: Path, another_user: str) -> None:
     folder = shared_tmp / "data"
     folder.mkdir()
     db = folder / "events.sqlite"
@@ -303,8 +315,8 @@ def test_export_of_a_read_only_file_and_folder_as_another_user(shared_tmp: Path)
     db.chmod(0o444)
     folder.chmod(0o555)
     try:
-        assert exported_seqs(cli("export", "--db", str(db), user="nobody")) == [1, 2, 3, 4, 5]
-        denied = cli("export", "--db", str(db), "-o", str(folder / "out.jsonl"), user="nobody")
+        assert exported_seqs(cli("export", "--db", str(db), user=another_user)) == [1, 2, 3, 4, 5]
+        denied = cli("export", "--db", str(db), "-o", str(folder / "out.jsonl"), user=another_user)
         assert denied.returncode == 2 and "cannot write" in denied.stderr, denied.stderr
     finally:
         folder.chmod(0o755)
@@ -356,7 +368,7 @@ def test_import_puts_a_spill_back_once(tmp_path: Path) -> None:
     again = cli("import", "--db", str(db), str(spill), "-v")
     assert again.returncode == 0, again.stderr
     assert "0 events stored, 8 already there" in again.stderr
-    with sqlite3.connect(db) as conn:
+    with sqlite_file(db) as conn:
         assert [r[0] for r in conn.execute("select seq from events order by seq")] == list(range(1, 11))
         assert conn.execute("select count(*) from malformed_frames").fetchone()[0] == 1
         assert conn.execute("select last_seq from streams").fetchone()[0] == 10
@@ -371,7 +383,7 @@ def test_import_refuses_the_spill_of_another_database(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "stream id 7" in done.stderr and "belongs to another database" in done.stderr
     no_traceback(done)
-    with sqlite3.connect(db) as conn:
+    with sqlite_file(db) as conn:
         assert conn.execute("select count(*) from events").fetchone()[0] == 1
 
 

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -29,6 +28,7 @@ from ayla_monitor.simulator.fleet import Fleet
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.scan import BARE_COLUMNS, SCAN_COLUMNS, bare_columns, scan_events
 from ayla_monitor.store.writer import EventWriter
+from tests.conftest import sqlite_file
 from tests.store.conftest import drop_project_tables, mysql_url
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
@@ -246,7 +246,7 @@ def test_a_row_without_its_json_is_rebuilt_from_its_columns(database: tuple[str,
     db, _flapping, _acks = database
     copy = tmp_path / "copy.sqlite"
     shutil.copy(db, copy)
-    with sqlite3.connect(copy) as connection:  # a row as another tool writes it: no JSON, the status as value
+    with sqlite_file(copy) as connection:  # a row as another tool writes it: no JSON, the status as value
         first = connection.execute("SELECT MIN(id) FROM events WHERE event_type = 'connectivity'").fetchone()[0]
         connection.execute("UPDATE events SET raw = NULL WHERE id = ?", (first,))
     raw, value = SCAN_COLUMNS.index("raw"), len(SCAN_COLUMNS) + BARE_COLUMNS.index("value")

@@ -38,6 +38,7 @@ from ayla_monitor.core.status import (
     UpdateFanout,
     WriterHealth,
 )
+from ayla_monitor.core.store_opening import open_store
 from ayla_monitor.dss.client import Batch, ClientOptions, StreamClient, describe_failure, fetch_range
 from ayla_monitor.dss.endpoints import ReplayWindow
 from ayla_monitor.dss.errors import FrameTooLarge
@@ -231,7 +232,7 @@ class Engine(UpdateFanout):
 
     async def __aenter__(self) -> Engine:
         self._loop = asyncio.get_running_loop()
-        self._store = await asyncio.to_thread(Store.open, self.database_url)
+        self._store = await open_store(self.database_url)
         writer = EventWriter(
             self.database_url,
             max_pending=self._max_pending,

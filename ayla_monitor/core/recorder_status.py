@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 from ayla_monitor import __version__
 from ayla_monitor.core.status import StreamState, StreamStatus
+from ayla_monitor.core.store_opening import open_store
 from ayla_monitor.dss.keys import mask_key
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.errors import StoreError
@@ -126,7 +127,7 @@ class StatusReporter:
         row = self.row(state)
         try:
             if self._store is None:
-                self._store = await asyncio.to_thread(Store.open, self.url)
+                self._store = await open_store(self.url)
             await asyncio.to_thread(publish, self._store, row)
         except StoreError as exc:
             log.info("The recorder's status row could not be written: %s", exc)

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from ayla_monitor.core.store_opening import open_store
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.errors import StoreError
 from ayla_monitor.store.retention import BATCH, PruneResult, cutoff_for, delete_batch, try_lock, unlock
@@ -93,7 +94,7 @@ class Retention:
         locked = False
         try:
             if self._store is None:
-                self._store = await asyncio.to_thread(Store.open, self.url)
+                self._store = await open_store(self.url)
             store = self._store
             locked = await asyncio.to_thread(try_lock, store)
             if not locked:

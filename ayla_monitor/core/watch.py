@@ -32,6 +32,7 @@ from ayla_monitor.core.status import (
     Update,
     UpdateFanout,
 )
+from ayla_monitor.core.store_opening import open_store
 from ayla_monitor.dss.events import Event, MalformedFrame
 from ayla_monitor.dss.frames import parse_event
 from ayla_monitor.store.database import Store
@@ -154,9 +155,9 @@ class DatabaseWatch(UpdateFanout):
         self._names: dict[int, str] = {}
 
     async def __aenter__(self) -> DatabaseWatch:
-        self._store = await asyncio.to_thread(Store.open, self.database_url)
+        self._store = await open_store(self.database_url)
         try:
-            self._reader = await asyncio.to_thread(Store.open, self.database_url)
+            self._reader = await open_store(self.database_url)
             self._follower = await asyncio.to_thread(Follower, self._reader)
         except BaseException:
             await self.__aexit__(None, None, None)

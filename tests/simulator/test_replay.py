@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import sqlite3
 from pathlib import Path
 
 from ayla_monitor.capture.format import Capture as CaptureFile
@@ -17,6 +16,7 @@ from ayla_monitor.dss.subscription import StreamDefinition
 from ayla_monitor.headless.record import record
 from ayla_monitor.simulator.replay import ReplayConfig, ReplayServer, replay_keys
 from ayla_monitor.simulator.server import DEMO_KEY, Simulator, SimulatorConfig
+from tests.conftest import sqlite_file
 from tests.simulator.support import dial, run
 from tests.simulator.support import frames as receive
 
@@ -24,7 +24,7 @@ KEY = "0123456789abcdef0123456789abcdef"
 
 
 def rows(db: Path) -> list[tuple[int, str, str]]:
-    with sqlite3.connect(db) as conn:
+    with sqlite_file(db) as conn:
         return [tuple(r) for r in conn.execute("select seq, event_type, dsn from events order by seq")]
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from ayla_monitor.store.connection import explain_failure
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.spill import SpillLine, read_spill
 from ayla_monitor.store.writer import EventWriter
+from tests.conftest import sqlite_file
 
 MakeEvent = Callable[..., Event]
 KEY = "0123456789abcdef0123456789abcdef"
@@ -80,7 +80,7 @@ def test_a_full_disk_is_named_with_its_folder_and_nothing_is_lost(
     assert "kept and writing is retried" in error
     assert spill is not None and spill.parent == tmp_path / "spill"
     spilled = [line for line in read_spill(spill) if isinstance(line, SpillLine)]
-    with sqlite3.connect(f"file:{small_disk / 'events.sqlite'}?mode=ro", uri=True) as conn:
+    with sqlite_file(f"file:{small_disk / 'events.sqlite'}?mode=ro", uri=True) as conn:
         stored = {seq for (seq,) in conn.execute("select seq from events")}
     # every event is in exactly one of the two places
     assert stored.isdisjoint(line.seq for line in spilled)

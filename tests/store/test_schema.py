@@ -4,7 +4,6 @@ SQLite (after a copy of the file) and on MariaDB, and nothing in it is lost."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 from ayla_monitor.dss.frames import encode_frame, parse_frame
@@ -12,6 +11,7 @@ from ayla_monitor.store.connection import make_database
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.models import SCHEMA_VERSION
 from ayla_monitor.store.writer import EventWriter
+from tests.conftest import sqlite_file
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -82,7 +82,7 @@ def test_a_sqlite_file_is_copied_before_its_first_upgrade(tmp_path: Path) -> Non
     with Store.open(f"sqlite:///{path}"):
         pass
     (backup,) = tmp_path.glob("events.schema-1-backup-*.sqlite")
-    with sqlite3.connect(backup) as old:
+    with sqlite_file(backup) as old:
         assert old.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 1
         assert old.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 3
         assert "epoch" not in [row[1] for row in old.execute("PRAGMA table_info(events)")]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Coroutine
@@ -25,6 +24,7 @@ from ayla_monitor.ui.app import DemoOptions, Session, run_app
 from ayla_monitor.ui.event_log import APPEND_CHUNK
 from ayla_monitor.ui.main_window import MainWindow
 from ayla_monitor.ui.settings import AppSettings
+from tests.conftest import sqlite_file
 
 from .conftest import sample, wait_until
 
@@ -32,7 +32,7 @@ KEY = "0123456789abcdef0123456789abcdef"
 
 
 def count_events(path: Path) -> int:
-    with sqlite3.connect(path) as db:
+    with sqlite_file(path) as db:
         return int(db.execute("select count(*) from events").fetchone()[0])
 
 

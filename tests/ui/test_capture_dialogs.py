@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,14 @@ from ayla_monitor.simulator.server import DEMO_KEY
 from ayla_monitor.ui.app import DemoOptions, Session
 from ayla_monitor.ui.capture_dialogs import PlaybackPanel, SaveCaptureDialog
 from ayla_monitor.ui.settings import AppSettings
+from tests.conftest import sqlite_file
 
 from .conftest import wait_until
 from .test_app import drive
 
 
 def stored_dsns(path: Path) -> set[str]:
-    with sqlite3.connect(path) as db:
+    with sqlite_file(path) as db:
         return {row[0] for row in db.execute("select distinct dsn from events where dsn is not null")}
 
 
