@@ -2,9 +2,11 @@
 property) from stored events.
 
 The database picks the rows itself, from its own copy of the events just
-inserted (an ``INSERT ... SELECT`` over the batch's seq range, found on the
-unique (stream, epoch, seq) index, and ids above the highest before the
-batch): no value crosses the connection twice.
+inserted: one ``INSERT ... SELECT`` per transaction over the seq ranges of
+its batches (:func:`batch_where`), so that no value crosses the connection
+twice. On MySQL the writer reads committed rows (READ COMMITTED): under
+REPEATABLE READ that read would take gap locks holding up another
+recorder's inserts until the commit.
 Measured with 200 devices (0.42 latest rows an event), against sending the
 rows from Python: 7-8 µs less of the writer process's CPU per event on
 MariaDB (PyMySQL escapes every value in Python), and the server's work the
@@ -16,13 +18,18 @@ from __future__ import annotations
 
 from ayla_monitor.store.rows import LATEST_COLUMNS, LATEST_RAW_TYPES
 
-__all__ = ["latest_upsert_sql", "latest_rows_upsert_sql", "BATCH_WHERE"]
+__all__ = ["latest_upsert_sql", "latest_rows_upsert_sql", "batch_where"]
 
-#: the events of one stored batch (parameters: stream id, epoch, lowest and
-#: highest seq, the highest event id before the batch), on the unique
-#: (stream, epoch, seq) index; the id keeps out older events of the same
-#: seq range (a batch that fills a gap spans events stored long before)
-BATCH_WHERE = '"stream_id" = ? AND "epoch" = ? AND "seq" BETWEEN ? AND ? AND "id" > ?'
+def batch_where(ranges: int) -> str:
+    """The events just stored in one transaction: ids above the highest
+    before it (parameter 1), in ``ranges`` seq ranges of a stream's epoch
+    (then stream id, epoch, lowest and highest seq for each), each a range
+    of the unique (stream, epoch, seq) index. The id keeps out older events
+    of the same seqs (a batch that fills a gap spans events stored long
+    before); one statement over every range takes each key's newest row
+    across all of them."""
+    one = '("stream_id" = ? AND "epoch" = ? AND "seq" BETWEEN ? AND ?)'
+    return f'"id" > ? AND ({" OR ".join([one] * ranges)})'
 
 
 def latest_upsert_sql(mysql: bool, where: str = "1 = 1") -> str:

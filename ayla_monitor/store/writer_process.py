@@ -69,7 +69,7 @@ from peewee import __exception_wrapper__ as _as_peewee_errors  # type: ignore[at
 from ayla_monitor.store.connection import explain_failure
 from ayla_monitor.store.database import open_connected
 from ayla_monitor.store.errors import DatabaseUnavailable
-from ayla_monitor.store.latest import BATCH_WHERE, latest_rows_upsert_sql, latest_upsert_sql
+from ayla_monitor.store.latest import batch_where, latest_rows_upsert_sql, latest_upsert_sql
 from ayla_monitor.store.location import is_mysql_url
 from ayla_monitor.store.rows import (
     CONFLICT_SEQ,
@@ -131,7 +131,8 @@ class RowSink:
         self._malformed_sql = insert_sql(m, "malformed_frames", MALFORMED_COLUMNS)
         self._gap_insert_sql = insert_sql(m, "gaps", GAP_COLUMNS)
         self._latest_sql = latest_rows_upsert_sql(m)
-        self._latest_batch_sql = latest_upsert_sql(m, BATCH_WHERE)
+        #: number of seq ranges -> the statement that takes their latest rows
+        self._latest_batch_sql: dict[int, str] = {}
         self._max_id_sql = _dialect(m, 'SELECT MAX("id") FROM "events"')
         self._seq_sql = _dialect(m, _LAST_SEQ_SQL)
         self._gap_find_sql = _dialect(
@@ -162,6 +163,9 @@ class RowSink:
         try:
             if self._database is None:
                 self._database = open_connected(self.url, bulk=True)
+                if self._mysql:
+                    # store/latest.py says why
+                    self._database.execute_sql("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
             try:
                 counts = self._insert(self._database, blobs, tops)
             except UnicodeEncodeError:
@@ -214,8 +218,8 @@ class RowSink:
             events: list[Row] = []
             malformed: list[Row] = []
             gaps: list[Row] = []
-            #: (stream id, epoch, lowest seq, highest seq) of each blob's events
-            ranges: list[tuple[int, int, int, int]] = []
+            #: (stream id, epoch) -> [lowest seq, highest seq] of the events of its blobs
+            ranges: dict[tuple[int, int], list[int]] = {}
             for stream_id, epoch, more_events, more_malformed, more_gaps in blobs:
                 duplicates = conflicts = 0
                 if classify and more_events:
@@ -223,7 +227,9 @@ class RowSink:
                 counts.append((len(more_events) - conflicts, duplicates, conflicts, len(more_malformed)))
                 seqs = [row[SEQ] for row in more_events]
                 if not classify and seqs and None not in seqs:
-                    ranges.append((stream_id, epoch, min(seqs), max(seqs)))
+                    low, high = min(seqs), max(seqs)
+                    known = ranges.setdefault((stream_id, epoch), [low, high])
+                    known[:] = min(known[0], low), max(known[1], high)
                 else:
                     sent_latest.extend(more_events)  # a conflict or an event without a seq
                 events += more_events
@@ -242,8 +248,13 @@ class RowSink:
                 # behind. Picked by the database from the rows just stored
                 # (store/latest.py), or sent when a batch's seqs do not say
                 # which rows are its own.
-                for bounds in ranges:
-                    cursor.execute(self._latest_batch_sql, (*bounds, before))
+                if ranges:
+                    sql = self._latest_batch_sql.get(len(ranges))
+                    if sql is None:
+                        sql = self._latest_batch_sql[len(ranges)] = latest_upsert_sql(
+                            self._mysql, batch_where(len(ranges))
+                        )
+                    cursor.execute(sql, (before, *(x for key, seqs in ranges.items() for x in (*key, *seqs))))
                 if sent_latest:
                     cursor.executemany(self._latest_sql, latest_rows(sent_latest))
             if malformed:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from playhouse.migrate import SchemaMigrator
 
@@ -226,3 +227,44 @@ def test_schema_4_keys_the_latest_table_by_device_type_and_property(db_url: str,
     write(db_url, stream_id, fleet_frames(100, first_seq=401, devices=10))
     assert refilled(db_url) == (store := Store.open(db_url)).device_states()
     store.close()
+
+
+def test_one_transaction_of_several_batches_keeps_each_keys_newest(db_url: str) -> None:
+    """The writer stores queued batches in one transaction: the latest rows
+    are taken over all of them at once. Here the first batch sends a
+    property's seqs out of order (60, then 20: the row stored last is 20's)
+    and the second batch's seqs (50-80) span the first one's 60, and a
+    second stream sends the same property earlier in the transaction."""
+    from ayla_monitor.store.rows import build_rows
+    from ayla_monitor.store.writer_process import RowSink
+
+    with Store.open(db_url) as store:
+        one = store.ensure_stream("one", "ws://127.0.0.1:9/stream", key_fingerprint(KEY), None).id
+        two = store.ensure_stream("two", "ws://127.0.0.1:9/other", key_fingerprint(KEY[::-1]), None).id
+    sample = json.loads((Path(__file__).parent.parent / "data" / "datapoint.json").read_text())
+
+    def value(seq: int, prop: str, v: str) -> Event:
+        obj = {**sample, "seq": seq, "metadata": {**sample["metadata"], "property_name": prop},
+               "datapoint": {**sample["datapoint"], "value": v}}
+        return parse_frame(encode_frame(obj), T0 + seq)  # type: ignore[return-value]
+
+    def blob(stream_id: int, frames: list[Event]) -> tuple[int, int, list[Any], list[Any], list[Any]]:
+        events: list[Any] = []
+        build_rows(stream_id, 0, frames, events, [], [])
+        return (stream_id, 0, events, [], [])
+
+    sink = RowSink(db_url)
+    try:
+        reply = sink.write(
+            [blob(two, [value(5, "a", "from two")]),
+             blob(one, [value(60, "a", "a-old"), value(20, "a", "a-new")]),
+             blob(one, [value(50, "b", "b50"), value(80, "b", "b80")])],
+            {one: (0, 80), two: (0, 5)},
+        )
+    finally:
+        sink.close()
+    assert reply[0] == "ok", reply
+    with Store.open(db_url) as store:
+        (state,) = store.device_states()
+    assert state.properties["a"].value == "a-new" and state.properties["b"].value == "b80"
+    assert [state] == refilled(db_url)
