@@ -107,6 +107,7 @@ class Store:
         self._db = database
         self._mysql = is_mysql_url(url)
         self._lock = threading.RLock()
+        self._closed = False
 
     # -- lifecycle -------------------------------------------------------
 
@@ -116,7 +117,11 @@ class Store:
         return cls(url, open_connected(url, shared=True))
 
     def close(self) -> None:
+        """Close for good: a query asked afterwards (a window's worker thread
+        finishing late) raises :class:`DatabaseUnavailable` instead of
+        opening a connection that nobody would close."""
         with self._lock:
+            self._closed = True
             if not self._db.is_closed():
                 self._db.close()
 
@@ -137,6 +142,8 @@ class Store:
         """Run ``work`` under the lock; reconnect once if a MySQL server dropped
         the connection; turn environmental failures into DatabaseUnavailable."""
         with self._lock:
+            if self._closed:
+                raise DatabaseUnavailable(f"{self.description} was closed.")
             for attempt in (1, 2):
                 try:
                     if self._db.is_closed():

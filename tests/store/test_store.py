@@ -468,3 +468,12 @@ def test_recorders_sharing_a_database_share_one_gap_list(
     (first, _) = store.gaps(stream_id)
     assert (first.state, first.detail, first.closed_at) == ("filled", "5 events received again", 13.0)
     assert store.gaps(stream_id, open_only=True) == []
+
+
+def test_a_closed_store_refuses_queries_instead_of_reopening(store: Store) -> None:
+    """A window's worker thread may ask after the store was closed: it gets a
+    clear refusal, and no connection is opened that nobody would close."""
+    store.close()
+    with pytest.raises(DatabaseUnavailable, match="was closed"):
+        store.streams()
+    assert store._db.is_closed()
