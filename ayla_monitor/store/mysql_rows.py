@@ -10,6 +10,10 @@ much). The writer's rows hold only ``str``, ``int``, ``float`` and
 quote doubled is the only escape a text needs, as PyMySQL itself does in
 that mode), so a row's literal is one short loop.
 
+Each statement is written on another thread while the one before runs
+(:func:`execute_inserts`): the driver waits for the server without holding
+the GIL, so the text and the server's work overlap.
+
 The text is what PyMySQL would send, value for value (the tests compare
 them); statements are cut at PyMySQL's own length (``max_stmt_length``),
 well under the server's ``max_allowed_packet``.
@@ -18,9 +22,10 @@ well under the server's ``max_allowed_packet``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor
 from typing import Any
 
-__all__ = ["insert_statements", "MAX_STATEMENT"]
+__all__ = ["insert_statements", "execute_inserts", "MAX_STATEMENT"]
 
 #: characters per statement (PyMySQL's ``Cursor.max_stmt_length``)
 MAX_STATEMENT = 1024000
@@ -66,3 +71,13 @@ def insert_statements(head: str, rows: Sequence[Sequence[Any]]) -> Iterator[str]
         size += len(text) + 1
     if batch:
         yield head + ",".join(batch)
+
+
+def execute_inserts(cursor: Any, head: str, rows: Sequence[Sequence[Any]], ahead: Executor) -> None:
+    """Run :func:`insert_statements` on ``cursor``, each statement written
+    on ``ahead`` (one thread) while the one before runs."""
+    statements = insert_statements(head, rows)
+    pending = ahead.submit(next, statements, None)
+    while (statement := pending.result()) is not None:
+        pending = ahead.submit(next, statements, None)
+        cursor.execute(statement)

@@ -60,6 +60,7 @@ from __future__ import annotations
 import marshal
 import signal
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -71,7 +72,7 @@ from ayla_monitor.store.database import open_connected
 from ayla_monitor.store.errors import DatabaseUnavailable
 from ayla_monitor.store.latest import batch_where, latest_rows_upsert_sql, latest_upsert_sql
 from ayla_monitor.store.location import is_mysql_url
-from ayla_monitor.store.mysql_rows import insert_statements
+from ayla_monitor.store.mysql_rows import execute_inserts
 from ayla_monitor.store.rows import (
     CONFLICT_SEQ,
     EVENT_COLUMNS,
@@ -131,6 +132,8 @@ class RowSink:
         self.url = url
         self._mysql = is_mysql_url(url)
         self._database: peewee.Database | None = None
+        #: MySQL: writes the next INSERT's text while the server runs one
+        self._ahead: ThreadPoolExecutor | None = None
         m = self._mysql
         self._event_sql = insert_sql(m, "events", EVENT_COLUMNS)
         self._event_head = self._event_sql.split(" VALUES ")[0] + " VALUES "
@@ -250,8 +253,9 @@ class RowSink:
                     cursor.execute(self._max_id_sql)
                     before = cursor.fetchone()[0] or 0
                 if self._mysql and database.connection().server_status & _NO_BACKSLASH_ESCAPES:
-                    for statement in insert_statements(self._event_head, events):
-                        cursor.execute(statement)
+                    if self._ahead is None:
+                        self._ahead = ThreadPoolExecutor(1, thread_name_prefix="insert-text")
+                    execute_inserts(cursor, self._event_head, events, self._ahead)
                 else:
                     cursor.executemany(self._event_sql, events)
                 # The devices' latest state, in the same transaction: never
@@ -342,6 +346,9 @@ class RowSink:
         cursor.execute(self._gap_update_sql, (last, state, detail, closed, stream_id, epoch, first))
 
     def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead.shutdown()
+            self._ahead = None
         database, self._database = self._database, None
         if database is not None:
             try:

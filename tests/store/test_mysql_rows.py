@@ -3,10 +3,12 @@ MariaDB stores from it."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from ayla_monitor.store.connection import make_database
-from ayla_monitor.store.mysql_rows import MAX_STATEMENT, insert_statements
+from ayla_monitor.store.mysql_rows import MAX_STATEMENT, execute_inserts, insert_statements
 from tests.store.conftest import mysql_url
 
 TRICKY = [
@@ -69,6 +71,15 @@ def test_the_text_is_pymysqls_and_mariadb_stores_each_value_as_given() -> None:
         cursor.execute(statement)
         stored = database.execute_sql("SELECT n, t, i, f, z FROM mysql_rows_probe ORDER BY n").fetchall()
         assert [tuple(r) for r in stored] == rows
+        # Several statements, each written on another thread while the one before runs.
+        more = [(n, f"{n}'" * 4000, n, 0.5, None) for n in range(100, 400)]
+        assert len(list(insert_statements(head, more))) > 2
+        with ThreadPoolExecutor(1) as ahead:
+            execute_inserts(cursor, head, more, ahead)
+            with pytest.raises(Exception, match="Duplicate entry"):  # a failing statement is raised
+                execute_inserts(cursor, head, more[:1], ahead)
+        stored = database.execute_sql("SELECT n, t, i, f, z FROM mysql_rows_probe WHERE n >= 100 ORDER BY n")
+        assert [tuple(r) for r in stored.fetchall()] == more
     finally:
         database.execute_sql("DROP TABLE IF EXISTS mysql_rows_probe")
         database.close()
