@@ -17,7 +17,6 @@ after the last row seen, so nothing stored meanwhile is missed.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -34,7 +33,7 @@ from ayla_monitor.core.status import (
 )
 from ayla_monitor.core.store_opening import open_store
 from ayla_monitor.dss.events import Event, MalformedFrame
-from ayla_monitor.dss.frames import parse_event
+from ayla_monitor.dss.frames import loads_json, parse_event
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.errors import StoreError
 from ayla_monitor.store.follow import FollowedEvent, FollowedMalformed, Follower
@@ -62,8 +61,8 @@ def _event(row: FollowedEvent) -> Event | None:
     if row.raw is None:  # a row another tool inserted (the original events.sql design)
         return None
     try:
-        obj = json.loads(row.raw)
-    except ValueError:
+        obj = loads_json(row.raw)
+    except (ValueError, RecursionError):
         return None
     if not isinstance(obj, dict):
         return None
@@ -72,6 +71,20 @@ def _event(row: FollowedEvent) -> Event | None:
 
 def _malformed(row: FollowedMalformed) -> MalformedFrame:
     return MalformedFrame(row.raw, row.reason, row.received_at)
+
+
+def _read(follower: Follower) -> tuple[dict[int, list[Event | MalformedFrame]], int]:
+    """One poll's frames by stream id, parsed back from their JSON, and the
+    number of rows read. Off the event loop: up to 20,000 rows a poll."""
+    events, bad = follower.poll()
+    by_stream: dict[int, list[Event | MalformedFrame]] = {}
+    for row in events:
+        event = _event(row)
+        if event is not None:
+            by_stream.setdefault(row.stream_id or 0, []).append(event)
+    for frame in bad:
+        by_stream.setdefault(frame.stream_id or 0, []).append(_malformed(frame))
+    return by_stream, len(events) + len(bad)
 
 
 def stream_statuses(
@@ -214,22 +227,15 @@ class DatabaseWatch(UpdateFanout):
         """Read and publish what was stored since the last read; how many rows."""
         follower = self._follower
         assert follower is not None, "open the watch first"
-        events, bad = await asyncio.to_thread(follower.poll)
-        by_stream: dict[int, list[Event | MalformedFrame]] = {}
-        for row in events:
-            event = _event(row)
-            if event is not None:
-                by_stream.setdefault(row.stream_id or 0, []).append(event)
-        for frame in bad:
-            by_stream.setdefault(frame.stream_id or 0, []).append(_malformed(frame))
+        by_stream, count = await asyncio.to_thread(_read, follower)
         if any(sid not in self._names for sid in by_stream):
             assert self._reader is not None
             records = await asyncio.to_thread(self._reader.streams)
             self._names = {s.id: s.name for s in records}
         for stream_id, frames in by_stream.items():
             self.publish(FramesReceived(stream_id, frames))
-        self.delivered += len(events) + len(bad)
-        return len(events) + len(bad)
+        self.delivered += count
+        return count
 
     async def read_recorders(self) -> None:
         store = self._reader
