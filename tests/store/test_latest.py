@@ -268,3 +268,39 @@ def test_one_transaction_of_several_batches_keeps_each_keys_newest(db_url: str) 
         (state,) = store.device_states()
     assert state.properties["a"].value == "a-new" and state.properties["b"].value == "b80"
     assert [state] == refilled(db_url)
+
+
+def test_the_overview_then_the_properties_make_the_device_states(db_url: str) -> None:
+    """The window starts from every device without its properties and reads
+    those next, in DSN chunks: merged, they are what device_states says,
+    the OEM of each device's latest row included."""
+    from tests.store.conftest import event_from, sample
+
+    with Store.open(db_url) as store:
+        stream_id = store.ensure_stream("fleet", "ws://127.0.0.1:9/stream", key_fingerprint(KEY), None).id
+    frames = fleet_frames(3000, hostile=True)
+    moved: list[Event | MalformedFrame] = []  # one device changes model: its newest row says which
+    for seq, (kind, model) in enumerate((("connectivity", "old"), ("location", "old"), ("datapoint", "new")), 3001):
+        obj = sample(kind)
+        obj["seq"] = seq
+        obj["metadata"] = {**obj["metadata"], "dsn": "AC000MOVED", "oem_model": model}
+        moved.append(event_from(obj, T0 + seq))
+    write(db_url, stream_id, frames + moved)
+    with Store.open(db_url) as store:
+        whole = store.device_states()
+        overview = store.device_overview()
+        dsns = [state.dsn for state in overview]
+        assert dsns == [state.dsn for state in whole]
+        assert not any(state.properties or state.trends for state in overview)
+        assert any(state.online is not None for state in overview) and any(s.lat is not None for s in overview)
+        shown = {state.dsn: state for state in overview}
+        for at in range(0, len(dsns), 7):
+            first, last = dsns[at], dsns[min(at + 7, len(dsns)) - 1]
+            for part in store.device_properties(first, last):
+                assert first <= part.dsn <= last and part.properties
+                assert (part.online, part.lat, part.registered, part.last_received_at) == (None, None, None, None)
+                state = shown[part.dsn]
+                state.properties.update(part.properties)
+                state.trends.update(part.trends)
+    assert shown["AC000MOVED"].oem_model == "new"
+    assert overview == whole
