@@ -197,7 +197,7 @@ def properties(store: Any, dsns: list[str]) -> int:
     from ayla_monitor.ui.stored_properties import CHUNK
 
     return sum(len(state.properties) for at in range(0, len(dsns), CHUNK)
-               for state in store.device_properties(dsns[at], dsns[min(at + CHUNK, len(dsns)) - 1]))
+               for state in store.device_properties(dsns[at : at + CHUNK]))
 
 
 def measure(url: str, runs: int, export: bool) -> None:

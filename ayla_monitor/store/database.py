@@ -63,6 +63,8 @@ _RECONNECT_ERRNOS = frozenset({2006, 2013, 2055})
 #: The event types of a device's own state (the rest of ``device_latest`` is its properties).
 _DEVICE_TYPES = ("connectivity", "location", "registration")
 _PROPERTY_TYPES = ("datapoint", "datapointack")
+#: DSNs a statement names at most (SQLite before 3.32 takes 999 parameters).
+_DSNS_A_READ = 500
 
 
 def open_connected(url: str, *, shared: bool = False, bulk: bool = False) -> peewee.Database:
@@ -395,15 +397,19 @@ class Store:
             DeviceLatest.event_type.in_(_DEVICE_TYPES)))
         return fold_latest(rows, make)
 
-    def device_properties(self, first: str, last: str, make: type[DeviceState] = DeviceState) -> list[DeviceState]:
-        """The properties (with their trends) of the devices from ``first`` to
-        ``last`` by DSN, each in a state of its own that holds nothing else
-        to trust: to merge into :meth:`device_overview`'s."""
+    def device_properties(self, dsns: Sequence[str], make: type[DeviceState] = DeviceState) -> list[DeviceState]:
+        """The properties (with their trends) of devices ``dsns``, each in a
+        state of its own that holds nothing else to trust: to merge into
+        :meth:`device_overview`'s. (A list of DSNs, not a range: a range's
+        ends in Python's order need not bound the same DSNs in the database's.)"""
         fields = list(self._latest_fields())
         for at in (2, 3, 5, 10):  # OEM, received at, raw: the overview has them
             fields[at] = SQL("NULL")
-        rows = self._latest_rows(fields, lambda *columns: DeviceLatest.select(*columns).where(
-            DeviceLatest.dsn.between(first, last) & DeviceLatest.event_type.in_(_PROPERTY_TYPES)))
+        rows: list[Any] = []
+        for at in range(0, len(dsns), _DSNS_A_READ):
+            some = list(dsns[at : at + _DSNS_A_READ])
+            rows += self._latest_rows(fields, lambda *columns, some=some: DeviceLatest.select(*columns).where(
+                DeviceLatest.dsn.in_(some) & DeviceLatest.event_type.in_(_PROPERTY_TYPES)))
         return fold_latest(rows, make)
 
     def _latest_fields(self) -> tuple[Any, ...]:

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playhouse.migrate import SchemaMigrator
 
 from ayla_monitor.dss.events import Event, MalformedFrame
@@ -16,6 +17,7 @@ from ayla_monitor.dss.frames import encode_frame, parse_frame
 from ayla_monitor.dss.keys import key_fingerprint
 from ayla_monitor.fleet.device import VALUE_KEPT, DeviceState
 from ayla_monitor.simulator.fleet import Fleet
+from ayla_monitor.store import database
 from ayla_monitor.store.connection import make_database
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.schema import _v3
@@ -270,7 +272,7 @@ def test_one_transaction_of_several_batches_keeps_each_keys_newest(db_url: str) 
     assert [state] == refilled(db_url)
 
 
-def test_the_overview_then_the_properties_make_the_device_states(db_url: str) -> None:
+def test_the_overview_then_the_properties_make_the_device_states(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The window starts from every device without its properties and reads
     those next, in DSN chunks: merged, they are what device_states says,
     the OEM of each device's latest row included."""
@@ -295,12 +297,15 @@ def test_the_overview_then_the_properties_make_the_device_states(db_url: str) ->
         assert any(state.online is not None for state in overview) and any(s.lat is not None for s in overview)
         shown = {state.dsn: state for state in overview}
         for at in range(0, len(dsns), 7):
-            first, last = dsns[at], dsns[min(at + 7, len(dsns)) - 1]
-            for part in store.device_properties(first, last):
-                assert first <= part.dsn <= last and part.properties
+            for part in store.device_properties(dsns[at : at + 7]):
+                assert part.dsn in dsns[at : at + 7] and part.properties
                 assert (part.online, part.lat, part.registered, part.last_received_at) == (None, None, None, None)
                 state = shown[part.dsn]
                 state.properties.update(part.properties)
                 state.trends.update(part.trends)
+        monkeypatch.setattr(database, "_DSNS_A_READ", 3)  # one call, many statements
+        at_once = store.device_properties(dsns)
+    assert [(s.dsn, s.properties, s.trends) for s in at_once] == [(s.dsn, s.properties, s.trends) for s in whole
+                                                                  if s.properties]
     assert shown["AC000MOVED"].oem_model == "new"
     assert overview == whole
