@@ -549,8 +549,8 @@ class MainWindow(QMainWindow):
         self.tiles.load_states(states)
         self.log_view.add_rows(rows)
         self._update_page()
-        if store is not None:
-            self.stored_properties.load(store, [state.dsn for state in states])
+        if store is not None:  # in the tiles' order: the first shown are the first filled
+            self.stored_properties.load(store, [tile.dsn for tile in self.tiles.model.tiles()])
 
     def set_stream_name(self, stream_id: int, name: str) -> None:
         self.log_view.set_stream(stream_id, name)
