@@ -41,7 +41,9 @@ NUMERIC_TYPES = frozenset({"integer", "decimal", "float"})
 #: A ``device_latest`` row as the store reads it: event type, DSN, OEM id,
 #: OEM model, event time, received at, property name, base type, display
 #: name, value (at most :data:`VALUE_KEPT` characters of it), raw JSON (kept
-#: for location and registration), the value's whole length.
+#: for location and registration), the value's whole length. A column the
+#: read does not need may be ``None``; event type ``''``: a row that tells
+#: only the OEM, the event time and when last heard (the overview's one per device).
 LatestRow = tuple[Any, ...]
 
 
