@@ -320,6 +320,31 @@ def parse_event(obj: dict[str, Any], raw: str, received_at: float, note: str | N
     )
 
 
+def device_facts(obj: dict[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
+    """What a location or a registration event says of its device, read
+    straight from the JSON with :func:`parse_event`'s rules (a test holds them
+    equal): ``("location", (ip, lat, long, provider))`` or ``("registration",
+    (registered, registration_type))``; ``None`` for any other event. The
+    window's start folds thousands of stored ones (:mod:`ayla_monitor.fleet.device`):
+    a whole typed event each cost three times the JSON's decoding."""
+    meta = obj.get("metadata")
+    if meta.__class__ is not dict:
+        return None
+    event_type = meta.get("event_type")
+    if event_type.__class__ is not str:
+        event_type = _str(event_type) or ""
+    if event_type != "location" and event_type != "registration":
+        return None
+    body = obj.get(_BODY_KEY[event_type])
+    if body.__class__ is not dict:
+        body = {}
+    if event_type == "location":
+        where = (_str(body.get("ip")), parse_coordinate(body.get("lat")), parse_coordinate(body.get("long")),
+                 _str(body.get("provider")))
+        return event_type, where
+    return event_type, (_bool(body.get("registered")), _str(body.get("registration_type")))
+
+
 def lean_columns(obj: dict[str, Any], note: str | None = None) -> tuple[tuple[Any, ...], str | None]:
     """The columns the store keeps for one event object, read straight from
     the JSON with :func:`parse_event`'s rules (a test holds them equal on the

@@ -17,7 +17,7 @@ from typing import Any
 
 from ayla_monitor.dss.events import Connectivity, Datapoint, Location, Registration
 from ayla_monitor.dss.filter import epoch_of
-from ayla_monitor.dss.frames import loads_json, parse_event
+from ayla_monitor.dss.frames import device_facts, loads_json
 from ayla_monitor.dss.values import as_number
 
 __all__ = [
@@ -41,7 +41,9 @@ NUMERIC_TYPES = frozenset({"integer", "decimal", "float"})
 #: A ``device_latest`` row as the store reads it: event type, DSN, OEM id,
 #: OEM model, event time, received at, property name, base type, display
 #: name, value (at most :data:`VALUE_KEPT` characters of it), raw JSON (kept
-#: for location and registration), the value's whole length.
+#: for location and registration), the value's whole length. A column the
+#: read does not need may be ``None``; event type ``''``: a row that tells
+#: only the OEM, the event time and when last heard (the overview's one per device).
 LatestRow = tuple[Any, ...]
 
 
@@ -188,12 +190,14 @@ class DeviceState:
             self.online = None if value is None else value.lower() == "online"
             self.online_since = epoch_of(etime) if self.online is not None else None
         elif etype == "location" or etype == "registration":
-            event = _event_of(raw, received)
-            if isinstance(event, Location):
-                self.lat, self.long, self.provider, self.ip = event.lat, event.long, event.provider, event.ip
-            elif isinstance(event, Registration):
-                self.registered = event.registered
-                self.registration_type = event.registration_type
+            facts = _facts_of(raw)
+            if facts is None:
+                return
+            kind, told = facts
+            if kind == "location":
+                self.ip, self.lat, self.long, self.provider = told
+            else:
+                self.registered, self.registration_type = told
 
     # -- views of it
     def property_names(self) -> list[str]:
@@ -215,14 +219,12 @@ def fold_latest(rows: Iterable[LatestRow], make: type[DeviceState] = DeviceState
     return [devices[dsn] for dsn in sorted(devices)]
 
 
-def _event_of(raw: str | None, received_at: float | None) -> object:
+def _facts_of(raw: str | None) -> tuple[str, tuple[Any, ...]] | None:
     if raw is None:
         return None
     try:
         obj = loads_json(raw)
     except (ValueError, RecursionError):
         return None
-    if not isinstance(obj, dict):
-        return None
-    return parse_event(obj, raw, received_at or 0.0)
+    return device_facts(obj) if isinstance(obj, dict) else None
 

@@ -210,7 +210,8 @@ class Session:
         self.window.show_error(message, "Choose another database…", self.open_settings)
 
     async def load_history(self) -> None:
-        """Tiles' last known state and the latest events, read off the loop."""
+        """Tiles' last known state and the latest events, read off the loop
+        (the devices' properties follow: ``MainWindow.add_history``)."""
         store = self.engine.store if self.engine is not None else self.watching.store
         if store is None:
             return
@@ -218,7 +219,7 @@ class Session:
 
         def read() -> tuple[Any, Any, Any, int | None]:
             # tiles built here, off the GUI thread, ready to insert
-            return store.device_states(DeviceTile), store.recent_events(limit), store.streams(), store.size_bytes()
+            return store.device_overview(DeviceTile), store.recent_events(limit), store.streams(), store.size_bytes()
 
         try:
             states, events, streams, size = await self.window.queries.ask(self.window, read)
@@ -227,7 +228,7 @@ class Session:
             return
         for record in streams:
             self.window.set_stream_name(record.id, record.name)
-        self.window.add_history(states, [row_from_stored(e) for e in events])
+        self.window.add_history(states, [row_from_stored(e) for e in events], store)
         self.window.load_insight_history(store)  # the fleet table's and Problems' last hour
         self.window.alerts.reload()
         self.database_size = size

@@ -49,6 +49,7 @@ from ayla_monitor.ui.problems import ProblemsPanel
 from ayla_monitor.ui.queries import QueryRunner
 from ayla_monitor.ui.resources import app_icon
 from ayla_monitor.ui.settings import AppSettings
+from ayla_monitor.ui.stored_properties import StoredProperties
 from ayla_monitor.ui.throttle import Throttle
 from ayla_monitor.ui.tiles import TilesView
 
@@ -267,6 +268,9 @@ class MainWindow(QMainWindow):
                                    statuses=lambda: self._problem_source()[1], runner=self.queries,
                                    settings=settings, rules_path=alerts_path, clock=clock, tray_available=tray)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.alerts.dock)
+        #: the stored devices' properties, read after their tiles show (see add_history)
+        self.stored_properties = StoredProperties(self.queries, self.tiles, self)
+        self.alerts.fleet_complete = lambda: not self.stored_properties.loading
         self.tabifyDockWidget(self.problems_dock, self.alerts.dock)
         self.problems_dock.raise_()
         self.view_menu.insertAction(self.view_menu.actions()[2], self.alerts.dock.toggleViewAction())
@@ -537,11 +541,16 @@ class MainWindow(QMainWindow):
         self._health = health
         self.refresh()
 
-    def add_history(self, states: Sequence[Any], rows: Sequence[LogRow]) -> None:
-        """What the database remembers: tiles' last known state and recent events."""
+    def add_history(self, states: Sequence[Any], rows: Sequence[LogRow], store: Any = None) -> None:
+        """What the database remembers: tiles' last known state and recent
+        events; with ``store``, ``states`` are an overview (no properties: see
+        :class:`~ayla_monitor.ui.stored_properties.StoredProperties`), whose
+        properties are read from ``store`` next."""
         self.tiles.load_states(states)
         self.log_view.add_rows(rows)
         self._update_page()
+        if store is not None:  # in the tiles' order: the first shown are the first filled
+            self.stored_properties.load(store, [tile.dsn for tile in self.tiles.model.tiles()])
 
     def set_stream_name(self, stream_id: int, name: str) -> None:
         self.log_view.set_stream(stream_id, name)

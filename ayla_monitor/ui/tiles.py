@@ -70,7 +70,7 @@ from PySide6.QtWidgets import (
 )
 
 from ayla_monitor.dss.events import value_text
-from ayla_monitor.fleet.device import VALUE_KEPT, DeviceState, PropertyState
+from ayla_monitor.fleet.device import TREND_POINTS, VALUE_KEPT, DeviceState, PropertyState
 from ayla_monitor.ui.alerts.model import AlertMark
 from ayla_monitor.ui.formatting import (
     format_ago,
@@ -143,7 +143,9 @@ class DeviceTile(DeviceState):
                 self.properties[name] = prop
                 self.sorted_names = None
         for name, values in stored.trends.items():
-            self.trends.setdefault(name, values)
+            mine = self.trends.get(name)
+            # the stored values are older than what live events pushed
+            self.trends[name] = values if mine is None else (values + mine)[-2 * TREND_POINTS:]
 
     # -- views of it
     def status_text(self) -> str:

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playhouse.migrate import SchemaMigrator
 
 from ayla_monitor.dss.events import Event, MalformedFrame
@@ -16,6 +17,7 @@ from ayla_monitor.dss.frames import encode_frame, parse_frame
 from ayla_monitor.dss.keys import key_fingerprint
 from ayla_monitor.fleet.device import VALUE_KEPT, DeviceState
 from ayla_monitor.simulator.fleet import Fleet
+from ayla_monitor.store import database
 from ayla_monitor.store.connection import make_database
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.schema import _v3
@@ -268,3 +270,42 @@ def test_one_transaction_of_several_batches_keeps_each_keys_newest(db_url: str) 
         (state,) = store.device_states()
     assert state.properties["a"].value == "a-new" and state.properties["b"].value == "b80"
     assert [state] == refilled(db_url)
+
+
+def test_the_overview_then_the_properties_make_the_device_states(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window starts from every device without its properties and reads
+    those next, in DSN chunks: merged, they are what device_states says,
+    the OEM of each device's latest row included."""
+    from tests.store.conftest import event_from, sample
+
+    with Store.open(db_url) as store:
+        stream_id = store.ensure_stream("fleet", "ws://127.0.0.1:9/stream", key_fingerprint(KEY), None).id
+    frames = fleet_frames(3000, hostile=True)
+    moved: list[Event | MalformedFrame] = []  # one device changes model: its newest row says which
+    for seq, (kind, model) in enumerate((("connectivity", "old"), ("location", "old"), ("datapoint", "new")), 3001):
+        obj = sample(kind)
+        obj["seq"] = seq
+        obj["metadata"] = {**obj["metadata"], "dsn": "AC000MOVED", "oem_model": model}
+        moved.append(event_from(obj, T0 + seq))
+    write(db_url, stream_id, frames + moved)
+    with Store.open(db_url) as store:
+        whole = store.device_states()
+        overview = store.device_overview()
+        dsns = [state.dsn for state in overview]
+        assert dsns == [state.dsn for state in whole]
+        assert not any(state.properties or state.trends for state in overview)
+        assert any(state.online is not None for state in overview) and any(s.lat is not None for s in overview)
+        shown = {state.dsn: state for state in overview}
+        for at in range(0, len(dsns), 7):
+            for part in store.device_properties(dsns[at : at + 7]):
+                assert part.dsn in dsns[at : at + 7] and part.properties
+                assert (part.online, part.lat, part.registered, part.last_received_at) == (None, None, None, None)
+                state = shown[part.dsn]
+                state.properties.update(part.properties)
+                state.trends.update(part.trends)
+        monkeypatch.setattr(database, "_DSNS_A_READ", 3)  # one call, many statements
+        at_once = store.device_properties(dsns)
+    assert [(s.dsn, s.properties, s.trends) for s in at_once] == [(s.dsn, s.properties, s.trends) for s in whole
+                                                                  if s.properties]
+    assert shown["AC000MOVED"].oem_model == "new"
+    assert overview == whole

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from ayla_monitor.dss.events import LeanEvent, MalformedFrame
-from ayla_monitor.dss.frames import encode_frame, parse_frame, parse_frame_lean
+from ayla_monitor.dss.events import LeanEvent, Location, MalformedFrame, Registration
+from ayla_monitor.dss.frames import device_facts, encode_frame, parse_event, parse_frame, parse_frame_lean
 from ayla_monitor.simulator.fleet import Fleet
 from ayla_monitor.store.rows import build_rows
 
@@ -92,3 +92,21 @@ def test_a_lean_event_is_lean() -> None:
     assert isinstance(event, LeanEvent)
     assert event.raw == text.split("|", 1)[1] and event.received_at == 5.0
     assert not any(isinstance(v, (dict, list)) for v in event.columns)
+
+
+def test_device_facts_read_like_typed_events() -> None:
+    """The start folds stored locations and registrations from their JSON
+    with device_facts: what parse_event's typed event says, field for field."""
+    def typed(obj: dict[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
+        event = parse_event(obj, "", 0.0)
+        if isinstance(event, Location):
+            return "location", (event.ip, event.lat, event.long, event.provider)
+        if isinstance(event, Registration):
+            return "registration", (event.registered, event.registration_type)
+        return None
+
+    objs = [json.loads((DATA / f"{kind}.json").read_text()) for kind in SAMPLES] + odd_events()
+    objs += [obj for obj in Fleet(30, seed=5, hostile=True).take(3_000, time.time(), 0.1) if isinstance(obj, dict)]
+    told = [device_facts(obj) for obj in objs]
+    assert told == [typed(obj) for obj in objs]
+    assert {facts[0] for facts in told if facts} == {"location", "registration"}

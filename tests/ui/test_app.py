@@ -36,11 +36,19 @@ def count_events(path: Path) -> int:
         return int(db.execute("select count(*) from events").fetchone()[0])
 
 
-async def drive(driver: Callable[[Session], Coroutine[Any, Any, None]], **kwargs: Any) -> int:
+async def drive(driver: Callable[[Session], Coroutine[Any, Any, None]],
+                at_ready: Callable[[Session], None] | None = None, **kwargs: Any) -> int:
     """Run the app's main coroutine with ``driver`` acting as the user; the
-    driver closes the window when done (or the window is closed on failure)."""
+    driver closes the window when done (or the window is closed on failure).
+    ``at_ready`` looks at the window when it is ready, before the loop turns again."""
     ready: asyncio.Future[Session] = asyncio.get_running_loop().create_future()
-    app = asyncio.ensure_future(run_app(on_ready=ready.set_result, exit_after=None, **kwargs))
+
+    def on_ready(session: Session) -> None:
+        if at_ready is not None:
+            at_ready(session)
+        ready.set_result(session)
+
+    app = asyncio.ensure_future(run_app(on_ready=on_ready, exit_after=None, **kwargs))
     done, _ = await asyncio.wait([app, ready], return_when=asyncio.FIRST_COMPLETED)
     if app in done:
         return app.result()

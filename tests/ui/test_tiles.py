@@ -326,6 +326,24 @@ def test_restoring_states_shows_what_was_folded_first() -> None:
     assert (tile.oem_model, tile.lat) == ("ledevb", 1.5)  # ...the store fills in the rest
 
 
+def test_stored_properties_merge_under_what_live_events_told() -> None:
+    """The start reads properties after the tiles show: a value a live event
+    brought meanwhile stays, the stored ones fill in, a trend keeps the
+    stored points before the live ones."""
+    model = DeviceTilesModel(clock=clock)
+    model.load_states([DeviceState("AC1")])
+    model.fold([sample("datapoint", dsn="AC1", base_type="integer", value=v, property_name="t") for v in (7, 8)])
+    stored = DeviceState("AC1")
+    for name, value in (("t", "5"), ("u", "6")):
+        stored.load_latest(("datapoint", "AC1", None, None, "2023-11-14T22:00:00Z", None, name, "integer", None,
+                            value, None, 1))
+    model.load_states([stored])
+    (tile,) = model.tiles()
+    assert tile.properties["t"].value == 8 and tile.properties["u"].value == "6"
+    assert list(tile.trends["t"]) == [5.0, 7.0, 8.0] and list(tile.trends["u"]) == [6.0]
+    assert tile.property_names() == ["t", "u"]
+
+
 def test_the_model_keeps_the_order_and_the_proxy_only_filters(qtmodeltester: Any) -> None:
     model = DeviceTilesModel()
     proxy = TileSortFilter()

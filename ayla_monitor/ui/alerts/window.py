@@ -88,6 +88,9 @@ class WindowAlerts(QObject):
         self.window = window
         #: gives the store alerts are recorded in and read from (``None``: no database open); the app sets it
         self.store_source: Callable[[], Any] = lambda: None
+        #: whether the devices known are known whole (the window says no while
+        #: their stored properties are still being read); the fleet check waits
+        self.fleet_complete: Callable[[], bool] = lambda: True
         self._insight = insight
         self._states = states
         self._statuses = statuses
@@ -260,7 +263,7 @@ class WindowAlerts(QObject):
     def _check_fleet(self) -> list[Any]:
         """The rules that cannot match the fleet: asked once per rules
         loaded, when the first devices are known."""
-        if self._fleet_checked:
+        if self._fleet_checked or not self.fleet_complete():
             return []
         facts = self.facts()
         if not facts:
