@@ -199,10 +199,10 @@ def measure(args: argparse.Namespace) -> int:
         tick = QTimer(window)
         tick.setTimerType(tick.timerType().PreciseTimer)
         clock.start()
-        last = [clock.elapsed(), time.thread_time()]
+        last = [clock.elapsed(), time.thread_time() - polling[0]]
 
         def on_tick() -> None:
-            now, cpu = clock.elapsed(), time.thread_time()
+            now, cpu = clock.elapsed(), time.thread_time() - polling[0]
             lags.append(max(0, now - last[0] - interval))
             tick_cpu.append(cpu - last[1])
             last[:] = now, cpu
