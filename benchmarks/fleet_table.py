@@ -8,7 +8,7 @@ default 10,000; N events, default 300,000), then times, each the median of
 
 - summaries: ``FleetInsight.summaries(now)`` (every device's figures), and
   the longest turn of the event loop when the window's RowCollector makes
-  them 500 devices a turn;
+  them a slice of devices a turn and merges the tiles' devices a slice a turn;
 - merge: adding the tiles' devices (:func:`merge_rows`);
 - refresh: ``FleetTableModel.set_rows`` re-sorting by events/min (the
   layout change and the view's repaint of the visible rows included);
@@ -132,7 +132,7 @@ def main() -> None:
     turns.sort()
     print(f"  a turn of the collector: {statistics.median(turns):7.1f} ms median, {turns[-2]:.1f} ms next to worst, "
           f"{turns[-1]:.1f} ms worst "
-          f"({fleet_table.SLICE} devices a turn, then a turn merging the tiles' devices)")
+          f"({fleet_table.SLICE} devices a turn, then {fleet_table.MERGE_SLICE} of the tiles' devices merged a turn)")
     print(f"merge with the tiles:     {merge_ms:8.1f} ms")
     print(f"refresh, re-sorted:       {refresh_ms:8.1f} ms")
     print(f"refresh, pointer over it: {still_ms:8.1f} ms")

@@ -9,7 +9,11 @@ Printed: events/s stored, the event-loop lag (p50, p99, max) from a 10 ms
 timer that measures its own lateness, the garbage collections (count, time,
 longest pause per generation) and peak and final memory (RSS) of the window,
 and the peak of its child processes other than the simulator (the database
-writer process and multiprocessing's resource tracker). The window's
+writer process and multiprocessing's resource tracker). Then what each part
+costs a turn of the loop, in the GUI thread's CPU time (``thread_time``: on
+the shared machine wall time measures the neighbours): each view's refresh
+(median, p99 and longest call), the garbage collections, and the thread's
+CPU between two ticks of the lag timer (a turn, paint included). The window's
 own CPU cost per event, without sockets or a database, is measured by
 ``benchmarks/window_refresh.py``.
 
@@ -79,6 +83,39 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+class Turns:
+    """The GUI thread's CPU time of each call of the methods wrapped (the
+    wrappers are put on the classes before the window is made, so that the
+    timers and signals it connects call them)."""
+
+    def __init__(self) -> None:
+        self.calls: dict[str, list[float]] = {}
+
+    def wrap(self, name: str, cls: type, attr: str) -> None:
+        func = getattr(cls, attr)
+        calls = self.calls.setdefault(name, [])
+        clock = time.thread_time
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = clock()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                calls.append(clock() - t0)
+
+        timed.__name__ = func.__name__
+        setattr(cls, attr, timed)
+
+    def report(self) -> list[str]:
+        lines = []
+        for name, calls in self.calls.items():
+            if calls:
+                lines.append(f"  {name:<34} {len(calls):5,} x  median {percentile(calls, 50) * 1e3:6.2f}  "
+                             f"p99 {percentile(calls, 99) * 1e3:6.2f}  max {max(calls) * 1e3:6.2f} ms  "
+                             f"(in all {sum(calls):6.2f} s)")
+        return lines
+
+
 def measure(args: argparse.Namespace) -> int:
     import psutil
     import qasync
@@ -90,7 +127,21 @@ def measure(args: argparse.Namespace) -> int:
     from ayla_monitor.keystore import Keystore
     from ayla_monitor.simulator.server import DEMO_KEY
     from ayla_monitor.ui.app import Session, prepare_application, run_app
+    from ayla_monitor.ui.event_log import EventLogView
+    from ayla_monitor.ui.fleet_table import FleetTableView, RowCollector
+    from ayla_monitor.ui.main_window import MainWindow
+    from ayla_monitor.ui.problems import ProblemsPanel
     from ayla_monitor.ui.settings import AppSettings
+    from ayla_monitor.ui.tiles import TilesView
+
+    turns = Turns()
+    turns.wrap("batch in (MainWindow.add_frames)", MainWindow, "add_frames")
+    turns.wrap("refresh (MainWindow._flush)", MainWindow, "_flush")
+    turns.wrap("  log rows (EventLogView.add_rows)", EventLogView, "add_rows")
+    turns.wrap("  tiles (TilesView.announce)", TilesView, "announce")
+    turns.wrap("fleet rows (RowCollector._step)", RowCollector, "_step")
+    turns.wrap("fleet table (FleetTableView.refresh)", FleetTableView, "refresh")
+    turns.wrap("problems (ProblemsPanel.refresh)", ProblemsPanel, "refresh")
 
     started = time.perf_counter()
     big = ["--big-every", str(args.big_every), "--big-mb", str(args.big_mb), "--rate", str(args.rate)] \
@@ -114,6 +165,8 @@ def measure(args: argparse.Namespace) -> int:
     keystore = Keystore(fallback_path=tmp / "keys.json", use_keyring=False)
     process = psutil.Process()
     lags: list[float] = []
+    tick_cpu: list[float] = []
+    polling = [0.0]  # this benchmark's own CPU reading the processes' memory (left out of the window's)
     def rss() -> tuple[int, int]:
         """The window's RSS, and its database writer's (every child but the simulator)."""
         helpers = 0
@@ -129,13 +182,15 @@ def measure(args: argparse.Namespace) -> int:
     peak_writer = [0]
     result: dict[str, float] = {}
     gc_pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
-    gc_started = [0.0]
+    gc_cpu: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    gc_started = [0.0, 0.0]
 
     def on_gc(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            gc_started[0] = time.perf_counter()
+            gc_started[:] = time.perf_counter(), time.thread_time()
         else:
             gc_pauses[info["generation"]].append(time.perf_counter() - gc_started[0])
+            gc_cpu[info["generation"]].append(time.thread_time() - gc_started[1])
 
     def ready(session: Session) -> None:
         window = session.window
@@ -144,12 +199,13 @@ def measure(args: argparse.Namespace) -> int:
         tick = QTimer(window)
         tick.setTimerType(tick.timerType().PreciseTimer)
         clock.start()
-        last = [clock.elapsed()]
+        last = [clock.elapsed(), time.thread_time() - polling[0]]
 
         def on_tick() -> None:
-            now = clock.elapsed()
+            now, cpu = clock.elapsed(), time.thread_time() - polling[0]
             lags.append(max(0, now - last[0] - interval))
-            last[0] = now
+            tick_cpu.append(cpu - last[1])
+            last[:] = now, cpu
 
         tick.timeout.connect(on_tick)
         tick.start(interval)
@@ -160,20 +216,25 @@ def measure(args: argparse.Namespace) -> int:
             replay = ReplayWindow() if live else ReplayWindow(seq_start=1)
             definition = StreamDefinition(name="load", base_url=url, key=DEMO_KEY, replay=replay)
             t0 = time.perf_counter()
+            cpu0 = time.thread_time()
             await session.add_definition(definition)
             stored = 0
             while stored < args.events and time.perf_counter() - t0 < args.timeout:
                 await asyncio.sleep(0.2)
                 health = session.engine.health if session.engine else None
                 stored = health.stored if health else 0
+                polled = time.thread_time()
                 own, writer = rss()
+                polling[0] += time.thread_time() - polled
                 peak[0] = max(peak[0], own)
                 peak_writer[0] = max(peak_writer[0], writer)
                 if args.verbose:
                     print(f"  {time.perf_counter() - t0:5.1f} s: stored {stored:,}, log rows "
                           f"{window.log_view.model.rowCount():,}, window {own / 2**20:,.0f} MB", flush=True)
             result["seconds"] = time.perf_counter() - t0
+            result["gui_cpu"] = time.thread_time() - cpu0 - polling[0]
             result["stored"] = stored
+            result["received"] = window._received
             if args.big_every:
                 await select_big_rows(window)
             result["log_rows"] = window.log_view.model.rowCount()
@@ -199,8 +260,17 @@ def measure(args: argparse.Namespace) -> int:
         window.destroyed.connect(task.cancel)
 
     gc.callbacks.append(on_gc)
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     code = qasync.run(run_app(database=str(tmp / "load.sqlite"), demo=False, exit_after=args.timeout + 30,
                               settings=settings, keystore=keystore, on_ready=ready))
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     gc.callbacks.remove(on_gc)
     final = process.memory_info().rss
     child.stdin.close()  # type: ignore[union-attr]
@@ -216,6 +286,15 @@ def measure(args: argparse.Namespace) -> int:
     print("garbage collections: " + "; ".join(
         f"gen{g} {len(p)} x, {sum(p) * 1e3:,.0f} ms, longest {max(p, default=0) * 1e3:.1f} ms"
         for g, p in gc_pauses.items()))
+    received = result.get("received", 0)
+    print(f"the GUI thread's CPU: {result.get('gui_cpu', 0):.1f} s, {result.get('gui_cpu', 0) / max(received, 1) * 1e6:.0f} µs "
+          f"an event received ({received:,.0f}; {polling[0]:.1f} s reading memory left out); a tick (10 ms) took p50 {percentile(tick_cpu, 50) * 1e3:.1f}  "
+          f"p99 {percentile(tick_cpu, 99) * 1e3:.1f}  max {max(tick_cpu, default=0) * 1e3:.1f} ms of it")
+    print("garbage collections, CPU: " + "; ".join(
+        f"gen{g} {sum(p) * 1e3:,.0f} ms, longest {max(p, default=0) * 1e3:.1f} ms" for g, p in gc_cpu.items()))
+    print("a call's CPU on the GUI thread:")
+    for line in turns.report():
+        print(line)
     if args.big_every:
         print(f"big values: every {args.big_every}th event {args.big_mb:g} MB; selecting {result.get('selects', 0):.0f} "
               f"big rows: longest {result.get('select_max_ms', 0):.1f} ms")
@@ -237,6 +316,7 @@ def main() -> int:
     parser.add_argument("--live-rate", type=float, default=None, metavar="R",
                         help="the simulator generates the events live at R events/s")
     parser.add_argument("--table", action="store_true", help="the window shows the fleet table")
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the window's thread")
     parser.add_argument("--verbose", action="store_true", help="print progress while it runs")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -179,6 +179,25 @@ def test_rows_are_made_a_slice_per_turn(qtbot: Any, monkeypatch: Any) -> None:
     assert not RowCollector(lambda: insight, list, wanted=lambda: False).collect()  # nobody looks
 
 
+def test_the_tiles_devices_are_merged_a_slice_per_turn(qtbot: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(fleet_table, "SLICE", 10)
+    monkeypatch.setattr(fleet_table, "MERGE_SLICE", 2)
+    insight = fleet()
+    known = DeviceState("Q")  # heard by the insight too: one row
+    states = [DeviceState("OLD"), known, DeviceState("B"), DeviceState("Z"), DeviceState("OLD2")]
+    collector = RowCollector(lambda: insight, lambda: states, clock=clock)
+    steps: list[int] = []
+    real = collector._step
+    monkeypatch.setattr(collector, "_step", lambda: (steps.append(len(collector.rows)), real()))
+    collector._step_timer.timeout.disconnect()
+    collector._step_timer.timeout.connect(collector._step)
+    with qtbot.waitSignal(collector.ready):
+        assert collector.collect()
+    assert steps == [0, 0, 0, 0, 8]  # the summaries, three merges of two states, the readers
+    assert [s.dsn for s in collector.rows] == ["A", "F", "Q", "S", "OLD", "B", "Z", "OLD2"]
+    assert collector.rows == merge_rows(insight.summaries(NOW), states)
+
+
 def statuses() -> list[StreamStatus]:
     down = StreamStatus(1, "prod", "wss://x", None, state=StreamState.RECONNECTING, detail="server gone")
     gaps = StreamStatus(2, "lab", "wss://y", None, state=StreamState.LIVE, open_gaps=2, missing=40)

@@ -373,6 +373,43 @@ def test_the_model_keeps_the_order_and_the_proxy_only_filters(qtmodeltester: Any
     assert model.summary() == (7, 5, 2)  # counted as tiles change
 
 
+def test_rows_are_found_in_every_order_as_devices_arrive(qtmodeltester: Any) -> None:
+    model = DeviceTilesModel()
+    qtmodeltester.check(model)
+    model.apply([sample("connectivity", dsn=d, received_at=NOW + i) for i, d in enumerate("MCXAZ")])
+
+    def rows() -> dict[str, int]:
+        return {d: model.row_of(d) for d in "ABCDMXZ"}
+
+    assert rows() == {"A": 0, "B": -1, "C": 1, "D": -1, "M": 2, "X": 3, "Z": 4}
+    model.apply([sample("connectivity", dsn=d) for d in "DB"])  # between the others, in DSN order
+    assert rows() == {"A": 0, "B": 1, "C": 2, "D": 3, "M": 4, "X": 5, "Z": 6}
+    model.set_sort_mode(SortMode.ACTIVITY)  # newest first: Z A X C M, then B and D (no time)
+    assert [t.dsn for t in model.tiles()] == list("ZAXCMBD")
+    assert rows() == {d: i for i, d in enumerate("ZAXCMBD")}
+    model.apply([sample("connectivity", dsn="E", received_at=NOW + 99)])  # at the end until the next resort
+    assert model.row_of("E") == 7 and model.tile("E") is model.tiles()[7]
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, roles: changed.append((a.row(), b.row())))
+    model.apply([sample("datapoint", dsn="E")])
+    assert changed == [(7, 7)]
+    assert model.resort() and model.row_of("E") == 0
+    model.set_sort_mode(SortMode.DSN)
+    assert rows() == {"A": 0, "B": 1, "C": 2, "D": 3, "M": 5, "X": 6, "Z": 7} and model.row_of("E") == 4
+    qtmodeltester.check(model)
+
+
+def test_hundreds_of_changed_tiles_are_one_range_over_all() -> None:
+    model = DeviceTilesModel()
+    model.apply([sample("connectivity", dsn=f"D{i:04d}") for i in range(1000)])
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b, roles: changed.append((a.row(), b.row())))
+    model.apply([sample("datapoint", dsn=f"D{i:04d}") for i in range(10, 900, 3)])  # 297 tiles
+    assert changed == [(0, 999)]
+    model.apply([sample("datapoint", dsn=f"D{i:04d}") for i in range(10, 900, 30)])  # 30 tiles: one run each
+    assert changed[1:] == [(i, i) for i in range(10, 900, 30)]
+
+
 def test_keyboard_focus_shows_on_a_tile_and_enter_opens_the_device(qtbot: Any) -> None:
     """Issue 10: Enter on a tile did nothing, and the focused tile looked like any other."""
     view = TilesView(clock=clock)
