@@ -25,7 +25,7 @@ import peewee
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.models import Event, MalformedFrame
 
-__all__ = ["FollowedEvent", "FollowedMalformed", "Follower", "first_id_since", "last_id", "SETTLE", "PAGE"]
+__all__ = ["FollowedEvent", "FollowedMalformed", "Follower", "first_id_since", "first_id_query", "last_id", "SETTLE", "PAGE"]
 
 #: Rows per read.
 PAGE = 5000
@@ -86,12 +86,23 @@ def last_malformed_id(store: Store) -> int:
     )
 
 
+def first_id_query(time_iso: str) -> peewee.Query:
+    """The lowest id among the events whose time is ``time_iso`` or later:
+    a range of the ``(time)`` index, whose cost follows the events since
+    then (which a caller reads next anyway).
+
+    ``MIN(id + 0)``, not ``MIN(id)``: for ``MIN(id)`` SQLite walks the table
+    in id order until a row matches (2.2 s to reach the last hour of 10M
+    events, whose times grow with their ids) instead of the index (3 ms)."""
+    return Event.select(peewee.fn.MIN(Event.id + 0)).where(Event.time >= time_iso)
+
+
 def first_id_since(store: Store, time_iso: str) -> int:
     """The id to follow from so that events whose time is ``time_iso`` or
-    later are included (one lookup on the ``(time)`` index)."""
+    later are included."""
 
     def work(db: peewee.Database) -> int | None:
-        found: int | None = Event.select(peewee.fn.MIN(Event.id)).where(Event.time >= time_iso).bind(db).scalar()
+        found: int | None = first_id_query(time_iso).bind(db).scalar()
         return found
 
     found = store._call(work)

@@ -4,9 +4,12 @@ never fills is forgotten after the settle time; history ids are skipped."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ayla_monitor.store.connection import make_database
 from ayla_monitor.store.database import Store
-from ayla_monitor.store.follow import Follower, first_id_since
+from ayla_monitor.store.follow import Follower, first_id_query, first_id_since
+from tests.conftest import sqlite_file
 
 
 def _insert(url: str, ids: list[int], time: str = "2026-01-01T00:00:00Z") -> None:
@@ -45,3 +48,17 @@ def test_late_rows_are_delivered_once(db_url: str) -> None:
         assert [e.id for e in follower.poll()[0]] == [11]
         assert first_id_since(store, "2026-01-01T00:00:00Z") == 0
         assert first_id_since(store, "2099-01-01") == 11  # nothing that late: from the newest on
+
+
+def test_the_first_id_since_a_time_is_found_on_the_time_index(tmp_path: Path) -> None:
+    """SQLite, given MIN(id), walks the table in id order until a time
+    matches: the whole table when the time asked for is recent."""
+    url = f"sqlite:///{tmp_path / 'events.sqlite'}"
+    Store.open(url).close()
+    _insert(url, [1, 2, 3], time="2026-01-01T00:00:00Z")
+    _insert(url, [4, 5], time="2026-01-02T00:00:00Z")
+    sql, params = first_id_query("2026-01-02").bind(make_database(url)).sql()
+    with sqlite_file(tmp_path / "events.sqlite") as connection:
+        plan = " ".join(row[-1] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert "INDEX events_time" in plan, plan
+        assert connection.execute(sql, params).fetchone()[0] == 4
