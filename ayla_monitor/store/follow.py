@@ -86,7 +86,7 @@ def last_malformed_id(store: Store) -> int:
     )
 
 
-def first_id_query(time_iso: str) -> peewee.Query:
+def first_id_query(time_iso: str) -> peewee.ModelSelect[Event]:
     """The lowest id among the events whose time is ``time_iso`` or later:
     a range of the ``(time)`` index, whose cost follows the events since
     then (which a caller reads next anyway).
