@@ -312,6 +312,10 @@ class FleetInsight:
         self._max_waiting = self.settings.max_waiting
         self._rhythm_gaps = self.settings.rhythm_gaps
         self._spike_min = self.settings.spike_min_per_minute
+        self._keep_acks = 2 * self._ack_timeout
+        #: the minute of the moment ``_minute_of`` (the last one asked)
+        self._minute = 0
+        self._minute_of = math.nan
         #: the earliest end of a wait in the ack tables (the first of each:
         #: they are in deadline order), infinity when they are empty
         self._due = math.inf
@@ -353,8 +357,10 @@ class FleetInsight:
     def add(self, event: DssEvent, stream: str | None = None) -> None:
         """Fold one event in (events of any type; ``stream``: its stream's name).
 
-        The hot path of the live window: written flat, with the common case
-        first (benchmarks/insight.py measures it)."""
+        The hot path of the live window, the recorder's alerts and the
+        report: written flat, with the common case first, small helpers
+        written out (benchmarks/insight.py measures it; each removed call or
+        attribute chain shows in its instruction count)."""
         cls = event.__class__
         if cls is Datapoint:
             text = event.created_at or event.time  # type: ignore[attr-defined]
@@ -383,12 +389,17 @@ class FleetInsight:
                 self.earliest = when
         elif when < self.earliest:  # type: ignore[operator]  # set with the first latest
             self.earliest = when
-        minute = int(when // 60)
+        # events come in runs of the same second: its minute is remembered
+        # (a float floor division and an int() cost more than the comparison)
+        if when == self._minute_of:
+            minute = self._minute
+        else:
+            minute = self._minute = int(when // 60)
+            self._minute_of = when
         fleet_rate = self.rate
         if minute != fleet_rate.minute:
             self._roll(fleet_rate, minute, None)
         fleet_rate.current += 1
-        latency = (received - when) * 1000.0 if received else None
         if stream is not None:
             s = self._stream_cache
             if s is None or s.name != stream:
@@ -401,8 +412,9 @@ class FleetInsight:
             if minute != rate.minute:
                 rate.roll(minute)
             rate.current += 1
-            if latency is not None and not s.events & 3:
-                s.latency.add(latency)  # every 4th event's: a quarter of the cost, p95 as good
+            if received and not s.events & 3:
+                # every 4th event's latency: a quarter of the cost, p95 as good
+                s.latency.add((received - when) * 1000.0)
         dsn = event.dsn
         if dsn is None:
             return
@@ -418,15 +430,15 @@ class FleetInsight:
         tags = event.resource_tags
         if tags and tags != device.tags:
             device.tags = tags
-        device.events += 1
+        count = device.events = device.events + 1
         beat = device._beat
         if beat is None or when > beat:
             if beat is not None:
-                gaps = device.gaps  # Recent.add, written out: once per event
-                at = gaps._at
-                gaps._values[at] = when - beat
-                gaps._at = 0 if at + 1 == gaps._size else at + 1
-                gaps.count += 1
+                recent = device.gaps  # Recent.add, written out (as below)
+                at = recent._at
+                recent._values[at] = when - beat
+                recent._at = 0 if at + 1 == recent._size else at + 1
+                recent.count += 1
             device._beat = when
             device.last_heard = when
         rate = device.rate
@@ -436,14 +448,43 @@ class FleetInsight:
             else:
                 rate.roll(minute)  # too few for a spike (most minutes of most devices)
         rate.current += 1
-        if latency is not None and device.events & 3 == 1:
-            device.latency.add(latency)  # every 4th event's from the first (the latest 64 of them)
+        if received and count & 3 == 1:
+            # every 4th event's latency from the first (the latest 64 of them)
+            recent = device.latency
+            at = recent._at
+            recent._values[at] = (received - when) * 1000.0
+            recent._at = 0 if at + 1 == recent._size else at + 1
+            recent.count += 1
         if cls is Datapoint:
-            if event.created_at_from_device is not None:  # type: ignore[attr-defined]
-                self._skew(device, event)  # type: ignore[arg-type]
+            from_device = event.created_at_from_device  # type: ignore[attr-defined]
+            if from_device is not None:
+                # the device's clock against the cloud's
+                created_at = event.created_at  # type: ignore[attr-defined]
+                if created_at is not None:
+                    device_time = _time_cache.get(from_device) or instant_of(from_device)
+                    created = _time_cache.get(created_at) or instant_of(created_at)
+                    if device_time is not None and created is not None:
+                        skew = device.skew
+                        if skew is None:
+                            skew = device.skew = Recent(SKEW_SAMPLES)
+                        skew.add(device_time - created)
             dp_id = event.datapoint_id  # type: ignore[attr-defined]
             if dp_id is not None:
-                self._wait(device, dp_id, event.property_name, when)  # type: ignore[attr-defined]
+                # it waits for its ack, or pairs with one that came first
+                early = self._early_acks
+                if early and early.pop(dp_id, None) is not None:
+                    self.paired += 1
+                    return
+                waiting = self._waiting
+                if dp_id in waiting:
+                    return  # the same datapoint again (another stream carries it too)
+                if len(waiting) >= self._max_waiting:
+                    del waiting[next(iter(waiting))]
+                    self.untracked += 1
+                deadline = when + self._ack_timeout
+                waiting[dp_id] = (device, event.property_name, deadline)  # type: ignore[attr-defined]
+                if deadline < self._due:
+                    self._due = deadline
         elif cls is Connectivity:
             self._connectivity(device, event.online, when)  # type: ignore[attr-defined]
         elif cls is DatapointAck:
@@ -482,38 +523,9 @@ class FleetInsight:
                 device.recent_flaps = RecentCounts()
             device.recent_flaps.add(when)
 
-    def _skew(self, device: DeviceInsight, event: Datapoint) -> None:
-        """The device's clock against the cloud's, from a datapoint that has both."""
-        from_device, created_at = event.created_at_from_device, event.created_at
-        if from_device is None or created_at is None:
-            return
-        device_time = _time_cache.get(from_device) or instant_of(from_device)
-        created = _time_cache.get(created_at) or instant_of(created_at)
-        if device_time is not None and created is not None:
-            if device.skew is None:
-                device.skew = Recent(SKEW_SAMPLES)
-            device.skew.add(device_time - created)
-
-    def _wait(self, device: DeviceInsight, dp_id: str, prop: str | None, when: float) -> None:
-        """A datapoint waits for its ack (or pairs with one that came first)."""
-        early = self._early_acks
-        if early and early.pop(dp_id, None) is not None:
-            self.paired += 1
-            return
-        waiting = self._waiting
-        if dp_id in waiting:
-            return  # the same datapoint again (another stream carries it too)
-        if len(waiting) >= self._max_waiting:
-            del waiting[next(iter(waiting))]
-            self.untracked += 1
-        deadline = when + self._ack_timeout
-        waiting[dp_id] = (device, prop, deadline)
-        if deadline < self._due:
-            self._due = deadline
-
     def _ack(self, device: DeviceInsight, event: DatapointAck, when: float) -> None:
         dp_id = event.datapoint_id
-        keep_until = when + 2 * self._ack_timeout
+        keep_until = when + self._keep_acks
         if dp_id is not None:
             seen = self._seen_acks
             if dp_id in seen:
@@ -533,8 +545,9 @@ class FleetInsight:
                 device.acked_properties = {prop}
             elif prop not in acked_properties:
                 acked_properties.add(prop)
-        status = event.ack_status
-        if ack_failed(status, event.ack_message):
+        status, message = event.ack_status, event.ack_message
+        # ack_failed, written out
+        if status is None or not 200 <= status <= 299 or (message is not None and message != 0 and message != "0"):
             self.failed += 1
             device.failed += 1
             key = "none" if status is None else str(status)
@@ -558,7 +571,10 @@ class FleetInsight:
                 recent = device.ack_latency
                 if recent is None:
                     recent = device.ack_latency = Recent(ACK_SAMPLES)
-                recent.add(ms)
+                at = recent._at  # Recent.add, written out
+                recent._values[at] = ms
+                recent._at = 0 if at + 1 == recent._size else at + 1
+                recent.count += 1
         if dp_id is None:
             return
         if self._waiting.pop(dp_id, None) is not None:
