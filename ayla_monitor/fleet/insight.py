@@ -74,6 +74,10 @@ __all__ = [
     "instant_of",
     "event_instant",
     "ack_failed",
+    "OTHER",
+    "DATAPOINT",
+    "ACK",
+    "CONNECTIVITY",
 ]
 
 
@@ -106,6 +110,9 @@ LATENCY_SAMPLES = 64
 #: a device's latest clock offsets and ack latencies kept
 SKEW_SAMPLES = 16
 ACK_SAMPLES = 32
+
+#: what :meth:`FleetInsight.add_fields` is given
+OTHER, DATAPOINT, ACK, CONNECTIVITY = 0, 1, 2, 3
 
 _TIME_CACHE_SIZE = 4096
 _time_cache: dict[str, float | None] = {}
@@ -355,23 +362,48 @@ class FleetInsight:
             add(event, stream)
 
     def add(self, event: DssEvent, stream: str | None = None) -> None:
-        """Fold one event in (events of any type; ``stream``: its stream's name).
+        """Fold one event in (events of any type; ``stream``: its stream's name)."""
+        cls = event.__class__
+        if cls is Datapoint:
+            self.add_fields(DATAPOINT, event.created_at or event.time,  # type: ignore[attr-defined]
+                            event.received_at, stream, event.dsn, event.oem_id, event.oem_model,
+                            event.resource_tags, event.datapoint_id, event.property_name,  # type: ignore[attr-defined]
+                            event.created_at, event.created_at_from_device)  # type: ignore[attr-defined]
+        elif cls is DatapointAck:
+            self.add_fields(ACK, event.acked_at or event.created_at or event.time,  # type: ignore[attr-defined]
+                            event.received_at, stream, event.dsn, event.oem_id, event.oem_model,
+                            event.resource_tags, event.datapoint_id, event.property_name,  # type: ignore[attr-defined]
+                            event.created_at, None, event.acked_at, event.ack_status,  # type: ignore[attr-defined]
+                            event.ack_message)  # type: ignore[attr-defined]
+        elif cls is Connectivity:
+            self.add_fields(CONNECTIVITY, event.time, event.received_at, stream, event.dsn, event.oem_id,
+                            event.oem_model, event.resource_tags, None, None, None, None, None, None, None,
+                            event.online)  # type: ignore[attr-defined]
+        else:
+            self.add_fields(OTHER, event.time, event.received_at, stream, event.dsn, event.oem_id, event.oem_model,
+                            event.resource_tags)
+
+    def add_fields(
+        self, kind: int, text: str | None, received: float, stream: str | None, dsn: str | None,
+        oem_id: str | None, oem_model: str | None, tags: tuple[str, ...], dp_id: str | None = None,
+        prop: str | None = None, created_at: str | None = None, from_device: str | None = None,
+        acked_at: str | None = None, status: int | None = None, message: Value = None, online: bool | None = None,
+    ) -> None:
+        """:meth:`add` with the event's fields as read from it: ``kind``
+        (:data:`DATAPOINT`, :data:`ACK`, :data:`CONNECTIVITY` or
+        :data:`OTHER`), ``text``: the time it happened at (the moment of
+        :func:`event_instant`), then the fields the typed events have, by
+        their names there (``online``: :attr:`Connectivity.online`). For a
+        caller that has the fields without a typed event (a report reading
+        stored JSON): building the event cost as much as folding it in.
 
         The hot path of the live window, the recorder's alerts and the
         report: written flat, with the common case first, small helpers
         written out (benchmarks/insight.py measures it; each removed call or
         attribute chain shows in its instruction count)."""
-        cls = event.__class__
-        if cls is Datapoint:
-            text = event.created_at or event.time  # type: ignore[attr-defined]
-        elif cls is DatapointAck:
-            text = event.acked_at or event.created_at or event.time  # type: ignore[attr-defined]
-        else:
-            text = event.time
         when = _time_cache.get(text) if text is not None else None
         if when is None:
             when = instant_of(text)
-        received = event.received_at
         if when is None:
             if not received:
                 self.last_instant = None
@@ -415,19 +447,17 @@ class FleetInsight:
             if received and not s.events & 3:
                 # every 4th event's latency: a quarter of the cost, p95 as good
                 s.latency.add((received - when) * 1000.0)
-        dsn = event.dsn
         if dsn is None:
             return
         device = self._devices.get(dsn)
         if device is None:
             device = self._devices[dsn] = DeviceInsight(dsn, self._rhythm_gaps)
             device.first_heard = when
-            device.oem_model = event.oem_model
-            device.oem_id = event.oem_id
-        elif event.oem_model != device.oem_model and event.oem_model is not None:
-            device.oem_model = event.oem_model
-            device.oem_id = event.oem_id or device.oem_id
-        tags = event.resource_tags
+            device.oem_model = oem_model
+            device.oem_id = oem_id
+        elif oem_model != device.oem_model and oem_model is not None:
+            device.oem_model = oem_model
+            device.oem_id = oem_id or device.oem_id
         if tags and tags != device.tags:
             device.tags = tags
         count = device.events = device.events + 1
@@ -455,20 +485,16 @@ class FleetInsight:
             recent._values[at] = (received - when) * 1000.0
             recent._at = 0 if at + 1 == recent._size else at + 1
             recent.count += 1
-        if cls is Datapoint:
-            from_device = event.created_at_from_device  # type: ignore[attr-defined]
-            if from_device is not None:
+        if kind == DATAPOINT:
+            if from_device is not None and created_at is not None:
                 # the device's clock against the cloud's
-                created_at = event.created_at  # type: ignore[attr-defined]
-                if created_at is not None:
-                    device_time = _time_cache.get(from_device) or instant_of(from_device)
-                    created = _time_cache.get(created_at) or instant_of(created_at)
-                    if device_time is not None and created is not None:
-                        skew = device.skew
-                        if skew is None:
-                            skew = device.skew = Recent(SKEW_SAMPLES)
-                        skew.add(device_time - created)
-            dp_id = event.datapoint_id  # type: ignore[attr-defined]
+                device_time = _time_cache.get(from_device) or instant_of(from_device)
+                created = _time_cache.get(created_at) or instant_of(created_at)
+                if device_time is not None and created is not None:
+                    skew = device.skew
+                    if skew is None:
+                        skew = device.skew = Recent(SKEW_SAMPLES)
+                    skew.add(device_time - created)
             if dp_id is not None:
                 # it waits for its ack, or pairs with one that came first
                 early = self._early_acks
@@ -482,13 +508,13 @@ class FleetInsight:
                     del waiting[next(iter(waiting))]
                     self.untracked += 1
                 deadline = when + self._ack_timeout
-                waiting[dp_id] = (device, event.property_name, deadline)  # type: ignore[attr-defined]
+                waiting[dp_id] = (device, prop, deadline)
                 if deadline < self._due:
                     self._due = deadline
-        elif cls is Connectivity:
-            self._connectivity(device, event.online, when)  # type: ignore[attr-defined]
-        elif cls is DatapointAck:
-            self._ack(device, event, when)  # type: ignore[arg-type]
+        elif kind == ACK:
+            self._ack(device, dp_id, prop, created_at, acked_at, status, message, when)
+        elif kind == CONNECTIVITY:
+            self._connectivity(device, online, when)
 
     def _roll(self, rate: MinuteRate, minute: int, device: DeviceInsight | None) -> None:
         """A new minute for ``rate``: was the minute that ended a spike?"""
@@ -523,8 +549,8 @@ class FleetInsight:
                 device.recent_flaps = RecentCounts()
             device.recent_flaps.add(when)
 
-    def _ack(self, device: DeviceInsight, event: DatapointAck, when: float) -> None:
-        dp_id = event.datapoint_id
+    def _ack(self, device: DeviceInsight, dp_id: str | None, prop: str | None, created_at: str | None,
+             acked_at: str | None, status: int | None, message: Value, when: float) -> None:
         keep_until = when + self._keep_acks
         if dp_id is not None:
             seen = self._seen_acks
@@ -538,21 +564,18 @@ class FleetInsight:
                 self._due = keep_until
         self.acks += 1
         device.acks += 1
-        prop = event.property_name
         if prop is not None:
             acked_properties = device.acked_properties
             if acked_properties is None:
                 device.acked_properties = {prop}
             elif prop not in acked_properties:
                 acked_properties.add(prop)
-        status, message = event.ack_status, event.ack_message
         # ack_failed, written out
         if status is None or not 200 <= status <= 299 or (message is not None and message != 0 and message != "0"):
             self.failed += 1
             device.failed += 1
             key = "none" if status is None else str(status)
             self.failed_by_status[key] = self.failed_by_status.get(key, 0) + 1
-        created_at, acked_at = event.created_at, event.acked_at
         if created_at is not None and acked_at is not None:
             created = _time_cache.get(created_at)
             if created is None:
