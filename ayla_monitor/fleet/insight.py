@@ -365,37 +365,40 @@ class FleetInsight:
         """Fold one event in (events of any type; ``stream``: its stream's name)."""
         cls = event.__class__
         if cls is Datapoint:
-            self.add_fields(DATAPOINT, event.created_at or event.time,  # type: ignore[attr-defined]
-                            event.received_at, stream, event.dsn, event.oem_id, event.oem_model,
-                            event.resource_tags, event.datapoint_id, event.property_name,  # type: ignore[attr-defined]
+            self.add_fields(event.received_at, stream, DATAPOINT,
+                            event.created_at or event.time,  # type: ignore[attr-defined]
+                            event.dsn, event.oem_id, event.oem_model, event.resource_tags,
+                            event.datapoint_id, event.property_name,  # type: ignore[attr-defined]
                             event.created_at, event.created_at_from_device)  # type: ignore[attr-defined]
         elif cls is DatapointAck:
-            self.add_fields(ACK, event.acked_at or event.created_at or event.time,  # type: ignore[attr-defined]
-                            event.received_at, stream, event.dsn, event.oem_id, event.oem_model,
-                            event.resource_tags, event.datapoint_id, event.property_name,  # type: ignore[attr-defined]
-                            event.created_at, None, event.acked_at, event.ack_status,  # type: ignore[attr-defined]
-                            event.ack_message)  # type: ignore[attr-defined]
+            self.add_fields(event.received_at, stream, ACK,
+                            event.acked_at or event.created_at or event.time,  # type: ignore[attr-defined]
+                            event.dsn, event.oem_id, event.oem_model, event.resource_tags,
+                            event.datapoint_id, event.property_name,  # type: ignore[attr-defined]
+                            event.created_at, None, event.acked_at,  # type: ignore[attr-defined]
+                            event.ack_status, event.ack_message)  # type: ignore[attr-defined]
         elif cls is Connectivity:
-            self.add_fields(CONNECTIVITY, event.time, event.received_at, stream, event.dsn, event.oem_id,
+            self.add_fields(event.received_at, stream, CONNECTIVITY, event.time, event.dsn, event.oem_id,
                             event.oem_model, event.resource_tags, None, None, None, None, None, None, None,
                             event.online)  # type: ignore[attr-defined]
         else:
-            self.add_fields(OTHER, event.time, event.received_at, stream, event.dsn, event.oem_id, event.oem_model,
+            self.add_fields(event.received_at, stream, OTHER, event.time, event.dsn, event.oem_id, event.oem_model,
                             event.resource_tags)
 
     def add_fields(
-        self, kind: int, text: str | None, received: float, stream: str | None, dsn: str | None,
+        self, received: float, stream: str | None, kind: int, text: str | None, dsn: str | None,
         oem_id: str | None, oem_model: str | None, tags: tuple[str, ...], dp_id: str | None = None,
         prop: str | None = None, created_at: str | None = None, from_device: str | None = None,
         acked_at: str | None = None, status: int | None = None, message: Value = None, online: bool | None = None,
     ) -> None:
-        """:meth:`add` with the event's fields as read from it: ``kind``
-        (:data:`DATAPOINT`, :data:`ACK`, :data:`CONNECTIVITY` or
-        :data:`OTHER`), ``text``: the time it happened at (the moment of
-        :func:`event_instant`), then the fields the typed events have, by
-        their names there (``online``: :attr:`Connectivity.online`). For a
-        caller that has the fields without a typed event (a report reading
-        stored JSON): building the event cost as much as folding it in.
+        """:meth:`add` with the event's fields as read from it: when it was
+        received and on which stream, its ``kind`` (:data:`DATAPOINT`,
+        :data:`ACK`, :data:`CONNECTIVITY` or :data:`OTHER`), ``text``: the
+        time it happened at (the moment of :func:`event_instant`), then the
+        fields the typed events have, by their names there (``online``:
+        :attr:`Connectivity.online`). For a caller that has the fields
+        without a typed event (:mod:`ayla_monitor.fleet.decoded`): building
+        the event cost as much as folding it in.
 
         The hot path of the live window, the recorder's alerts and the
         report: written flat, with the common case first, small helpers

@@ -26,7 +26,8 @@ from typing import Any
 from ayla_monitor.dss.events import Connectivity, Datapoint, DatapointAck, DssEvent, UnknownEvent
 from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.dss.frames import parse_event
-from ayla_monitor.fleet.insight import ACK, DATAPOINT, FleetInsight, InsightSettings
+from ayla_monitor.fleet.decoded import add_decoded, insight_fields
+from ayla_monitor.fleet.insight import DATAPOINT, FleetInsight, InsightSettings
 from ayla_monitor.headless.report_html import render_html
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.scan import row_columns, scan_events
@@ -69,20 +70,8 @@ def _iso(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-#: the classes of a column's value: text, or nothing
-_TEXT = frozenset((str, type(None)))
-
-
 def _text(value: Any) -> str | None:
     return value if value.__class__ is str else None
-
-
-def _status(value: Any) -> int | None:
-    if value.__class__ is int:
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
 
 
 def event_of_row(
@@ -94,46 +83,45 @@ def event_of_row(
     ``columns_of(id)``'s :data:`~ayla_monitor.store.scan.BARE_COLUMNS`);
     ``None`` for a row that is neither.
 
-    Datapoints and acks (nine rows in ten) are built here from the few
-    fields of the JSON that the insight reads; what it does not read (the
-    value, the user, the display name, echo, updated_at) is left ``None``:
-    :func:`~ayla_monitor.dss.frames.parse_event` would type every value and
-    check every field, which measured 40 % of a report's time. Other events,
-    and the odd datapoint with a field that is not text, go through
-    ``parse_event``.
+    Datapoints and acks (nine rows in ten) are built from the few fields of
+    the JSON that the insight reads (:func:`~ayla_monitor.fleet.decoded.insight_fields`);
+    what it does not read (the value, the user, the display name, echo,
+    updated_at) is left ``None``: :func:`~ayla_monitor.dss.frames.parse_event`
+    would type every value and check every field, which measured 40 % of a
+    report's time. Other events, and the odd datapoint with a field that is
+    not text, go through ``parse_event``.
     """
     obj = _loaded(row[4])
-    fields = _insight_fields(obj)
+    fields = insight_fields(obj) if obj.__class__ is dict else None
     if fields is None:
         return _other_event(row, obj, columns_of)
-    kind, _text_at, oem_id, oem_model, dsn, tags, dp_id, prop, created, from_device, acked_at, status, message = fields
+    kind, _moment, dsn, oem_id, oem_model, tags, dp_id, prop, created, from_device, acked_at, status, message = fields
     common = (row[2], "datapoint" if kind == DATAPOINT else "datapointack", oem_id, oem_model, dsn, tags, None,
               from_device or created, row[3] or 0.0, row[4], None, prop, None, None, None, None, dp_id, None,
               created, from_device, None)
     if kind == DATAPOINT:
         return Datapoint(*common)
-    return DatapointAck(*common, status, message, _text(_body(obj).get("ack_id")), acked_at)
+    body = obj.get("datapoint")
+    if body.__class__ is not dict:
+        body = obj.get("datapointack")
+    return DatapointAck(*common, status, message, _text(body.get("ack_id")), acked_at)
 
 
 def add_row(
     insight: FleetInsight, row: tuple[Any, ...], stream: str | None,
     columns_of: Callable[[int], tuple[Any, ...] | None] | None = None,
 ) -> bool:
-    """``insight.add(event_of_row(row, columns_of), stream)``, without
-    building the typed event of a datapoint or an ack (that cost as much as
-    folding it in: :meth:`~ayla_monitor.fleet.insight.FleetInsight.add_fields`
-    takes its fields); ``False`` for a row that is no event."""
+    """``insight.add(event_of_row(row, columns_of), stream)``, without the
+    typed event of a datapoint or an ack (:mod:`ayla_monitor.fleet.decoded`);
+    ``False`` for a row that is no event."""
     obj = _loaded(row[4])
-    fields = _insight_fields(obj)
-    if fields is None:
-        event = _other_event(row, obj, columns_of)
-        if event is None:
-            return False
-        insight.add(event, stream)
+    if obj.__class__ is dict:
+        add_decoded(insight, obj, row[4], row[3] or 0.0, stream)
         return True
-    kind, text_at, oem_id, oem_model, dsn, tags, dp_id, prop, created, from_device, acked_at, status, message = fields
-    insight.add_fields(kind, text_at, row[3] or 0.0, stream, dsn, oem_id, oem_model, tags, dp_id, prop, created,
-                       from_device, acked_at, status, message)
+    event = _other_event(row, obj, columns_of)
+    if event is None:
+        return False
+    insight.add(event, stream)
     return True
 
 
@@ -150,74 +138,10 @@ def _loaded(raw: Any) -> Any:
             return None
 
 
-def _body(obj: dict[str, Any]) -> Any:
-    body = obj.get("datapoint")
-    if body.__class__ is not dict and obj["metadata"].get("event_type") == "datapointack":
-        body = obj.get("datapointack")
-    return body
-
-
-def _insight_fields(obj: Any) -> tuple[Any, ...] | None:
-    """What the insight reads of a datapoint or an ack, from its decoded JSON:
-    ``(kind, its moment's text, oem_id, oem_model, dsn, resource_tags,
-    datapoint id, property, created_at, created_at_from_device, acked_at,
-    ack_status, ack_message)``, each as :func:`~ayla_monitor.dss.frames.parse_event`
-    reads it; ``None`` for another event, or a field that is not text
-    (then ``parse_event`` says what it is)."""
-    if obj.__class__ is not dict:
-        return None
-    meta: Any = obj.get("metadata")
-    if meta.__class__ is not dict:
-        return None
-    event_type = meta.get("event_type")
-    if event_type == "datapoint":
-        kind = DATAPOINT
-        body = obj.get("datapoint")
-    elif event_type == "datapointack":
-        kind = ACK
-        body = obj.get("datapoint")
-        if body.__class__ is not dict:
-            body = obj.get("datapointack")
-    else:
-        return None
-    if body.__class__ is not dict:
-        return None
-    oem_id, oem_model, dsn = meta.get("oem_id"), meta.get("oem_model"), meta.get("dsn")
-    prop = meta.get("property_name")
-    created, from_device = body.get("created_at"), body.get("created_at_from_device")
-    time = from_device or created
-    # text or nothing, as the columns hold them (else: parse_event's rules)
-    if oem_id.__class__ not in _TEXT or oem_model.__class__ not in _TEXT or dsn.__class__ not in _TEXT \
-            or prop.__class__ not in _TEXT or time.__class__ not in _TEXT:
-        return None
-    tags = meta.get("resource_tags")
-    if not tags or tags.__class__ is not list:
-        resource_tags: tuple[str, ...] = ()
-    elif len(tags) == 1 and tags[0].__class__ is str:  # the common case, without a generator
-        resource_tags = (tags[0],)
-    else:
-        resource_tags = tuple(t for t in tags if t.__class__ is str)
-    dp_id = body.get("id")
-    if dp_id.__class__ is not str:
-        dp_id = None
-    if created.__class__ is not str:
-        created = None
-    if from_device.__class__ is not str:
-        from_device = None
-    if kind == DATAPOINT:
-        return kind, created or time, oem_id, oem_model, dsn, resource_tags, dp_id, prop, created, from_device, \
-            None, None, None
-    acked_at = body.get("acked_at")
-    if acked_at.__class__ is not str:
-        acked_at = None
-    return kind, acked_at or created or time, oem_id, oem_model, dsn, resource_tags, dp_id, prop, created, \
-        from_device, acked_at, _status(body.get("ack_status")), body.get("ack_message")
-
-
 def _other_event(
     row: tuple[Any, ...], obj: Any, columns_of: Callable[[int], tuple[Any, ...] | None] | None
 ) -> DssEvent | None:
-    """:func:`event_of_row` for what is not a datapoint or an ack with text fields."""
+    """:func:`event_of_row` of what is not a datapoint or an ack with text fields."""
     row_id, seq, received, raw = row[0], row[2], row[3] or 0.0, row[4]
     if obj.__class__ is dict:
         return parse_event(obj, raw, received)
