@@ -2,10 +2,12 @@
 text, JSON or one self-contained HTML file.
 
 The stored events are read in id order, a chunk at a time
-(:meth:`Store.iter_events`), turned back into the parsed events they were
-(:func:`event_of_row`) and fed to the same
+(:func:`~ayla_monitor.store.scan.scan_events`), and fed to the same
 :class:`~ayla_monitor.fleet.insight.FleetInsight` the live window uses, so
-the report and the window cannot disagree. Memory stays bounded: the
+the report and the window cannot disagree: datapoints and acks as the
+fields the insight reads from their JSON
+(:func:`~ayla_monitor.fleet.decoded.insight_fields`), other rows turned
+back into the parsed events they were (:func:`event_of_row`). Memory stays bounded: the
 insight is bounded, and the charts keep at most :data:`MAX_BUCKETS` time
 buckets (they widen as the range grows).
 
@@ -26,7 +28,7 @@ from typing import Any
 from ayla_monitor.dss.events import Connectivity, Datapoint, DatapointAck, DssEvent, UnknownEvent
 from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.dss.frames import parse_event
-from ayla_monitor.fleet.decoded import add_decoded, insight_fields
+from ayla_monitor.fleet.decoded import insight_fields
 from ayla_monitor.fleet.insight import DATAPOINT, FleetInsight, InsightSettings
 from ayla_monitor.headless.report_html import render_html
 from ayla_monitor.store.database import Store
@@ -41,7 +43,6 @@ __all__ = [
     "FORMATS",
     "MAX_BUCKETS",
     "Report",
-    "add_row",
     "ReportCancelled",
     "TimeBuckets",
     "build_report",
@@ -105,24 +106,6 @@ def event_of_row(
     if body.__class__ is not dict:
         body = obj.get("datapointack")
     return DatapointAck(*common, status, message, _text(body.get("ack_id")), acked_at)
-
-
-def add_row(
-    insight: FleetInsight, row: tuple[Any, ...], stream: str | None,
-    columns_of: Callable[[int], tuple[Any, ...] | None] | None = None,
-) -> bool:
-    """``insight.add(event_of_row(row, columns_of), stream)``, without the
-    typed event of a datapoint or an ack (:mod:`ayla_monitor.fleet.decoded`);
-    ``False`` for a row that is no event."""
-    obj = _loaded(row[4])
-    if obj.__class__ is dict:
-        add_decoded(insight, obj, row[4], row[3] or 0.0, stream)
-        return True
-    event = _other_event(row, obj, columns_of)
-    if event is None:
-        return False
-    insight.add(event, stream)
-    return True
 
 
 def _loaded(raw: Any) -> Any:
@@ -256,26 +239,47 @@ def build_report(
     per_minute = TimeBuckets()
     online = TimeBuckets()
     events = 0
-    add = add_row
+    add_fields = insight.add_fields
+    loads = _fast_loads
     last_online = -1
+    last_when: float | None = None
+    key = 0
     names = {s.id: s.name for s in store.streams()}
     columns_of = partial(row_columns, store)
     for row in scan_events(store, EventFilter(since=since, until=until), chunk=chunk):
+        # event_of_row and insight.add, written out: a datapoint or an ack
+        # (nine rows in ten) goes in as its fields, without its typed event
         stream = names.get(row[1])
-        if not add(insight, row, stream, columns_of):
-            continue
-        if row[2] is None and stream is not None and row[4]:
+        raw = row[4]
+        obj = None
+        if raw:
+            try:
+                obj = loads(raw)
+            except Exception:  # orjson refuses some JSON that json reads
+                obj = _loaded(raw)
+        fields = insight_fields(obj) if obj.__class__ is dict else None
+        if fields is not None:
+            add_fields(row[3] or 0.0, stream, *fields)
+        else:
+            event = _other_event(row, obj, columns_of)
+            if event is None:
+                continue
+            insight.add(event, stream)
+        if row[2] is None and stream is not None and raw:
             # a conflict: another event under a seq already stored, kept in a row of its own
             insight.note_conflict(stream)
         events += 1
         when = insight.last_instant
         if when:
-            key = int(when // per_minute.width)
+            if when != last_when:  # (rows come in runs of the same second)
+                key = int(when // per_minute.width)
+                last_when = when
             counts = per_minute.counts
             if key in counts:
                 counts[key] += 1  # TimeBuckets.count's common case, without the call
             else:
                 per_minute.count(when)
+                last_when = None  # the buckets may have widened
             if insight.online_count != last_online:
                 last_online = insight.online_count
                 online.value(when, last_online)
