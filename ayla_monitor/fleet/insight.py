@@ -1,7 +1,8 @@
 """What is wrong with the fleet, folded event by event: pure and incremental.
 
 :class:`FleetInsight` is fed parsed events (:mod:`ayla_monitor.dss.events`)
-one at a time, live or from stored rows, by the same code; it reads no
+one at a time, live or from stored rows (as the fields it reads from their
+JSON: :mod:`ayla_monitor.fleet.decoded`), by the same code; it reads no
 clock (an event brings its time, a query takes ``now``), does no I/O and
 holds bounded memory (per device a few hundred bytes plus its latency
 buckets; the datapoints waiting for an ack are capped).

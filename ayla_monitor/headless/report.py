@@ -7,9 +7,9 @@ The stored events are read in id order, a chunk at a time
 the report and the window cannot disagree: datapoints and acks as the
 fields the insight reads from their JSON
 (:func:`~ayla_monitor.fleet.decoded.insight_fields`), other rows turned
-back into the parsed events they were (:func:`event_of_row`). Memory stays bounded: the
-insight is bounded, and the charts keep at most :data:`MAX_BUCKETS` time
-buckets (they widen as the range grows).
+back into the parsed events they were (:func:`event_of_row`). Memory stays
+bounded: the insight is bounded, and the charts keep at most
+:data:`MAX_BUCKETS` time buckets (they widen as the range grows).
 
 The window's File -> Fleet report... runs :func:`build_report` off the UI
 thread and writes what :func:`render` gives.
