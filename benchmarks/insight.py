@@ -10,11 +10,14 @@ collector (a recorder does not hold 300,000 events; walking them is not
 the insight's cost): parsing the frames (``parse_frame``: what the client
 does for every frame before anything else), and
 ``FleetInsight.add`` over the parsed events (a fresh insight each pass).
-Prints µs per event and the insight's share of parse + insight, and the
-insight's memory (tracemalloc, one extra pass). The issue's budget is the
-recorder's ingest rate with insight on at least 90 % of without: the
-recorder's loop process runs ~30 µs of Python per event, so the insight
-has ~3 µs.
+Then the recorder's way, in batches of 1,000 frames as it receives them:
+parse, build the rows, and (when its alert rules need the insight) fold
+them in; the lean recorder's parse and rows against typed events with
+``FleetInsight.add``: the difference is what the insight costs it. Prints
+µs per event and the insight's share of parse + insight, and the insight's memory (tracemalloc, one extra pass). The issue's budget
+is the recorder's ingest rate with insight on at least 90 % of without:
+the recorder's loop process runs 15-17 µs of CPU per event
+(benchmarks/alerts.py without rules), so the insight has ~1.7 µs.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ import tracemalloc
 
 from ayla_monitor.dss import wire
 from ayla_monitor.dss.events import DssEvent
-from ayla_monitor.dss.frames import parse_frame
+from ayla_monitor.dss.frames import parse_frame, parse_frame_lean
 from ayla_monitor.fleet.insight import FleetInsight
 from ayla_monitor.simulator.fleet import Fleet
+from ayla_monitor.store.rows import build_rows
 
 START = 1_767_225_600.0
 
@@ -62,6 +66,19 @@ def main() -> None:
             add(event, "bench")
         return fleet_insight
 
+    def recorder(typed: bool) -> None:
+        fleet_insight = FleetInsight()
+        for start in range(0, count, 1000):
+            batch = zip(texts[start:start + 1000], received[start:start + 1000], strict=True)
+            if typed:
+                frames: list[object] = [parse_frame(text, at) for text, at in batch]
+                for frame in frames:
+                    if isinstance(frame, DssEvent):
+                        fleet_insight.add(frame, "bench")
+            else:
+                frames = [parse_frame_lean(text, at) for text, at in batch]
+            build_rows(1, 0, frames, [], [], [])
+
     def timed(work: object) -> float:
         runs = []
         for _ in range(5):
@@ -72,8 +89,10 @@ def main() -> None:
 
     parse_s = timed(parse)
     insight_s = timed(insight)
+    lean_s = timed(lambda: recorder(False))
+    typed_s = timed(lambda: recorder(True))
     tracemalloc.start()
-    kept = insight()
+    fleet_insight = insight()
     memory, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     per_parse = parse_s / count * 1e6
@@ -82,8 +101,11 @@ def main() -> None:
     print(f"parse_frame:      {per_parse:.2f} µs/event")
     print(f"FleetInsight.add: {per_insight:.2f} µs/event "
           f"({per_insight / (per_parse + per_insight):.0%} of parse + insight)")
-    print(f"insight memory:   {memory / 1e6:.1f} MB for {len(kept):,} devices "
-          f"({kept.pending:,} datapoints waiting for an ack)")
+    print(f"insight memory:   {memory / 1e6:.1f} MB for {len(fleet_insight):,} devices "
+          f"({fleet_insight.pending:,} datapoints waiting for an ack)")
+    per_lean, per_typed = lean_s / count * 1e6, typed_s / count * 1e6
+    print(f"recorder, batches of 1,000 (parse + rows): lean {per_lean:.2f} µs/event, typed + FleetInsight.add "
+          f"{per_typed:.2f}: the insight costs it {per_typed - per_lean:.2f}")
 
 
 if __name__ == "__main__":

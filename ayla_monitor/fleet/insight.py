@@ -1,7 +1,8 @@
 """What is wrong with the fleet, folded event by event: pure and incremental.
 
 :class:`FleetInsight` is fed parsed events (:mod:`ayla_monitor.dss.events`)
-one at a time, live or from stored rows, by the same code; it reads no
+one at a time, live or from stored rows (as the fields it reads from their
+JSON: :mod:`ayla_monitor.fleet.decoded`), by the same code; it reads no
 clock (an event brings its time, a query takes ``now``), does no I/O and
 holds bounded memory (per device a few hundred bytes plus its latency
 buckets; the datapoints waiting for an ack are capped).
@@ -74,6 +75,10 @@ __all__ = [
     "instant_of",
     "event_instant",
     "ack_failed",
+    "OTHER",
+    "DATAPOINT",
+    "ACK",
+    "CONNECTIVITY",
 ]
 
 
@@ -106,6 +111,9 @@ LATENCY_SAMPLES = 64
 #: a device's latest clock offsets and ack latencies kept
 SKEW_SAMPLES = 16
 ACK_SAMPLES = 32
+
+#: what :meth:`FleetInsight.add_fields` is given
+OTHER, DATAPOINT, ACK, CONNECTIVITY = 0, 1, 2, 3
 
 _TIME_CACHE_SIZE = 4096
 _time_cache: dict[str, float | None] = {}
@@ -226,7 +234,6 @@ class StreamInsight:
 
     name: str
     events: int = 0
-    rate: MinuteRate = field(default_factory=MinuteRate)
     latency: Quantiles = field(default_factory=Quantiles)
     reconnects: int = 0
     conflicts: int = 0
@@ -312,6 +319,10 @@ class FleetInsight:
         self._max_waiting = self.settings.max_waiting
         self._rhythm_gaps = self.settings.rhythm_gaps
         self._spike_min = self.settings.spike_min_per_minute
+        self._keep_acks = 2 * self._ack_timeout
+        #: the minute of the moment ``_minute_of`` (the last one asked)
+        self._minute = 0
+        self._minute_of = math.nan
         #: the earliest end of a wait in the ack tables (the first of each:
         #: they are in deadline order), infinity when they are empty
         self._due = math.inf
@@ -351,21 +362,51 @@ class FleetInsight:
             add(event, stream)
 
     def add(self, event: DssEvent, stream: str | None = None) -> None:
-        """Fold one event in (events of any type; ``stream``: its stream's name).
-
-        The hot path of the live window: written flat, with the common case
-        first (benchmarks/insight.py measures it)."""
+        """Fold one event in (events of any type; ``stream``: its stream's name)."""
         cls = event.__class__
         if cls is Datapoint:
-            text = event.created_at or event.time  # type: ignore[attr-defined]
+            self.add_fields(event.received_at, stream, DATAPOINT,
+                            event.created_at or event.time,  # type: ignore[attr-defined]
+                            event.dsn, event.oem_id, event.oem_model, event.resource_tags,
+                            event.datapoint_id, event.property_name,  # type: ignore[attr-defined]
+                            event.created_at, event.created_at_from_device)  # type: ignore[attr-defined]
         elif cls is DatapointAck:
-            text = event.acked_at or event.created_at or event.time  # type: ignore[attr-defined]
+            self.add_fields(event.received_at, stream, ACK,
+                            event.acked_at or event.created_at or event.time,  # type: ignore[attr-defined]
+                            event.dsn, event.oem_id, event.oem_model, event.resource_tags,
+                            event.datapoint_id, event.property_name,  # type: ignore[attr-defined]
+                            event.created_at, None, event.acked_at,  # type: ignore[attr-defined]
+                            event.ack_status, event.ack_message)  # type: ignore[attr-defined]
+        elif cls is Connectivity:
+            self.add_fields(event.received_at, stream, CONNECTIVITY, event.time, event.dsn, event.oem_id,
+                            event.oem_model, event.resource_tags, None, None, None, None, None, None, None,
+                            event.online)  # type: ignore[attr-defined]
         else:
-            text = event.time
+            self.add_fields(event.received_at, stream, OTHER, event.time, event.dsn, event.oem_id, event.oem_model,
+                            event.resource_tags)
+
+    def add_fields(
+        self, received: float, stream: str | None, kind: int, text: str | None, dsn: str | None,
+        oem_id: str | None, oem_model: str | None, tags: tuple[str, ...], dp_id: str | None = None,
+        prop: str | None = None, created_at: str | None = None, from_device: str | None = None,
+        acked_at: str | None = None, status: int | None = None, message: Value = None, online: bool | None = None,
+    ) -> None:
+        """:meth:`add` with the event's fields as read from it: when it was
+        received and on which stream, its ``kind`` (:data:`DATAPOINT`,
+        :data:`ACK`, :data:`CONNECTIVITY` or :data:`OTHER`), ``text``: the
+        time it happened at (the moment of :func:`event_instant`), then the
+        fields the typed events have, by their names there (``online``:
+        :attr:`Connectivity.online`). For a caller that has the fields
+        without a typed event (:mod:`ayla_monitor.fleet.decoded`): building
+        the event cost as much as folding it in.
+
+        The hot path of the live window, the recorder's alerts and the
+        report: written flat, with the common case first, small helpers
+        written out (benchmarks/insight.py measures it; each removed call or
+        attribute chain shows in its instruction count)."""
         when = _time_cache.get(text) if text is not None else None
         if when is None:
             when = instant_of(text)
-        received = event.received_at
         if when is None:
             if not received:
                 self.last_instant = None
@@ -383,12 +424,17 @@ class FleetInsight:
                 self.earliest = when
         elif when < self.earliest:  # type: ignore[operator]  # set with the first latest
             self.earliest = when
-        minute = int(when // 60)
+        # events come in runs of the same second: its minute is remembered
+        # (a float floor division and an int() cost more than the comparison)
+        if when == self._minute_of:
+            minute = self._minute
+        else:
+            minute = self._minute = int(when // 60)
+            self._minute_of = when
         fleet_rate = self.rate
         if minute != fleet_rate.minute:
             self._roll(fleet_rate, minute, None)
         fleet_rate.current += 1
-        latency = (received - when) * 1000.0 if received else None
         if stream is not None:
             s = self._stream_cache
             if s is None or s.name != stream:
@@ -396,37 +442,32 @@ class FleetInsight:
                 if s is None:
                     s = self._streams[stream] = StreamInsight(stream)
                 self._stream_cache = s
-            s.events += 1
-            rate = s.rate
-            if minute != rate.minute:
-                rate.roll(minute)
-            rate.current += 1
-            if latency is not None and not s.events & 3:
-                s.latency.add(latency)  # every 4th event's: a quarter of the cost, p95 as good
-        dsn = event.dsn
+            count = s.events = s.events + 1
+            if received and not count & 3:
+                # every 4th event's latency: a quarter of the cost, p95 as good
+                s.latency.add((received - when) * 1000.0)
         if dsn is None:
             return
         device = self._devices.get(dsn)
         if device is None:
             device = self._devices[dsn] = DeviceInsight(dsn, self._rhythm_gaps)
             device.first_heard = when
-            device.oem_model = event.oem_model
-            device.oem_id = event.oem_id
-        elif event.oem_model != device.oem_model and event.oem_model is not None:
-            device.oem_model = event.oem_model
-            device.oem_id = event.oem_id or device.oem_id
-        tags = event.resource_tags
+            device.oem_model = oem_model
+            device.oem_id = oem_id
+        elif oem_model != device.oem_model and oem_model is not None:
+            device.oem_model = oem_model
+            device.oem_id = oem_id or device.oem_id
         if tags and tags != device.tags:
             device.tags = tags
-        device.events += 1
+        count = device.events = device.events + 1
         beat = device._beat
         if beat is None or when > beat:
             if beat is not None:
-                gaps = device.gaps  # Recent.add, written out: once per event
-                at = gaps._at
-                gaps._values[at] = when - beat
-                gaps._at = 0 if at + 1 == gaps._size else at + 1
-                gaps.count += 1
+                recent = device.gaps  # Recent.add, written out (as below)
+                at = recent._at
+                recent._values[at] = when - beat
+                recent._at = 0 if at + 1 == recent._size else at + 1
+                recent.count += 1
             device._beat = when
             device.last_heard = when
         rate = device.rate
@@ -436,18 +477,43 @@ class FleetInsight:
             else:
                 rate.roll(minute)  # too few for a spike (most minutes of most devices)
         rate.current += 1
-        if latency is not None and device.events & 3 == 1:
-            device.latency.add(latency)  # every 4th event's from the first (the latest 64 of them)
-        if cls is Datapoint:
-            if event.created_at_from_device is not None:  # type: ignore[attr-defined]
-                self._skew(device, event)  # type: ignore[arg-type]
-            dp_id = event.datapoint_id  # type: ignore[attr-defined]
+        if received and count & 3 == 1:
+            # every 4th event's latency from the first (the latest 64 of them)
+            recent = device.latency
+            at = recent._at
+            recent._values[at] = (received - when) * 1000.0
+            recent._at = 0 if at + 1 == recent._size else at + 1
+            recent.count += 1
+        if kind == DATAPOINT:
+            if from_device is not None and created_at is not None:
+                # the device's clock against the cloud's
+                device_time = _time_cache.get(from_device) or instant_of(from_device)
+                created = _time_cache.get(created_at) or instant_of(created_at)
+                if device_time is not None and created is not None:
+                    skew = device.skew
+                    if skew is None:
+                        skew = device.skew = Recent(SKEW_SAMPLES)
+                    skew.add(device_time - created)
             if dp_id is not None:
-                self._wait(device, dp_id, event.property_name, when)  # type: ignore[attr-defined]
-        elif cls is Connectivity:
-            self._connectivity(device, event.online, when)  # type: ignore[attr-defined]
-        elif cls is DatapointAck:
-            self._ack(device, event, when)  # type: ignore[arg-type]
+                # it waits for its ack, or pairs with one that came first
+                early = self._early_acks
+                if early and early.pop(dp_id, None) is not None:
+                    self.paired += 1
+                    return
+                waiting = self._waiting
+                if dp_id in waiting:
+                    return  # the same datapoint again (another stream carries it too)
+                if len(waiting) >= self._max_waiting:
+                    del waiting[next(iter(waiting))]
+                    self.untracked += 1
+                deadline = when + self._ack_timeout
+                waiting[dp_id] = (device, prop, deadline)
+                if deadline < self._due:
+                    self._due = deadline
+        elif kind == ACK:
+            self._ack(device, dp_id, prop, created_at, acked_at, status, message, when)
+        elif kind == CONNECTIVITY:
+            self._connectivity(device, online, when)
 
     def _roll(self, rate: MinuteRate, minute: int, device: DeviceInsight | None) -> None:
         """A new minute for ``rate``: was the minute that ended a spike?"""
@@ -482,38 +548,9 @@ class FleetInsight:
                 device.recent_flaps = RecentCounts()
             device.recent_flaps.add(when)
 
-    def _skew(self, device: DeviceInsight, event: Datapoint) -> None:
-        """The device's clock against the cloud's, from a datapoint that has both."""
-        from_device, created_at = event.created_at_from_device, event.created_at
-        if from_device is None or created_at is None:
-            return
-        device_time = _time_cache.get(from_device) or instant_of(from_device)
-        created = _time_cache.get(created_at) or instant_of(created_at)
-        if device_time is not None and created is not None:
-            if device.skew is None:
-                device.skew = Recent(SKEW_SAMPLES)
-            device.skew.add(device_time - created)
-
-    def _wait(self, device: DeviceInsight, dp_id: str, prop: str | None, when: float) -> None:
-        """A datapoint waits for its ack (or pairs with one that came first)."""
-        early = self._early_acks
-        if early and early.pop(dp_id, None) is not None:
-            self.paired += 1
-            return
-        waiting = self._waiting
-        if dp_id in waiting:
-            return  # the same datapoint again (another stream carries it too)
-        if len(waiting) >= self._max_waiting:
-            del waiting[next(iter(waiting))]
-            self.untracked += 1
-        deadline = when + self._ack_timeout
-        waiting[dp_id] = (device, prop, deadline)
-        if deadline < self._due:
-            self._due = deadline
-
-    def _ack(self, device: DeviceInsight, event: DatapointAck, when: float) -> None:
-        dp_id = event.datapoint_id
-        keep_until = when + 2 * self._ack_timeout
+    def _ack(self, device: DeviceInsight, dp_id: str | None, prop: str | None, created_at: str | None,
+             acked_at: str | None, status: int | None, message: Value, when: float) -> None:
+        keep_until = when + self._keep_acks
         if dp_id is not None:
             seen = self._seen_acks
             if dp_id in seen:
@@ -526,20 +563,18 @@ class FleetInsight:
                 self._due = keep_until
         self.acks += 1
         device.acks += 1
-        prop = event.property_name
         if prop is not None:
             acked_properties = device.acked_properties
             if acked_properties is None:
                 device.acked_properties = {prop}
             elif prop not in acked_properties:
                 acked_properties.add(prop)
-        status = event.ack_status
-        if ack_failed(status, event.ack_message):
+        # ack_failed, written out
+        if status is None or not 200 <= status <= 299 or (message is not None and message != 0 and message != "0"):
             self.failed += 1
             device.failed += 1
             key = "none" if status is None else str(status)
             self.failed_by_status[key] = self.failed_by_status.get(key, 0) + 1
-        created_at, acked_at = event.created_at, event.acked_at
         if created_at is not None and acked_at is not None:
             created = _time_cache.get(created_at)
             if created is None:
@@ -558,7 +593,10 @@ class FleetInsight:
                 recent = device.ack_latency
                 if recent is None:
                     recent = device.ack_latency = Recent(ACK_SAMPLES)
-                recent.add(ms)
+                at = recent._at  # Recent.add, written out
+                recent._values[at] = ms
+                recent._at = 0 if at + 1 == recent._size else at + 1
+                recent.count += 1
         if dp_id is None:
             return
         if self._waiting.pop(dp_id, None) is not None:

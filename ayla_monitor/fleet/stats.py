@@ -175,17 +175,23 @@ class MinuteRate:
             return  # an event from an earlier minute: counted in the current one
         # the plain mean of the minutes so far until there are ``span`` of
         # them (a baseline that starts at 0 would call every early minute a spike)
-        alpha = max(self._alpha, 1.0 / (self.minutes + 1))
+        # (max() and min() written out: this runs for most events of a quiet device)
+        alpha = 1.0 / (self.minutes + 1)
+        if alpha <= self._alpha:
+            alpha = self._alpha
         folded = self.current
         skipped = minute - start - 1
-        self.before = self.baseline
-        self.baseline += alpha * (folded - self.baseline)
-        self.minutes += 1
+        baseline = self.before = self.baseline
+        baseline += alpha * (folded - baseline)
         if skipped:
             # minutes without events: the average decays toward 0 (in one step)
-            self.baseline *= (1 - alpha) ** min(skipped, 10_000)
-            self.minutes += skipped
-        self.last = folded if skipped == 0 else 0
+            baseline *= (1 - alpha) ** (skipped if skipped < 10_000 else 10_000)
+            self.minutes += skipped + 1
+            self.last = 0
+        else:
+            self.minutes += 1
+            self.last = folded
+        self.baseline = baseline
         self.current = 0
         self.minute = minute
 

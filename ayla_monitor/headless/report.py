@@ -2,12 +2,14 @@
 text, JSON or one self-contained HTML file.
 
 The stored events are read in id order, a chunk at a time
-(:meth:`Store.iter_events`), turned back into the parsed events they were
-(:func:`event_of_row`) and fed to the same
+(:func:`~ayla_monitor.store.scan.scan_events`), and fed to the same
 :class:`~ayla_monitor.fleet.insight.FleetInsight` the live window uses, so
-the report and the window cannot disagree. Memory stays bounded: the
-insight is bounded, and the charts keep at most :data:`MAX_BUCKETS` time
-buckets (they widen as the range grows).
+the report and the window cannot disagree: datapoints and acks as the
+fields the insight reads from their JSON
+(:func:`~ayla_monitor.fleet.decoded.insight_fields`), other rows turned
+back into the parsed events they were (:func:`event_of_row`). Memory stays
+bounded: the insight is bounded, and the charts keep at most
+:data:`MAX_BUCKETS` time buckets (they widen as the range grows).
 
 The window's File -> Fleet report... runs :func:`build_report` off the UI
 thread and writes what :func:`render` gives.
@@ -26,7 +28,8 @@ from typing import Any
 from ayla_monitor.dss.events import Connectivity, Datapoint, DatapointAck, DssEvent, UnknownEvent
 from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.dss.frames import parse_event
-from ayla_monitor.fleet.insight import FleetInsight, InsightSettings
+from ayla_monitor.fleet.decoded import insight_fields
+from ayla_monitor.fleet.insight import DATAPOINT, FleetInsight, InsightSettings
 from ayla_monitor.headless.report_html import render_html
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.scan import row_columns, scan_events
@@ -68,20 +71,8 @@ def _iso(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-#: the classes of a column's value: text, or nothing
-_TEXT = frozenset((str, type(None)))
-
-
 def _text(value: Any) -> str | None:
     return value if value.__class__ is str else None
-
-
-def _status(value: Any) -> int | None:
-    if value.__class__ is int:
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
 
 
 def event_of_row(
@@ -93,54 +84,49 @@ def event_of_row(
     ``columns_of(id)``'s :data:`~ayla_monitor.store.scan.BARE_COLUMNS`);
     ``None`` for a row that is neither.
 
-    Datapoints and acks (nine rows in ten) are built here from the few
-    fields of the JSON that the insight reads; what it does not read (the
-    value, the user, the display name) is left ``None``:
-    :func:`~ayla_monitor.dss.frames.parse_event` would type every value and
-    check every field, which measured 40 % of a report's time. Other events,
-    and the odd datapoint with a field that is not text, go through
-    ``parse_event``.
+    Datapoints and acks (nine rows in ten) are built from the few fields of
+    the JSON that the insight reads (:func:`~ayla_monitor.fleet.decoded.insight_fields`);
+    what it does not read (the value, the user, the display name, echo,
+    updated_at) is left ``None``: :func:`~ayla_monitor.dss.frames.parse_event`
+    would type every value and check every field, which measured 40 % of a
+    report's time. Other events, and the odd datapoint with a field that is
+    not text, go through ``parse_event``.
     """
-    row_id, seq, received, raw = row[0], row[2], row[3] or 0.0, row[4]
-    obj: Any = None
-    if raw:
+    obj = _loaded(row[4])
+    fields = insight_fields(obj) if obj.__class__ is dict else None
+    if fields is None:
+        return _other_event(row, obj, columns_of)
+    kind, _moment, dsn, oem_id, oem_model, tags, dp_id, prop, created, from_device, acked_at, status, message = fields
+    common = (row[2], "datapoint" if kind == DATAPOINT else "datapointack", oem_id, oem_model, dsn, tags, None,
+              from_device or created, row[3] or 0.0, row[4], None, prop, None, None, None, None, dp_id, None,
+              created, from_device, None)
+    if kind == DATAPOINT:
+        return Datapoint(*common)
+    body = obj.get("datapoint")
+    if body.__class__ is not dict:
+        body = obj.get("datapointack")
+    return DatapointAck(*common, status, message, _text(body.get("ack_id")), acked_at)
+
+
+def _loaded(raw: Any) -> Any:
+    """A row's JSON decoded (``None``: no JSON, or JSON that does not read)."""
+    if not raw:
+        return None
+    try:
+        return _fast_loads(raw)
+    except Exception:  # orjson refuses some JSON that json reads
         try:
-            obj = _fast_loads(raw)
-        except Exception:  # orjson refuses some JSON that json reads
-            try:
-                obj = json.loads(raw)
-            except (ValueError, RecursionError):
-                obj = None
+            return json.loads(raw)
+        except (ValueError, RecursionError):
+            return None
+
+
+def _other_event(
+    row: tuple[Any, ...], obj: Any, columns_of: Callable[[int], tuple[Any, ...] | None] | None
+) -> DssEvent | None:
+    """:func:`event_of_row` of what is not a datapoint or an ack with text fields."""
+    row_id, seq, received, raw = row[0], row[2], row[3] or 0.0, row[4]
     if obj.__class__ is dict:
-        meta: Any = obj.get("metadata")
-        event_type = meta.get("event_type") if meta.__class__ is dict else None
-        if event_type == "datapoint" or event_type == "datapointack":
-            body = obj.get("datapoint")
-            if event_type == "datapointack" and body.__class__ is not dict:
-                body = obj.get("datapointack")
-            if body.__class__ is dict:
-                oem_id, oem_model, dsn = meta.get("oem_id"), meta.get("oem_model"), meta.get("dsn")
-                prop = meta.get("property_name")
-                time = body.get("created_at_from_device") or body.get("created_at")
-                # text or nothing, as the columns hold them (else: parse_event's rules)
-                if oem_id.__class__ in _TEXT and oem_model.__class__ in _TEXT and dsn.__class__ in _TEXT \
-                        and prop.__class__ in _TEXT and time.__class__ in _TEXT:
-                    tags = meta.get("resource_tags")
-                    resource_tags = tuple(t for t in tags if t.__class__ is str) if tags.__class__ is list else ()
-                    dp_id, created, from_device = body.get("id"), body.get("created_at"), body.get("created_at_from_device")
-                    echo = body.get("echo")
-                    fields = (
-                        seq, event_type, oem_id, oem_model, dsn, resource_tags, None, time, received, raw, None,
-                        prop, None, None, None, None, dp_id if dp_id.__class__ is str else None,
-                        echo if echo.__class__ is bool else None,
-                        created if created.__class__ is str else None,
-                        from_device if from_device.__class__ is str else None,
-                        _text(body.get("updated_at")),
-                    )
-                    if event_type == "datapoint":
-                        return Datapoint(*fields)
-                    return DatapointAck(*fields, _status(body.get("ack_status")), body.get("ack_message"),
-                                        _text(body.get("ack_id")), _text(body.get("acked_at")))
         return parse_event(obj, raw, received)
     columns = row[5:] or (columns_of(row_id) if columns_of is not None and row_id is not None else None)
     if not columns:
@@ -253,29 +239,47 @@ def build_report(
     per_minute = TimeBuckets()
     online = TimeBuckets()
     events = 0
-    add = insight.add
-    convert = event_of_row
+    add_fields = insight.add_fields
+    loads = _fast_loads
     last_online = -1
+    last_when: float | None = None
+    key = 0
     names = {s.id: s.name for s in store.streams()}
     columns_of = partial(row_columns, store)
     for row in scan_events(store, EventFilter(since=since, until=until), chunk=chunk):
-        event = convert(row, columns_of)
-        if event is None:
-            continue
+        # event_of_row and insight.add, written out: a datapoint or an ack
+        # (nine rows in ten) goes in as its fields, without its typed event
         stream = names.get(row[1])
-        if row[2] is None and stream is not None and row[4]:
+        raw = row[4]
+        obj = None
+        if raw:
+            try:
+                obj = loads(raw)
+            except Exception:  # orjson refuses some JSON that json reads
+                obj = _loaded(raw)
+        fields = insight_fields(obj) if obj.__class__ is dict else None
+        if fields is not None:
+            add_fields(row[3] or 0.0, stream, *fields)
+        else:
+            event = _other_event(row, obj, columns_of)
+            if event is None:
+                continue
+            insight.add(event, stream)
+        if row[2] is None and stream is not None and raw:
             # a conflict: another event under a seq already stored, kept in a row of its own
             insight.note_conflict(stream)
-        add(event, stream)
         events += 1
         when = insight.last_instant
         if when:
-            key = int(when // per_minute.width)
+            if when != last_when:  # (rows come in runs of the same second)
+                key = int(when // per_minute.width)
+                last_when = when
             counts = per_minute.counts
             if key in counts:
                 counts[key] += 1  # TimeBuckets.count's common case, without the call
             else:
                 per_minute.count(when)
+                last_when = None  # the buckets may have widened
             if insight.online_count != last_online:
                 last_online = insight.online_count
                 online.value(when, last_online)
