@@ -130,6 +130,14 @@ def child_record(url: str, events: int, database: str) -> None:
 # -- the driver ----------------------------------------------------------------
 
 
+def _mysql_server() -> psutil.Process | None:
+    """The local MariaDB/MySQL server process (its CPU is part of what storing costs)."""
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] in ("mariadbd", "mysqld"):
+            return process
+    return None
+
+
 def run_child(simulator: psutil.Process, *args: str) -> dict[str, float]:
     """Run one client; its figures, with the simulator's CPU seconds meanwhile."""
     before = sum(simulator.cpu_times()[:2])
@@ -197,7 +205,13 @@ def main() -> int:
             except Exception as exc:  # the server may simply not be there
                 print(f"MySQL/MariaDB skipped: {exc}")
             else:
+                server = _mysql_server()
+                before = sum(server.cpu_times()[:2]) if server is not None else 0.0
                 rows.append(("recorder -> MariaDB", run_child(simulator, "_record", url, str(n), args.mysql)))
+                if server is not None:
+                    server_cpu = sum(server.cpu_times()[:2]) - before
+                    print(f"MariaDB/MySQL server CPU during the recorder's run: {server_cpu:.2f} s "
+                          f"({server_cpu / n * 1e6:.1f} us an event)")
         for into in args.into:
             rows.append((f"recorder -> {describe_database(into)[-30:]}", run_child(simulator, "_record", url, str(n), into)))
     finally:
