@@ -10,8 +10,10 @@ export waits for one small read, and memory holds one chunk. Rows stay the
 driver's tuples (no model objects, no per-row dataclass), and a JSON line
 splices the event's stored JSON text as it is instead of parsing and writing
 it again (that was most of the cost: 12.8k rows per CPU second before, 59k
-after, ``benchmarks/export.py``). Stream keys are never stored, so no export
-holds one.
+after, ``benchmarks/export.py``). On SQLite the query itself makes each
+JSON line (:mod:`~ayla_monitor.store.export_lines`), and the writer here
+only the rows it leaves to it.
+Stream keys are never stored, so no export holds one.
 
 Formats (``EXPORT_COLUMNS`` in :mod:`ayla_monitor.store.records` names the
 fields, in order):
@@ -38,6 +40,8 @@ import peewee
 
 from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.store.database import Store
+from ayla_monitor.store.export_lines import line_expression, needs_python
+from ayla_monitor.store.location import is_mysql_url
 from ayla_monitor.store.models import Event, MalformedFrame
 from ayla_monitor.store.records import EXPORT_COLUMNS, STORED_COLUMNS, stored_raw
 from ayla_monitor.store.selection import event_conditions, malformed_conditions
@@ -88,10 +92,10 @@ def time_order(selected: EventFilter) -> bool:
 
 def _event_chunks(
     store: Store, selected: EventFilter, by_time: bool, chunk: int, cancel: threading.Event | None,
-    timeless: bool = False, fields: tuple[Any, ...] = _SELECTED,
+    timeless: bool = False, fields: tuple[Any, ...] = _SELECTED, keys: tuple[int, int] = (_ID, _TIME),
 ) -> Iterator[list[tuple[Any, ...]]]:
     """Chunks of row tuples of ``fields`` (by default ``STORED_COLUMNS``, in
-    that order; ``id`` and ``time`` where they are there) in id order, or in
+    that order; ``id`` and ``time`` at the positions ``keys``) in id order, or in
     ``(time, id)`` order with ``by_time``: rows without a time left out, as
     History does, unless ``timeless`` (then they come first, by id: the same
     index range, where a missing time sorts first)."""
@@ -105,7 +109,7 @@ def _event_chunks(
     remaining = selected.limit
     first = min(chunk, FIRST_CHUNK)
     for conditions, timed in phases:
-        for rows in _phase(store, conditions, timed, down, chunk, remaining, cancel, first, fields):
+        for rows in _phase(store, conditions, timed, down, chunk, remaining, cancel, first, fields, keys):
             first = chunk
             yield rows
             if remaining is not None:
@@ -116,7 +120,7 @@ def _event_chunks(
 
 def _phase(
     store: Store, where: list[Any], by_time: bool, down: bool, chunk: int, remaining: int | None,
-    cancel: threading.Event | None, first: int, fields: tuple[Any, ...],
+    cancel: threading.Event | None, first: int, fields: tuple[Any, ...], keys: tuple[int, int],
 ) -> Iterator[list[tuple[Any, ...]]]:
     order: tuple[Any, ...]
     if by_time:
@@ -149,7 +153,7 @@ def _phase(
         if len(rows) < size:
             return
         last = rows[-1]
-        after = (last[_TIME], last[_ID])
+        after = (last[keys[1]] if by_time else None, last[keys[0]])
         if remaining is not None:
             remaining -= len(rows)
 
@@ -263,6 +267,8 @@ def export_events(
     if by_time is None:
         by_time = time_order(selected)
     names = {s.id: s.name for s in store.streams()}
+    if fmt == "jsonl" and not is_mysql_url(store.url):
+        return _export_lines(store, selected, out, by_time, timeless, names, progress, cancel, chunk)
     fields = _SELECTED_CSV if fmt == "csv" else _SELECTED
     chunks = _event_chunks(store, selected, by_time, chunk, cancel, timeless, fields)
     count = 0
@@ -287,6 +293,42 @@ def export_events(
         if progress is not None:
             progress(count)
     return count
+
+
+def _export_lines(
+    store: Store, selected: EventFilter, out: BinaryIO, by_time: bool, timeless: bool, names: dict[int, str],
+    progress: Callable[[int], None] | None, cancel: threading.Event | None, chunk: int,
+) -> int:
+    """JSON Lines from SQLite: each row's line comes made from the query
+    (:mod:`~ayla_monitor.store.export_lines`); only the rows it leaves to
+    Python are read again and written by :func:`_json_line`."""
+    # (line, id), and the time to page on where the order is by time
+    fields = (store._call(lambda db: line_expression(db, names)), Event.id, *([Event.time] if by_time else []))
+    count = 0
+    for rows in _event_chunks(store, selected, by_time, chunk, cancel, timeless, fields, keys=(1, 2)):
+        lines = [r[0] for r in rows]
+        data = None if None in lines else b"".join(lines)
+        if data is None or needs_python(lines, data):
+            data = _with_python_lines(store, lines, [r[1] for r in rows], names)
+        out.write(data)
+        count += len(rows)
+        if progress is not None:
+            progress(count)
+    return count
+
+
+def _with_python_lines(store: Store, lines: list[bytes | None], ids: list[int], names: dict[int, str]) -> bytes:
+    """``lines`` with those SQLite left to Python (``None``, or
+    :func:`needs_python`) made by :func:`_json_line`."""
+    redo = {i for i, line in zip(ids, lines, strict=True) if line is None or needs_python([line], line)}
+
+    def work(db: peewee.Database) -> list[tuple[Any, ...]]:
+        sql, params = Event.select(*_SELECTED).where(Event.id.in_(list(redo))).bind(db).sql()
+        return list(db.execute_sql(sql, params).fetchall())
+
+    made = {row[_ID]: _json_line(row, names) for row in store._call(work)}
+    # a row gone since (deleted by retention) is left out, as a later read would
+    return b"".join([made.get(i, b"") if i in redo else line or b"" for i, line in zip(ids, lines, strict=True)])
 
 
 # The two writers below take a row by position: a JSON line's in STORED_COLUMNS
