@@ -267,8 +267,9 @@ def export_events(
     if by_time is None:
         by_time = time_order(selected)
     names = {s.id: s.name for s in store.streams()}
-    if fmt == "jsonl" and not is_mysql_url(store.url):
-        return _export_lines(store, selected, out, by_time, timeless, names, progress, cancel, chunk)
+    line = None if fmt == "csv" or is_mysql_url(store.url) else store._call(lambda db: line_expression(db, names))
+    if line is not None:
+        return _export_lines(store, selected, out, by_time, timeless, names, line, progress, cancel, chunk)
     fields = _SELECTED_CSV if fmt == "csv" else _SELECTED
     chunks = _event_chunks(store, selected, by_time, chunk, cancel, timeless, fields)
     count = 0
@@ -297,13 +298,13 @@ def export_events(
 
 def _export_lines(
     store: Store, selected: EventFilter, out: BinaryIO, by_time: bool, timeless: bool, names: dict[int, str],
-    progress: Callable[[int], None] | None, cancel: threading.Event | None, chunk: int,
+    line: peewee.Node, progress: Callable[[int], None] | None, cancel: threading.Event | None, chunk: int,
 ) -> int:
     """JSON Lines from SQLite: each row's line comes made from the query
     (:mod:`~ayla_monitor.store.export_lines`); only the rows it leaves to
     Python are read again and written by :func:`_json_line`."""
     # (line, id), and the time to page on where the order is by time
-    fields = (store._call(lambda db: line_expression(db, names)), Event.id, *([Event.time] if by_time else []))
+    fields = (line, Event.id, *([Event.time] if by_time else []))
     count = 0
     for rows in _event_chunks(store, selected, by_time, chunk, cancel, timeless, fields, keys=(1, 2)):
         lines = [r[0] for r in rows]

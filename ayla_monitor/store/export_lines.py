@@ -139,9 +139,15 @@ def _json_line(names: dict[int, str]) -> Node:
                      [head], note, event)
 
 
-def line_expression(db: peewee.Database, names: dict[int, str]) -> Node:
+def line_expression(db: peewee.Database, names: dict[int, str]) -> Node | None:
     """A row's whole JSON line (ending in a line break) as a blob, or
-    ``NULL`` where the Python writer must make it. ``names``: stream names by id."""
+    ``NULL`` where the Python writer must make it; ``None`` if this SQLite
+    has no JSON functions (built in since 3.38, an option before). ``names``:
+    stream names by id."""
+    try:
+        db.execute_sql("SELECT json_object('a', json_quote('b'))").fetchall()
+    except peewee.OperationalError:
+        return None
     return _sql("CAST(CASE WHEN {} THEN {} END AS BLOB)", NodeList(_guards(db), glue=" AND "), _json_line(names))
 
 
