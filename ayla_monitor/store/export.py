@@ -68,7 +68,8 @@ FIRST_CHUNK = 200
 #: What a JSON line reads (STORED_COLUMNS), and a CSV row (the same without
 #: ``raw``: the biggest column, and not in a CSV).
 _SELECTED = tuple(Event._meta.columns[c.db] for c in STORED_COLUMNS)
-_SELECTED_CSV = tuple(Event._meta.columns[c.db] for c in STORED_COLUMNS if c.exported)
+_SELECTED_CSV = tuple(Event._meta.columns[c.db] if c.name in ("id", "stream", "received_at") else
+                      peewee.fn.IFNULL(Event._meta.columns[c.db], "") for c in STORED_COLUMNS if c.exported)
 _ID, _TIME, _RAW = ([c.name for c in STORED_COLUMNS].index(n) for n in ("id", "time", "raw"))
 
 
@@ -274,18 +275,12 @@ def export_events(
     chunks = _event_chunks(store, selected, by_time, chunk, cancel, timeless, fields)
     count = 0
     if fmt == "csv":
-        text = _text_out(out)
-        try:
-            writer = csv.writer(text, lineterminator="\n")
-            writer.writerow(EXPORT_COLUMNS)
-            for rows in chunks:
-                writer.writerows([_csv_row(r, names) for r in rows])
-                text.flush()
-                count += len(rows)
-                if progress is not None:
-                    progress(count)
-        finally:
-            text.detach()
+        out.write(",".join(EXPORT_COLUMNS).encode() + b"\n")
+        for rows in chunks:
+            out.write(_csv_lines(rows, names).encode("utf-8"))
+            count += len(rows)
+            if progress is not None:
+                progress(count)
         return count
     write = out.write
     for rows in chunks:
@@ -335,6 +330,27 @@ def _with_python_lines(store: Store, lines: list[bytes | None], ids: list[int], 
 # The two writers below take a row by position: a JSON line's in STORED_COLUMNS
 # order (raw is r[13]), a CSV row's in EXPORT_COLUMNS order (the same without
 # raw); tests/store/test_export.py checks that these are the orders.
+
+
+def _csv_lines(rows: list[tuple[Any, ...]], names: dict[int, str]) -> str:
+    """CSV lines of ``rows`` (``None`` read as ``""``): put together by hand
+    where no field needs quoting (14 commas, no quote, no line break: then
+    each field is its ``str``, as the csv module writes it), else by the csv
+    module."""
+    iso = iso_received
+    lines = [f"{r[0]},{names.get(r[1]) or ''},{r[2]},{r[3]},{r[4]},{r[5]},{r[6]},{r[7]},{r[8]},{r[9]},{r[10]},"
+             f"{r[11]},{r[12]},{iso(r[13]) or ''},{r[14]}\n" for r in rows]
+    text = "".join(lines)
+    if text.count(",") == 14 * len(rows) and '"' not in text and "\r" not in text and text.count("\n") == len(rows):
+        return text
+    quoted = io.StringIO()
+    writer = csv.writer(quoted, lineterminator="\n")
+    for r, line in zip(rows, lines, strict=True):
+        if line.count(",") == 14 and '"' not in line and "\r" not in line and line.find("\n") == len(line) - 1:
+            quoted.write(line)
+        else:
+            writer.writerow(_csv_row(r, names))
+    return quoted.getvalue()
 
 
 def _csv_row(r: tuple[Any, ...], names: dict[int, str]) -> tuple[Any, ...]:

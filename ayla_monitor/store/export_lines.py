@@ -5,9 +5,10 @@ Shaping a row in Python (a tuple of 16 driver objects, a dict, ``orjson``)
 cost more than reading it; SQLite's ``json_object``, ``printf`` and
 ``datetime`` do the same work in C: instructions per row (callgrind,
 40,000 rows of a big database) 56.7k -> 41.1k, CPU seconds 20 % fewer
-(``benchmarks/big_database.py``). CSV stays with the ``csv`` module: made
-here (``printf``, a quoting ``CASE`` per field) it took 32 % fewer
-instructions and no less CPU time. (A thread reading the next chunk while
+(``benchmarks/big_database.py``). CSV lines are put together in Python
+(``export._csv_lines``): made here (``printf``, a quoting ``CASE`` per
+field) they took 32 % fewer instructions than the ``csv`` module and no
+less CPU time. (A thread reading the next chunk while
 the last one is written gained nothing: nearly all the work is in the query.)
 
 A line is made here only where it is what :mod:`ayla_monitor.store.export`'s

@@ -219,6 +219,30 @@ def test_sqlite_json_lines_are_the_python_writers_lines(tmp_path: Path) -> None:
             assert exported(store, EventFilter(), "jsonl", chunk=chunk) == _python_lines(store, ids)
 
 
+def test_csv_lines_by_hand_are_the_csv_modules(tmp_path: Path) -> None:
+    with Store.open(f"sqlite:///{tmp_path / 'odd.sqlite'}") as store:
+        stream = store.ensure_stream("odd", "ws://127.0.0.1:9/stream", KEY[:16], None).id
+        other = store.ensure_stream("odd, \"named\"", "ws://127.0.0.1:9/stream", "fedcba9876543210", None).id
+        odd = [("seq", 1), *ODD_ROWS, ("note", None), ("stream_id", None), ("stream_id", other)]
+        for n, (column, value) in enumerate(odd):
+            row = {"event_type": "datapoint", "time": "2024-05-01T00:00:05Z", "stream_id": stream, "seq": n + 1,
+                   "received_at": T0 + 0.25, "raw": '{"x":1}', column: value}
+            store._db.execute_sql(f"INSERT INTO events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                                  tuple(row.values()))
+        rows = store._db.execute_sql(f"SELECT {', '.join(c.db for c in STORED_COLUMNS if c.exported)} FROM events"
+                                     " ORDER BY id").fetchall()
+        names = {s.id: s.name for s in store.streams()}
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(EXPORT_COLUMNS)
+        writer.writerows((r[0], names.get(r[1]), *r[2:13], iso_received(r[13]), r[14]) for r in rows)
+        for chunk in (1, 4, 5000):
+            out = io.BytesIO()
+            # (not exported(): a "\r" the csv module leaves unquoted before 3.13 ends a row for its reader)
+            assert export_events(store, EventFilter(), "csv", out, chunk=chunk) == len(rows)
+            assert out.getvalue() == text.getvalue().encode("utf-8")
+
+
 def test_sqlite_receive_times_are_iso_received(tmp_path: Path) -> None:
     """SQLite's receive times, to the millisecond, on the edges of rounding
     (half a microsecond before a millisecond and a second) and at random."""
