@@ -91,8 +91,11 @@ def make_database(url: str, *, shared: bool = False, bulk: bool = False) -> peew
     return sqlite
 
 
-#: Reading only: no journal mode change, no schema, nothing written.
-READER_PRAGMAS = {"cache_size": -64 * 1024, "query_only": 1}
+#: Reading only: no journal mode change, no schema, nothing written. Pages
+#: read through a memory map (as much of the file as SQLite allows: 2 GB by
+#: default) instead of a read() and a copy each: an export of a million rows
+#: took 10 % less CPU (benchmarks/big_database.py).
+READER_PRAGMAS = {"cache_size": -64 * 1024, "query_only": 1, "mmap_size": 1 << 40}
 
 
 def _sqlite_reader(path: Path, *, immutable: bool) -> peewee.Database:

@@ -10,8 +10,10 @@ export waits for one small read, and memory holds one chunk. Rows stay the
 driver's tuples (no model objects, no per-row dataclass), and a JSON line
 splices the event's stored JSON text as it is instead of parsing and writing
 it again (that was most of the cost: 12.8k rows per CPU second before, 59k
-after, ``benchmarks/export.py``). Stream keys are never stored, so no export
-holds one.
+after, ``benchmarks/export.py``). On SQLite the query itself makes each
+JSON line (:mod:`~ayla_monitor.store.export_lines`), and the writer here
+only the rows it leaves to it.
+Stream keys are never stored, so no export holds one.
 
 Formats (``EXPORT_COLUMNS`` in :mod:`ayla_monitor.store.records` names the
 fields, in order):
@@ -38,6 +40,8 @@ import peewee
 
 from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.store.database import Store
+from ayla_monitor.store.export_lines import line_expression, needs_python
+from ayla_monitor.store.location import is_mysql_url
 from ayla_monitor.store.models import Event, MalformedFrame
 from ayla_monitor.store.records import EXPORT_COLUMNS, STORED_COLUMNS, stored_raw
 from ayla_monitor.store.selection import event_conditions, malformed_conditions
@@ -64,7 +68,8 @@ FIRST_CHUNK = 200
 #: What a JSON line reads (STORED_COLUMNS), and a CSV row (the same without
 #: ``raw``: the biggest column, and not in a CSV).
 _SELECTED = tuple(Event._meta.columns[c.db] for c in STORED_COLUMNS)
-_SELECTED_CSV = tuple(Event._meta.columns[c.db] for c in STORED_COLUMNS if c.exported)
+_SELECTED_CSV = tuple(Event._meta.columns[c.db] if c.name in ("id", "stream", "received_at") else
+                      peewee.fn.IFNULL(Event._meta.columns[c.db], "") for c in STORED_COLUMNS if c.exported)
 _ID, _TIME, _RAW = ([c.name for c in STORED_COLUMNS].index(n) for n in ("id", "time", "raw"))
 
 
@@ -88,10 +93,10 @@ def time_order(selected: EventFilter) -> bool:
 
 def _event_chunks(
     store: Store, selected: EventFilter, by_time: bool, chunk: int, cancel: threading.Event | None,
-    timeless: bool = False, fields: tuple[Any, ...] = _SELECTED,
+    timeless: bool = False, fields: tuple[Any, ...] = _SELECTED, keys: tuple[int, int] = (_ID, _TIME),
 ) -> Iterator[list[tuple[Any, ...]]]:
     """Chunks of row tuples of ``fields`` (by default ``STORED_COLUMNS``, in
-    that order; ``id`` and ``time`` where they are there) in id order, or in
+    that order; ``id`` and ``time`` at the positions ``keys``) in id order, or in
     ``(time, id)`` order with ``by_time``: rows without a time left out, as
     History does, unless ``timeless`` (then they come first, by id: the same
     index range, where a missing time sorts first)."""
@@ -105,7 +110,7 @@ def _event_chunks(
     remaining = selected.limit
     first = min(chunk, FIRST_CHUNK)
     for conditions, timed in phases:
-        for rows in _phase(store, conditions, timed, down, chunk, remaining, cancel, first, fields):
+        for rows in _phase(store, conditions, timed, down, chunk, remaining, cancel, first, fields, keys):
             first = chunk
             yield rows
             if remaining is not None:
@@ -116,7 +121,7 @@ def _event_chunks(
 
 def _phase(
     store: Store, where: list[Any], by_time: bool, down: bool, chunk: int, remaining: int | None,
-    cancel: threading.Event | None, first: int, fields: tuple[Any, ...],
+    cancel: threading.Event | None, first: int, fields: tuple[Any, ...], keys: tuple[int, int],
 ) -> Iterator[list[tuple[Any, ...]]]:
     order: tuple[Any, ...]
     if by_time:
@@ -149,7 +154,7 @@ def _phase(
         if len(rows) < size:
             return
         last = rows[-1]
-        after = (last[_TIME], last[_ID])
+        after = (last[keys[1]] if by_time else None, last[keys[0]])
         if remaining is not None:
             remaining -= len(rows)
 
@@ -263,22 +268,19 @@ def export_events(
     if by_time is None:
         by_time = time_order(selected)
     names = {s.id: s.name for s in store.streams()}
+    line = None if fmt == "csv" or is_mysql_url(store.url) else store._call(lambda db: line_expression(db, names))
+    if line is not None:
+        return _export_lines(store, selected, out, by_time, timeless, names, line, progress, cancel, chunk)
     fields = _SELECTED_CSV if fmt == "csv" else _SELECTED
     chunks = _event_chunks(store, selected, by_time, chunk, cancel, timeless, fields)
     count = 0
     if fmt == "csv":
-        text = _text_out(out)
-        try:
-            writer = csv.writer(text, lineterminator="\n")
-            writer.writerow(EXPORT_COLUMNS)
-            for rows in chunks:
-                writer.writerows([_csv_row(r, names) for r in rows])
-                text.flush()
-                count += len(rows)
-                if progress is not None:
-                    progress(count)
-        finally:
-            text.detach()
+        out.write(",".join(EXPORT_COLUMNS).encode() + b"\n")
+        for rows in chunks:
+            out.write(_csv_lines(rows, names).encode("utf-8"))
+            count += len(rows)
+            if progress is not None:
+                progress(count)
         return count
     write = out.write
     for rows in chunks:
@@ -289,9 +291,66 @@ def export_events(
     return count
 
 
+def _export_lines(
+    store: Store, selected: EventFilter, out: BinaryIO, by_time: bool, timeless: bool, names: dict[int, str],
+    line: peewee.Node, progress: Callable[[int], None] | None, cancel: threading.Event | None, chunk: int,
+) -> int:
+    """JSON Lines from SQLite: each row's line comes made from the query
+    (:mod:`~ayla_monitor.store.export_lines`); only the rows it leaves to
+    Python are read again and written by :func:`_json_line`."""
+    # (line, id), and the time to page on where the order is by time
+    fields = (line, Event.id, *([Event.time] if by_time else []))
+    count = 0
+    for rows in _event_chunks(store, selected, by_time, chunk, cancel, timeless, fields, keys=(1, 2)):
+        lines = [r[0] for r in rows]
+        data = None if None in lines else b"".join(lines)
+        if data is None or needs_python(lines, data):
+            data = _with_python_lines(store, lines, [r[1] for r in rows], names)
+        out.write(data)
+        count += len(rows)
+        if progress is not None:
+            progress(count)
+    return count
+
+
+def _with_python_lines(store: Store, lines: list[bytes | None], ids: list[int], names: dict[int, str]) -> bytes:
+    """``lines`` with those SQLite left to Python (``None``, or
+    :func:`needs_python`) made by :func:`_json_line`."""
+    redo = {i for i, line in zip(ids, lines, strict=True) if line is None or needs_python([line], line)}
+
+    def work(db: peewee.Database) -> list[tuple[Any, ...]]:
+        sql, params = Event.select(*_SELECTED).where(Event.id.in_(list(redo))).bind(db).sql()
+        return list(db.execute_sql(sql, params).fetchall())
+
+    made = {row[_ID]: _json_line(row, names) for row in store._call(work)}
+    # a row gone since (deleted by retention) is left out, as a later read would
+    return b"".join([made.get(i, b"") if i in redo else line or b"" for i, line in zip(ids, lines, strict=True)])
+
+
 # The two writers below take a row by position: a JSON line's in STORED_COLUMNS
 # order (raw is r[13]), a CSV row's in EXPORT_COLUMNS order (the same without
 # raw); tests/store/test_export.py checks that these are the orders.
+
+
+def _csv_lines(rows: list[tuple[Any, ...]], names: dict[int, str]) -> str:
+    """CSV lines of ``rows`` (``None`` read as ``""``): put together by hand
+    where no field needs quoting (14 commas, no quote, no line break: then
+    each field is its ``str``, as the csv module writes it), else by the csv
+    module."""
+    iso = iso_received
+    lines = [f"{r[0]},{names.get(r[1]) or ''},{r[2]},{r[3]},{r[4]},{r[5]},{r[6]},{r[7]},{r[8]},{r[9]},{r[10]},"
+             f"{r[11]},{r[12]},{iso(r[13]) or ''},{r[14]}\n" for r in rows]
+    text = "".join(lines)
+    if text.count(",") == 14 * len(rows) and '"' not in text and "\r" not in text and text.count("\n") == len(rows):
+        return text
+    quoted = io.StringIO()
+    writer = csv.writer(quoted, lineterminator="\n")
+    for r, line in zip(rows, lines, strict=True):
+        if line.count(",") == 14 and '"' not in line and "\r" not in line and line.find("\n") == len(line) - 1:
+            quoted.write(line)
+        else:
+            writer.writerow(_csv_row(r, names))
+    return quoted.getvalue()
 
 
 def _csv_row(r: tuple[Any, ...], names: dict[int, str]) -> tuple[Any, ...]:
