@@ -49,6 +49,7 @@ __all__ = [
     "lean_columns",
     "encode_frame",
     "loads_json",
+    "json_integer",
     "HEARTBEAT_FRAME",
     "HEARTBEAT_REPLY",
     "SEQ_MAX",
@@ -157,7 +158,7 @@ def _not_an_event(obj: dict[str, Any]) -> str | None:
     if "seq" not in obj:
         return "no seq"
     raw = obj["seq"]
-    seq = _seq(raw)
+    seq = json_integer(raw)
     if seq is None:
         return f"seq {_shown(raw)} is not an integer"
     if seq < 1:
@@ -194,9 +195,10 @@ def _bool(value: Any) -> bool | None:
     return None
 
 
-def _seq(value: Any) -> int | None:
-    """A seq as sent (a JSON integer or a decimal string: no spaces, signs
-    other than ``-``, underscores or fractions), or ``None``."""
+def json_integer(value: Any) -> int | None:
+    """An integer field as sent, a seq or an ``ack_status`` (a JSON integer
+    or an ASCII decimal string: no spaces, signs other than ``-``,
+    underscores or fractions), or ``None``."""
     if value.__class__ is int:
         return int(value)
     if isinstance(value, str) and value.isascii():
@@ -223,7 +225,7 @@ _BODY_KEY = {
 def parse_event(obj: dict[str, Any], raw: str, received_at: float, note: str | None = None) -> Event:
     """Build the typed event for one decoded JSON object (lenient: missing
     fields become ``None``, an unknown type becomes :class:`UnknownEvent`)."""
-    seq = _seq(obj.get("seq"))
+    seq = json_integer(obj.get("seq"))
     if seq is None:
         note = _join(note, f"seq {obj.get('seq')!r} is not an integer")
     return _typed(obj, raw, received_at, note, seq)
@@ -296,7 +298,7 @@ def _typed(obj: dict[str, Any], raw: str, received_at: float, note: str | None, 
         status = body.get("ack_status")
         return DatapointAck(
             *fields,
-            status if status.__class__ is int else _seq(status),
+            status if status.__class__ is int else json_integer(status),
             body.get("ack_message"),
             x if (x := body.get("ack_id")).__class__ is str or x is None else _str(x),
             x if (x := body.get("acked_at")).__class__ is str or x is None else _str(x),

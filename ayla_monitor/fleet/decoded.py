@@ -22,23 +22,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ayla_monitor.dss.frames import parse_event
+from ayla_monitor.dss.frames import json_integer, parse_event
 from ayla_monitor.fleet.insight import ACK, DATAPOINT, FleetInsight
 
-__all__ = ["insight_fields", "add_decoded", "ack_status"]
+__all__ = ["insight_fields", "add_decoded"]
 
 #: the classes of a field the fast path takes: text, or nothing
 _TEXT = frozenset((str, type(None)))
-
-
-def ack_status(value: Any) -> int | None:
-    """An ``ack_status`` as :func:`~ayla_monitor.dss.frames.parse_event`
-    reads it: an integer, or a string of digits."""
-    if value.__class__ is int:
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
 
 
 def insight_fields(obj: dict[str, Any]) -> tuple[Any, ...] | None:
@@ -92,7 +82,7 @@ def insight_fields(obj: dict[str, Any]) -> tuple[Any, ...] | None:
     if acked_at.__class__ is not str:
         acked_at = None
     return (kind, acked_at or created or time, dsn, oem_id, oem_model, resource_tags, dp_id, prop, created,
-            from_device, acked_at, ack_status(body.get("ack_status")), body.get("ack_message"))
+            from_device, acked_at, json_integer(body.get("ack_status")), body.get("ack_message"))
 
 
 def add_decoded(insight: FleetInsight, obj: dict[str, Any], raw: str, received: float, stream: str | None) -> None:

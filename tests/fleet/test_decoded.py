@@ -60,3 +60,14 @@ def test_fields_that_are_not_text_go_the_typed_way() -> None:
     add_decoded(insight, odd, encode_frame(odd), T0, None)
     assert insight.device("12345") is not None  # parse_event's rule: a number as its text
     assert insight_fields({**base, "metadata": {"event_type": "connectivity"}}) is None
+
+
+@pytest.mark.parametrize("status", [200, "200", " 200", "²", "-5", "2xx", 2.0, True, None])
+def test_an_ack_status_is_read_as_parse_event_reads_it(status: Any) -> None:
+    ack = {"seq": 1, "metadata": {"event_type": "datapointack", "dsn": "D1", "property_name": "p"},
+           "datapoint": {"id": "x", "created_at": "2026-01-01T00:00:00Z", "acked_at": "2026-01-01T00:00:01Z",
+                         "ack_status": status, "ack_message": 0}}
+    typed = parse_frame(encode_frame(ack), T0)
+    fields = insight_fields(ack)
+    assert fields is not None
+    assert fields[11] == typed.ack_status  # type: ignore[union-attr]
