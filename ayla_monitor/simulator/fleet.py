@@ -184,7 +184,8 @@ _HOSTILE_TEXT = (
 
 #: The scenario parts, in the order devices get them (``Fleet.roles`` says who plays which).
 SCENARIOS = (
-    # online/offline every 8-12 s: flapping within a minute
+    # online/offline every 8-12 s: flapping within a minute; back online, a
+    # command goes out and is acked 1-4 s later (acks are 2xx)
     "flapping",
     # a value every 2 s for 20 s, then silent for 5 minutes (quiet after 60 s of it), and again
     "quiet",
@@ -237,15 +238,18 @@ class Fleet:
             )
             for i, number in enumerate(numbers)
         )
-        self._intro: deque[tuple[Device, PropertySpec | None]] = deque()
-        for device in self.devices:
-            self._intro.append((device, None))
-            for prop in device.model.properties:
-                self._intro.append((device, prop))
         #: scenario part -> its device (the first devices play them; one is always left to the mix)
         self.roles: dict[str, Device] = (
             dict(zip(SCENARIOS, self.devices[: max(0, len(self.devices) - 1)], strict=False)) if scenarios else {}
         )
+        flapping = self.roles.get("flapping")
+        self._intro: deque[tuple[Device, PropertySpec | None]] = deque()
+        for device in self.devices:
+            self._intro.append((device, None))
+            for prop in device.model.properties:
+                # (the flapping device's commands all get their acks: no first value that never does)
+                if device is not flapping or prop.direction != "input":
+                    self._intro.append((device, prop))
         self._cast = {id(d) for d in self.roles.values()}
         #: the devices the random mix plays with
         self._free = tuple(d for d in self.devices if id(d) not in self._cast)
@@ -493,7 +497,22 @@ class Fleet:
         device = self.roles["flapping"]
         device.online = not device.online
         self._at(self._due + self.rng.uniform(8, 12), self._flap)
+        if device.online:
+            self._at(self._due + self.rng.uniform(0.5, 1.5), self._flapper_command)
         return self._connectivity(device, now)
+
+    def _flapper_command(self, now: float) -> dict[str, Any] | None:
+        device = self.roles["flapping"]
+        if not device.online:
+            return None
+        prop = next(p for p in device.model.properties if p.direction == "input")
+        event = self._datapoint(device, prop, now, self._next_value(device, prop))
+
+        def acked(when: float, sent: dict[str, Any] = event) -> dict[str, Any] | None:
+            return self._ack(device, prop, sent, when, 200) if device.online else None
+
+        self._at(self._due + self.rng.uniform(1, 4), acked)
+        return event
 
     def _quiet_beat(self, now: float) -> dict[str, Any]:
         device = self.roles["quiet"]

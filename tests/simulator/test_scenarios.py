@@ -41,7 +41,12 @@ def test_every_part_is_found_and_only_its_device() -> None:
     summaries = {s.dsn: s for s in insight.summaries(now)}  # the quiet device is 230 s into a silence
 
     assert [d for d, s in summaries.items() if s.flapping] == [dsn["flapping"]]
-    assert summaries[dsn["flapping"]].flaps_hour >= 60
+    flapping = summaries[dsn["flapping"]]
+    assert flapping.flaps_hour >= 60
+    # each return online brings a command acked 1-4 s later: an ack latency to chart
+    assert flapping.acks >= 30 and flapping.failed_acks == flapping.missing_acks == 0
+    assert flapping.ack_p50_ms is not None and flapping.ack_p95_ms is not None
+    assert 1_000 <= flapping.ack_p50_ms <= flapping.ack_p95_ms <= 4_000
 
     assert summaries[dsn["quiet"]].quiet
     assert summaries[dsn["quiet"]].typical_interval_s == 2.0
