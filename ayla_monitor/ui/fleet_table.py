@@ -122,6 +122,11 @@ def _num(value: float | None) -> float:
     return _MISSING if value is None else value
 
 
+#: figures whose first click on the header sorts the largest first: the
+#: worst devices on top (Qt's InitialSortOrderRole)
+_WORST_FIRST = frozenset((Column.RATE, Column.FLAPS, Column.ACK_P95, Column.FAILED, Column.MISSING,
+                          Column.LATENCY))
+
 #: ascending sort keys; a missing figure sorts last ascending
 _KEYS: dict[Column, Callable[[DeviceSummary], Any]] = {
     Column.DSN: lambda s: s.dsn,
@@ -430,6 +435,9 @@ class FleetTableModel(QAbstractTableModel):
             return HEADERS[Column(section)]
         if role == Qt.ItemDataRole.ToolTipRole:
             return TIPS.get(Column(section))
+        if role == Qt.ItemDataRole.InitialSortOrderRole:
+            order = Qt.SortOrder.DescendingOrder if section in _WORST_FIRST else Qt.SortOrder.AscendingOrder
+            return order.value
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

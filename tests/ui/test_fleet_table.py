@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QPersistentModelIndex, Qt
+from PySide6.QtCore import QPersistentModelIndex, QPoint, Qt
 
 import ayla_monitor.ui.fleet_table as fleet_table
 from ayla_monitor.core.status import StreamStatus
@@ -95,6 +95,32 @@ def test_rows_sort_by_any_column_in_python(qtmodeltester: Any) -> None:
     model.sort(Column.STATE, Qt.SortOrder.AscendingOrder)
     assert model.data(model.index(0, Column.STATE)) == "offline"  # F ended offline
     qtmodeltester.check(model)
+
+
+def test_a_click_on_a_figure_header_puts_the_worst_devices_first(qtbot: Any) -> None:
+    rows = fleet().summaries(NOW)
+    view = FleetTableView(lambda: rows, clock=clock, auto_refresh=False)
+    qtbot.addWidget(view)
+    view.resize(1400, 400)
+    view.show()
+    view.refresh()
+    assert dsns(view.model) == ["A", "F", "Q", "S"]
+    header = view.table.horizontalHeader()
+
+    def click(column: Column) -> None:
+        x = header.sectionViewportPosition(column) + header.sectionSize(column) // 2
+        qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, header.height() // 2))
+
+    click(Column.FLAPS)  # the first click: the most flaps on top
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    assert dsns(view.model)[0] == "F"
+    click(Column.FLAPS)  # the second turns it round
+    assert dsns(view.model)[-1] == "F"
+    click(Column.MODEL)  # a name sorts A to Z first
+    assert header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+    assert [view.model.rows()[i].oem_model for i in (0, -1)] == ["lamp", "plug"]
+    click(Column.FAILED)
+    assert dsns(view.model)[0] == "A"
 
 
 def test_grouping_is_a_first_key_and_a_column(qtmodeltester: Any) -> None:
