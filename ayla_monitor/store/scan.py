@@ -15,21 +15,25 @@ the id as one text (8.5 -> 3.8 µs a row).
 That reading is still half of a report's CPU on MySQL (5-6 µs of a row's
 11), all of it in Python under the GIL, so a thread cannot take it off
 the pass. With ``aside=True`` (the report) it runs in a process of its own,
-started with ``spawn`` as the writer's is: the process pages through the
-rows as above and sends each chunk as one :mod:`marshal` blob over a pipe
-(0.4 µs a row to write, 0.3 to read back, ~0.7 for the pipe), while the
-caller folds the chunk before; the pipe holds the process back to a chunk
-or so ahead, so memory stays bounded. A failure comes back as its sentence
-(:class:`DatabaseUnavailable`, as the scan in place says it) or, for a bug,
-its traceback; closing the generator ends the process. Not on SQLite, whose
-rows cost less to read (1.5 µs) than to send.
+started with ``spawn`` as the writer's is: a thread there pages through
+the rows as above and the process sends each chunk as one :mod:`marshal`
+blob over a pipe (0.4 µs a row to write, 0.3 to read back), while the
+caller folds the chunk before. The thread reads up to :data:`_AHEAD`
+chunks ahead of what the pipe has taken (memory stays bounded): without
+that slack each side waited ~2 s a million rows for the other. A failure
+comes back as its sentence (:class:`DatabaseUnavailable`, as the scan in
+place says it) or, for a bug, its traceback; closing the generator ends
+the process. Not on SQLite, whose rows cost less to read (1.5 µs) than to
+send.
 """
 
 from __future__ import annotations
 
 import marshal
 import multiprocessing
+import queue
 import signal
+import threading
 import traceback
 from collections.abc import Generator, Iterator
 from multiprocessing.connection import Connection
@@ -47,6 +51,8 @@ from ayla_monitor.store.selection import event_conditions
 
 __all__ = ["SCAN_COLUMNS", "BARE_COLUMNS", "scan_events", "bare_columns", "row_columns"]
 
+#: chunks the reader process reads ahead of what its pipe has taken
+_AHEAD = 4
 #: the columns of a scanned row, in order
 SCAN_COLUMNS = ("id", "stream_id", "seq", "received_at", "raw")
 #: the columns a row without its JSON (one written by another tool) is
@@ -168,23 +174,29 @@ def _read_aside(
 
 
 def _reader(sending: Connection, url: str, selected: EventFilter | None, chunk: int, after: int) -> None:
-    """The reader process: :func:`_chunks` of ``url``'s events, each sent as
-    a :mod:`marshal` blob of its list of rows; a failure as the sentence of
-    its :class:`DatabaseUnavailable` (``str``), or a bug as ``(traceback,)``."""
+    """The reader process: :func:`_fetch` on a thread, up to :data:`_AHEAD`
+    chunks ahead of what the pipe has taken, sent from here."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the group: the parent stops this process
-    message: str | tuple[str]
+    blobs: queue.Queue[bytes | None] = queue.Queue(_AHEAD)
+    threading.Thread(target=_fetch, args=(blobs, url, selected, chunk, after), name="ayla-db-fetch",
+                     daemon=True).start()
+    try:
+        while (blob := blobs.get()) is not None:
+            sending.send_bytes(blob)
+    except OSError:
+        pass  # the parent stopped reading
+
+
+def _fetch(blobs: queue.Queue[bytes | None], url: str, selected: EventFilter | None, chunk: int, after: int) -> None:
+    """:func:`_chunks` of ``url``'s events, each a :mod:`marshal` blob of its
+    list of rows; a failure as the sentence of its
+    :class:`DatabaseUnavailable` (``str``), or a bug as ``(traceback,)``; then ``None``."""
     try:
         with Store(url, open_read_only(url)) as store:
             for rows in _chunks(store, selected, chunk, after):
-                sending.send_bytes(marshal.dumps(rows))
-        return
-    except (BrokenPipeError, ConnectionResetError):
-        return  # the parent stopped reading
+                blobs.put(marshal.dumps(rows))
     except DatabaseUnavailable as exc:
-        message = str(exc)
+        blobs.put(marshal.dumps(str(exc)))
     except Exception:  # a bug: the parent raises it with this traceback
-        message = (traceback.format_exc(),)
-    try:
-        sending.send_bytes(marshal.dumps(message))
-    except OSError:
-        pass
+        blobs.put(marshal.dumps((traceback.format_exc(),)))
+    blobs.put(None)

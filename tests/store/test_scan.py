@@ -138,3 +138,22 @@ def test_a_cancelled_report_stops_its_reader_process(url: str) -> None:
             assert readers() == []
         else:
             pytest.fail("not cancelled")
+
+
+@pytest.mark.mysql
+def test_a_failure_that_is_not_the_databases_comes_back_with_its_traceback(url: str) -> None:
+    admin = make_database(url)
+    admin.connect()
+    try:
+        with Store.open(url) as store:
+            rows = scan_events(store, chunk=5, aside=True)
+            next(rows)  # far from the end, as above
+            admin.execute_sql("RENAME TABLE events TO events_away")  # the next query names a table that is gone
+            with pytest.raises(RuntimeError) as caught:
+                list(rows)
+            assert "The database reader process failed:\nTraceback" in str(caught.value)
+            assert "events' doesn't exist" in str(caught.value)
+        assert readers() == []
+    finally:
+        admin.execute_sql("RENAME TABLE events_away TO events")
+        admin.close()
