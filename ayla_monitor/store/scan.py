@@ -156,8 +156,9 @@ def _read_aside(
                 rows = marshal.loads(receiving.recv_bytes())
             except (EOFError, OSError) as exc:
                 process.join(1.0)
-                raise DatabaseUnavailable(f"Reading {store.description} stopped: its reader process ended "
-                                          f"(exit code {process.exitcode}).") from exc
+                code = process.exitcode
+                how = "was killed" if code is not None and code < 0 else f"ended (exit code {code})"
+                raise DatabaseUnavailable(f"Reading {store.description} stopped: its reader process {how}.") from exc
             if rows.__class__ is str:  # the sentence of a DatabaseUnavailable
                 raise DatabaseUnavailable(rows)
             if rows.__class__ is tuple:  # a bug: its traceback

@@ -2,7 +2,8 @@
 of its own and must be exactly the rows read in place (order, chunk
 boundaries, rows without their JSON, ``after`` and a selection); a consumer
 that stops early leaves no process behind; a database that cannot be
-reached, at the start or in the middle, is the same one clear sentence."""
+reached, at the start or in the middle, is the same one clear sentence, and
+so is a reader process killed; a bug in it comes back with its traceback."""
 
 from __future__ import annotations
 
@@ -157,3 +158,16 @@ def test_a_failure_that_is_not_the_databases_comes_back_with_its_traceback(url: 
     finally:
         admin.execute_sql("RENAME TABLE events_away TO events")
         admin.close()
+
+
+@pytest.mark.mysql
+def test_a_killed_reader_process_is_one_clear_sentence(url: str) -> None:
+    with Store.open(url) as store:
+        rows = scan_events(store, chunk=5, aside=True)
+        next(rows)  # far from the end, as above
+        (reader,) = readers()
+        reader.kill()
+        with pytest.raises(DatabaseUnavailable) as caught:
+            list(rows)
+        assert str(caught.value) == f"Reading {store.description} stopped: its reader process was killed."
+    assert readers() == []
