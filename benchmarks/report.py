@@ -9,7 +9,10 @@ writer writes), then runs ``ayla-monitor report --format json`` and
 ``--format html`` over all of it as a child process, and prints each run's
 wall time, CPU time and peak RSS (its whole process: Python, peewee, the
 driver, the insight and the output). Targets: under 10 s and 300 MB. The
-database server's own CPU (MariaDB) is not in the child's CPU time.
+database server's own CPU (MariaDB) is not in the child's CPU time; on
+MariaDB the report's reader process is (the child reaps it, and ``wait4``
+counts what a child reaped), and the peak RSS is the larger of the two
+processes', not their sum.
 
 MariaDB: ``AYLA_BENCH_MYSQL_URL`` (default ``mysql://root@127.0.0.1:3306/ayla_bench_report``;
 created if missing, its project tables replaced); ``-`` skips it.

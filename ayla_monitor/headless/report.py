@@ -2,7 +2,8 @@
 text, JSON or one self-contained HTML file.
 
 The stored events are read in id order, a chunk at a time
-(:func:`~ayla_monitor.store.scan.scan_events`), and fed to the same
+(:func:`~ayla_monitor.store.scan.scan_events`; on MySQL by a process of its
+own, beside this one's folding), and fed to the same
 :class:`~ayla_monitor.fleet.insight.FleetInsight` the live window uses, so
 the report and the window cannot disagree: datapoints and acks as the
 fields the insight reads from their JSON
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -246,48 +248,50 @@ def build_report(
     key = 0
     names = {s.id: s.name for s in store.streams()}
     columns_of = partial(row_columns, store)
-    for row in scan_events(store, EventFilter(since=since, until=until), chunk=chunk):
-        # event_of_row and insight.add, written out: a datapoint or an ack
-        # (nine rows in ten) goes in as its fields, without its typed event
-        stream = names.get(row[1])
-        raw = row[4]
-        obj = None
-        if raw:
-            try:
-                obj = loads(raw)
-            except Exception:  # orjson refuses some JSON that json reads
-                obj = _loaded(raw)
-        fields = insight_fields(obj) if obj.__class__ is dict else None
-        if fields is not None:
-            add_fields(row[3] or 0.0, stream, *fields)
-        else:
-            event = _other_event(row, obj, columns_of)
-            if event is None:
-                continue
-            insight.add(event, stream)
-        if row[2] is None and stream is not None and raw:
-            # a conflict: another event under a seq already stored, kept in a row of its own
-            insight.note_conflict(stream)
-        events += 1
-        when = insight.last_instant
-        if when:
-            if when != last_when:  # (rows come in runs of the same second)
-                key = int(when // per_minute.width)
-                last_when = when
-            counts = per_minute.counts
-            if key in counts:
-                counts[key] += 1  # TimeBuckets.count's common case, without the call
+    rows = scan_events(store, EventFilter(since=since, until=until), chunk=chunk, aside=True)
+    with closing(rows):  # stopped early: its reader process too
+        for row in rows:
+            # event_of_row and insight.add, written out: a datapoint or an ack
+            # (nine rows in ten) goes in as its fields, without its typed event
+            stream = names.get(row[1])
+            raw = row[4]
+            obj = None
+            if raw:
+                try:
+                    obj = loads(raw)
+                except Exception:  # orjson refuses some JSON that json reads
+                    obj = _loaded(raw)
+            fields = insight_fields(obj) if obj.__class__ is dict else None
+            if fields is not None:
+                add_fields(row[3] or 0.0, stream, *fields)
             else:
-                per_minute.count(when)
-                last_when = None  # the buckets may have widened
-            if insight.online_count != last_online:
-                last_online = insight.online_count
-                online.value(when, last_online)
-        if events % chunk == 0:
-            if progress is not None:
-                progress(events)
-            if cancelled is not None and cancelled():
-                raise ReportCancelled()
+                event = _other_event(row, obj, columns_of)
+                if event is None:
+                    continue
+                insight.add(event, stream)
+            if row[2] is None and stream is not None and raw:
+                # a conflict: another event under a seq already stored, kept in a row of its own
+                insight.note_conflict(stream)
+            events += 1
+            when = insight.last_instant
+            if when:
+                if when != last_when:  # (rows come in runs of the same second)
+                    key = int(when // per_minute.width)
+                    last_when = when
+                counts = per_minute.counts
+                if key in counts:
+                    counts[key] += 1  # TimeBuckets.count's common case, without the call
+                else:
+                    per_minute.count(when)
+                    last_when = None  # the buckets may have widened
+                if insight.online_count != last_online:
+                    last_online = insight.online_count
+                    online.value(when, last_online)
+            if events % chunk == 0:
+                if progress is not None:
+                    progress(events)
+                if cancelled is not None and cancelled():
+                    raise ReportCancelled()
     end = insight.latest
     if until is not None and end is not None:
         end = min(end, until)
