@@ -578,7 +578,7 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         # Read only: nothing is created (not even a missing file), nothing
         # written, and a read-only file, folder or mount can be exported.
-        store = Store(url, open_read_only(url))
+        store = Store(url, open_read_only(url, mapped=True))
     except StoreError as exc:
         err.write(f"ayla-monitor export: {exc}\n")
         return ExitCode.DATABASE
