@@ -46,6 +46,7 @@ from ayla_monitor.dss.filter import EventFilter
 from ayla_monitor.store.connection import open_read_only
 from ayla_monitor.store.database import Store
 from ayla_monitor.store.errors import DatabaseUnavailable
+from ayla_monitor.store.location import is_mysql_url
 from ayla_monitor.store.models import Event
 from ayla_monitor.store.selection import event_conditions
 
@@ -106,7 +107,7 @@ def scan_events(
 
     ``aside=True``: on MySQL, the rows are read by a process of its own
     (see the module doc); close the generator to stop it early."""
-    if aside and store._mysql:
+    if aside and is_mysql_url(store.url):
         yield from _read_aside(store, selected, chunk, after)
         return
     for rows in _chunks(store, selected, chunk, after):
